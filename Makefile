@@ -1,0 +1,59 @@
+# Keyward: one entry point for setup, build, test, lint and demo.
+# Needs only Rust (cargo), Node >= 20 and npm; everything else comes from npm (see package.json).
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := test
+
+PLATFORM := $(shell node -p "process.platform + '-' + (process.arch === 'x64' ? 'amd64' : process.arch)")
+# The native Foundry binaries: the npm wrappers in node_modules/.bin swallow exit codes.
+FOUNDRY_BIN := $(CURDIR)/node_modules/@foundry-rs
+FORGE := $(FOUNDRY_BIN)/forge-$(PLATFORM)/bin/forge
+ANVIL := $(FOUNDRY_BIN)/anvil-$(PLATFORM)/bin/anvil
+CAST := $(FOUNDRY_BIN)/cast-$(PLATFORM)/bin/cast
+export ANVIL_BIN := $(ANVIL)
+export FOUNDRY_PROFILE ?= default
+
+STAMP := node_modules/.keyward-setup
+
+.PHONY: setup build test test-sol test-rust test-solc lint fmt snapshot clean versions
+
+## setup: install the pinned toolchain and Solidity deps (npm ci); quick when already done
+setup: $(STAMP)
+
+$(STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@$(FORGE) --version | head -1
+	@touch $@
+
+versions: setup
+	@$(FORGE) --version | head -1; $(ANVIL) --version | head -1; $(CAST) --version | head -1; tools/solc --version | tail -1
+
+## build: compile contracts and crates
+build: setup
+	$(FORGE) build
+	cargo build --workspace --all-targets
+
+## test: everything: solc adapter, forge tests, cargo tests
+test: setup
+	tools/test-solc.sh
+	$(FORGE) build
+	$(FORGE) test
+	cargo test --workspace
+
+## lint: formatting and clippy
+lint: setup
+	$(FORGE) fmt --check
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+## fmt: format Solidity and Rust
+fmt: setup
+	$(FORGE) fmt
+	cargo fmt --all
+
+## snapshot: refresh the committed gas snapshots
+snapshot: setup
+	$(FORGE) test --isolate
+
+clean:
+	rm -rf out cache target node_modules

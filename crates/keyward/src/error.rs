@@ -1,0 +1,29 @@
+use alloy::primitives::U256;
+
+/// Everything that can go wrong in this crate.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Error {
+    /// A settings word has reserved bits (201-207 or 248-255) set.
+    #[error("non-canonical settings: reserved bits {reserved:#x} are set")]
+    NonCanonicalSettings {
+        /// The offending bits.
+        reserved: U256,
+    },
+    /// A time field does not fit in 40 bits.
+    #[error("{field} {value} does not fit in 40 bits")]
+    TimeOutOfRange {
+        /// `expiration` or `validAfter`.
+        field: &'static str,
+        /// The rejected value.
+        value: u64,
+    },
+    /// Malformed hex input.
+    #[error("invalid hex {input:?}: {reason}")]
+    InvalidHex {
+        /// What was given.
+        input: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+}
