@@ -1,0 +1,55 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.30;
+
+/// @dev A key's settings, packed in one word:
+///
+///   bit 255      248 247           208 207   201 200 199          160 159                0
+///       | reserved  |  validAfter     | reserved |adm|  expiration   |        hook         |
+///       |  (zero)   |  uint40         |  (zero)  |   |  uint40       |      address        |
+///
+/// Bits 0-200 are Uniswap Calibur's layout. `validAfter` sits where ERC-4337 validationData keeps validAfter.
+type Settings is uint256;
+
+using SettingsLib for Settings global;
+
+/// @title SettingsLib
+/// @notice Reads and checks the packed settings word.
+library SettingsLib {
+    uint256 internal constant HOOK_MASK = (1 << 160) - 1;
+    uint256 internal constant UINT40_MASK = (1 << 40) - 1;
+    uint256 internal constant EXPIRATION_SHIFT = 160;
+    uint256 internal constant ADMIN_BIT = 200;
+    uint256 internal constant VALID_AFTER_SHIFT = 208;
+    /// @dev Bits 201-207 and 248-255.
+    uint256 internal constant RESERVED_MASK = (0xff << 248) | (0x7f << 201);
+
+    /// @dev The root key's settings: admin, never expires, no hook.
+    Settings internal constant ROOT = Settings.wrap(1 << 200);
+
+    function hook(Settings s) internal pure returns (address h) {
+        h = address(uint160(Settings.unwrap(s)));
+    }
+
+    function expiration(Settings s) internal pure returns (uint40 e) {
+        e = uint40(Settings.unwrap(s) >> EXPIRATION_SHIFT);
+    }
+
+    function isAdmin(Settings s) internal pure returns (bool a) {
+        a = (Settings.unwrap(s) >> ADMIN_BIT) & 1 == 1;
+    }
+
+    function validAfter(Settings s) internal pure returns (uint40 v) {
+        v = uint40(Settings.unwrap(s) >> VALID_AFTER_SHIFT);
+    }
+
+    function isCanonical(Settings s) internal pure returns (bool) {
+        return Settings.unwrap(s) & RESERVED_MASK == 0;
+    }
+
+    /// @dev ERC-4337 validationData for a valid signature: validUntil = expiration, validAfter = validAfter.
+    /// Only those two fields are copied: the admin bit (inside the validUntil field) never leaks in.
+    function validationData(Settings s) internal pure returns (uint256 vd) {
+        uint256 raw = Settings.unwrap(s);
+        vd = (raw & (UINT40_MASK << EXPIRATION_SHIFT)) | (raw & (UINT40_MASK << VALID_AFTER_SHIFT));
+    }
+}

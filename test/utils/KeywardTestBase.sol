@@ -1,0 +1,282 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.30;
+
+import {Keyward} from "../../contracts/Keyward.sol";
+import {
+    BatchedCall,
+    Call,
+    IKeyward,
+    Key,
+    KeyType,
+    PackedUserOperation,
+    SignedBatchedCall
+} from "../../contracts/interfaces/IKeyward.sol";
+import {MockHook} from "./MockHook.sol";
+import {Test} from "forge-std/Test.sol";
+
+/// @notice The EntryPoint v0.8 functions the tests use.
+interface IEntryPointV8 {
+    function handleOps(PackedUserOperation[] calldata ops, address payable beneficiary) external;
+    function getUserOpHash(PackedUserOperation calldata userOp) external view returns (bytes32);
+    function getNonce(address sender, uint192 key) external view returns (uint256);
+    function depositTo(address account) external payable;
+    function balanceOf(address account) external view returns (uint256);
+}
+
+/// @notice WebAuthn assertion, encoded as Calibur and Keyward expect it.
+struct WebAuthnAuth {
+    bytes authenticatorData;
+    string clientDataJSON;
+    uint256 challengeIndex;
+    uint256 typeIndex;
+    uint256 r;
+    uint256 s;
+}
+
+/// @notice A key the tests can sign with.
+struct TestKey {
+    Key key;
+    bytes32 keyHash;
+    uint256 privateKey;
+    address signer;
+}
+
+/// @title KeywardTestBase
+/// @notice A reusable forge fixture: the real EntryPoint v0.8 (official artifact) at its canonical address, a
+/// Keyward implementation, and an EOA delegated to it with EIP-7702; helpers to make keys of every type, sign for
+/// every path, build user operations and run batches as the root.
+abstract contract KeywardTestBase is Test {
+    address internal constant ENTRY_POINT = 0x4337084D9E255Ff0702461CF8895CE9E3b5Ff108;
+    bytes32 internal constant MODE_REVERT = bytes32(uint256(0x01) << 248);
+    bytes32 internal constant MODE_CONTINUE = bytes32(uint256(0x0101) << 240);
+    uint256 internal constant P256_N = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551;
+
+    IEntryPointV8 internal entryPoint;
+    Keyward internal implementation;
+    uint256 internal rootKey;
+    address payable internal account;
+    Keyward internal acct;
+
+    function setUp() public virtual {
+        vm.warp(1_800_000_000);
+        deployCodeTo("node_modules/@account-abstraction/contracts/artifacts/EntryPoint.json", ENTRY_POINT);
+        entryPoint = IEntryPointV8(ENTRY_POINT);
+        implementation = new Keyward();
+        address eoa;
+        (eoa, rootKey) = makeAddrAndKey("root");
+        account = payable(eoa);
+        delegate(account, address(implementation));
+        acct = Keyward(account);
+        vm.deal(account, 100 ether);
+    }
+
+    /// @dev EIP-7702: the EOA's code becomes the delegation designator.
+    function delegate(address eoa, address impl) internal {
+        vm.etch(eoa, abi.encodePacked(hex"ef0100", impl));
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // Keys
+    // ------------------------------------------------------------------------------------------------------------
+
+    function secp256k1Key(string memory name) internal returns (TestKey memory k) {
+        (k.signer, k.privateKey) = makeAddrAndKey(name);
+        k.key = Key(KeyType.Secp256k1, abi.encode(k.signer));
+        k.keyHash = keccak256(abi.encode(k.key.keyType, keccak256(k.key.publicKey)));
+    }
+
+    function p256Key(string memory name) internal view returns (TestKey memory k) {
+        return _p256(name, KeyType.P256);
+    }
+
+    function webAuthnKey(string memory name) internal view returns (TestKey memory k) {
+        return _p256(name, KeyType.WebAuthnP256);
+    }
+
+    function _p256(string memory name, KeyType t) private view returns (TestKey memory k) {
+        k.privateKey = uint256(keccak256(bytes(name))) % (P256_N - 1) + 1;
+        (uint256 x, uint256 y) = vm.publicKeyP256(k.privateKey);
+        k.key = Key(t, abi.encode(x, y));
+        k.keyHash = keccak256(abi.encode(k.key.keyType, keccak256(k.key.publicKey)));
+    }
+
+    function rootTestKey() internal view returns (TestKey memory k) {
+        k.key = Key(KeyType.Secp256k1, abi.encode(account));
+        k.privateKey = rootKey;
+        k.signer = account;
+    }
+
+    /// @dev The raw signature of `digest` in the key's own format.
+    function sign(TestKey memory k, bytes32 digest) internal view returns (bytes memory) {
+        if (k.key.keyType == KeyType.Secp256k1) {
+            (uint8 v, bytes32 r, bytes32 s) = vm.sign(k.privateKey, digest);
+            return abi.encodePacked(r, s, v);
+        }
+        if (k.key.keyType == KeyType.P256) {
+            (bytes32 r, bytes32 s) = vm.signP256(k.privateKey, sha256(abi.encodePacked(digest)));
+            return abi.encode(r, _lowS(s));
+        }
+        return webAuthnAssertion(k, digest);
+    }
+
+    function _lowS(bytes32 s) private pure returns (bytes32) {
+        return uint256(s) > P256_N / 2 ? bytes32(P256_N - uint256(s)) : s;
+    }
+
+    /// @dev A real WebAuthn assertion (user present, not verified) whose challenge is `digest`.
+    function webAuthnAssertion(TestKey memory k, bytes32 digest) internal view returns (bytes memory) {
+        bytes memory authenticatorData = abi.encodePacked(sha256("keyward.test"), uint8(0x01), uint32(7));
+        string memory clientDataJSON = string.concat(
+            '{"type":"webauthn.get","challenge":"',
+            base64Url(abi.encodePacked(digest)),
+            '","origin":"https://keyward.test","crossOrigin":false}'
+        );
+        bytes32 message = sha256(abi.encodePacked(authenticatorData, sha256(bytes(clientDataJSON))));
+        (bytes32 r, bytes32 s) = vm.signP256(k.privateKey, message);
+        return abi.encode(WebAuthnAuth(authenticatorData, clientDataJSON, 23, 1, uint256(r), uint256(_lowS(s))));
+    }
+
+    function base64Url(bytes memory data) internal pure returns (string memory) {
+        bytes memory table = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        bytes memory out = new bytes((data.length * 8 + 5) / 6);
+        uint256 bits;
+        uint256 acc;
+        uint256 j;
+        for (uint256 i; i < data.length; ++i) {
+            acc = (acc << 8) | uint8(data[i]);
+            bits += 8;
+            while (bits >= 6) {
+                bits -= 6;
+                out[j++] = table[(acc >> bits) & 63];
+            }
+        }
+        if (bits > 0) out[j++] = table[(acc << (6 - bits)) & 63];
+        return string(out);
+    }
+
+    /// @dev Deploys a MockHook at an address whose low 4 bits are `flags` (which callbacks the account makes).
+    function deployHook(uint160 flags) internal returns (MockHook hook) {
+        address at = address((uint160(uint256(keccak256(abi.encode("hook", flags)))) & ~uint160(0xffff)) | flags);
+        deployCodeTo("MockHook.sol:MockHook", at);
+        hook = MockHook(at);
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // Settings
+    // ------------------------------------------------------------------------------------------------------------
+
+    function settingsOf(address hook, uint40 expiration, bool admin, uint40 validAfter)
+        internal
+        pure
+        returns (uint256)
+    {
+        return uint256(uint160(hook)) | (uint256(expiration) << 160) | (admin ? uint256(1) << 200 : 0)
+            | (uint256(validAfter) << 208);
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // Root operations
+    // ------------------------------------------------------------------------------------------------------------
+
+    function one(address to, uint256 value, bytes memory data) internal pure returns (Call[] memory calls) {
+        calls = new Call[](1);
+        calls[0] = Call(to, value, data);
+    }
+
+    function rootExecute(Call[] memory calls) internal {
+        vm.prank(account);
+        acct.execute(MODE_REVERT, abi.encode(calls));
+    }
+
+    function rootCall(bytes memory data) internal {
+        rootExecute(one(account, 0, data));
+    }
+
+    function grant(TestKey memory k, uint256 settings) internal {
+        rootCall(abi.encodeCall(IKeyward.grant, (k.key, settings)));
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // Relayed path
+    // ------------------------------------------------------------------------------------------------------------
+
+    function signedBatch(Call[] memory calls, bytes32 keyHash, uint256 nonce)
+        internal
+        pure
+        returns (SignedBatchedCall memory)
+    {
+        return SignedBatchedCall(BatchedCall(calls, true), nonce, keyHash, address(0), 0);
+    }
+
+    function signBatch(TestKey memory k, SignedBatchedCall memory b) internal view returns (bytes memory) {
+        return abi.encode(sign(k, acct.hashSignedBatchedCall(b)), bytes(""));
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // ERC-4337
+    // ------------------------------------------------------------------------------------------------------------
+
+    function userOp(Call[] memory calls) internal view returns (PackedUserOperation memory op) {
+        op.sender = account;
+        op.nonce = entryPoint.getNonce(account, 0);
+        op.callData = abi.encodePacked(Keyward.executeUserOp.selector, abi.encode(BatchedCall(calls, true)));
+        op.accountGasLimits = bytes32((uint256(1_000_000) << 128) | 1_000_000);
+        op.preVerificationGas = 50_000;
+    }
+
+    function signUserOp(TestKey memory k, PackedUserOperation memory op) internal view {
+        op.signature = abi.encode(k.keyHash, sign(k, entryPoint.getUserOpHash(op)), bytes(""));
+    }
+
+    function handle(PackedUserOperation memory op) internal {
+        PackedUserOperation[] memory ops = new PackedUserOperation[](1);
+        ops[0] = op;
+        entryPoint.handleOps(ops, payable(address(0xbeef)));
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // ERC-1271 / ERC-7739
+    // ------------------------------------------------------------------------------------------------------------
+
+    bytes32 internal constant PERSONAL_SIGN_TYPEHASH = keccak256("PersonalSign(bytes prefixed)");
+
+    /// @dev A nested PersonalSign signature of `hash` by `k`, wrapped for `isValidSignature`.
+    function personalSign(TestKey memory k, bytes32 hash) internal view returns (bytes memory) {
+        bytes32 digest = acct.hashTypedData(keccak256(abi.encode(PERSONAL_SIGN_TYPEHASH, hash)));
+        return abi.encode(k.keyHash, sign(k, digest), bytes(""));
+    }
+
+    /// @dev A TypedDataSign signature by `k` of `contents` (of type `contentsType`, implicit mode) under the
+    /// application domain `appSeparator`; returns the hash the application asks about and the wrapped signature.
+    function typedDataSign(TestKey memory k, bytes32 appSeparator, bytes32 contentsHash, string memory contentsType)
+        internal
+        view
+        returns (bytes32 hash, bytes memory wrapped)
+    {
+        hash = keccak256(abi.encodePacked(hex"1901", appSeparator, contentsHash));
+        bytes memory name = bytes(contentsType);
+        uint256 n;
+        while (name[n] != "(") ++n;
+        assembly {
+            mstore(name, n)
+        }
+        (, string memory dName, string memory dVersion, uint256 chainId, address verifying, bytes32 salt,) =
+            acct.eip712Domain();
+        bytes32 typeHash = keccak256(
+            abi.encodePacked(
+                "TypedDataSign(",
+                name,
+                " contents,string name,string version,uint256 chainId,address verifyingContract,bytes32 salt)",
+                contentsType
+            )
+        );
+        bytes32 structHash = keccak256(
+            abi.encode(
+                typeHash, contentsHash, keccak256(bytes(dName)), keccak256(bytes(dVersion)), chainId, verifying, salt
+            )
+        );
+        bytes32 digest = keccak256(abi.encodePacked(hex"1901", appSeparator, structHash));
+        bytes memory inner = sign(k, digest);
+        wrapped = abi.encode(k.keyHash, abi.encode(inner, appSeparator, contentsHash, contentsType), bytes(""));
+    }
+}
