@@ -780,18 +780,19 @@ contract Keyward is IKeyward {
         lanes[lane] = seq + 1;
     }
 
-    /// @dev Whether `block.timestamp` lies in the window of `vd` and no authorizer failed.
+    /// @dev Whether `block.timestamp` lies in the window of `vd` (EntryPoint semantics) and no authorizer failed.
     function _isWithin(uint256 vd) internal view returns (bool) {
         uint256 until = vd.validUntil();
-        return uint160(vd) == 0 && (until == 0 || block.timestamp <= until) && block.timestamp >= vd.validAfter();
+        return uint160(vd) == 0 && (until == 0 || block.timestamp <= until) && block.timestamp > vd.validAfter();
     }
 
     function _checkValidity(uint256 vd) internal view {
         if (uint160(vd) != 0) revert HookRejected();
         uint256 until = vd.validUntil();
         if (until != 0 && block.timestamp > until) revert KeyExpired(uint40(until));
+        // EntryPoint semantics: valid strictly after validAfter (the settings' validAfter second minus one).
         uint256 after_ = vd.validAfter();
-        if (block.timestamp < after_) revert KeyNotYetValid(uint40(after_));
+        if (block.timestamp <= after_) revert KeyNotYetValid(uint40(after_ + 1));
     }
 
     /// @dev The root key's batch: no hook, self-calls allowed.

@@ -209,7 +209,8 @@ interface IKeyward {
     function ENTRY_POINT() external view returns (address);
 
     /// @notice ERC-4337 validation. `userOp.signature = abi.encode(bytes32 keyHash, bytes signature, bytes hookData)`.
-    /// @return validationData `validUntil` = key expiration, `validAfter` = key validAfter, intersected with the hook.
+    /// @return validationData `validUntil` = key expiration, `validAfter` = key validAfter - 1 (EntryPoint treats
+    /// validAfter as exclusive; the key is valid from its validAfter second), intersected with the hook's answer.
     function validateUserOp(PackedUserOperation calldata userOp, bytes32 userOpHash, uint256 missingAccountFunds)
         external
         returns (uint256 validationData);

@@ -46,10 +46,13 @@ library SettingsLib {
         return Settings.unwrap(s) & RESERVED_MASK == 0;
     }
 
-    /// @dev ERC-4337 validationData for a valid signature: validUntil = expiration, validAfter = validAfter.
-    /// Only those two fields are copied: the admin bit (inside the validUntil field) never leaks in.
+    /// @dev ERC-4337 validationData for a valid signature: validUntil = expiration, validAfter = validAfter - 1.
+    /// The key is valid from its validAfter second through its expiration second on every path, and EntryPoint
+    /// v0.8 treats validAfter as exclusive (`block.timestamp <= validAfter` is out of range), so the account packs
+    /// the second before. Only these two fields are copied: the admin bit (inside the validUntil field) never leaks.
     function validationData(Settings s) internal pure returns (uint256 vd) {
         uint256 raw = Settings.unwrap(s);
-        vd = (raw & (UINT40_MASK << EXPIRATION_SHIFT)) | (raw & (UINT40_MASK << VALID_AFTER_SHIFT));
+        uint256 start = (raw >> VALID_AFTER_SHIFT) & UINT40_MASK;
+        vd = (raw & (UINT40_MASK << EXPIRATION_SHIFT)) | (start == 0 ? 0 : (start - 1) << VALID_AFTER_SHIFT);
     }
 }

@@ -254,29 +254,34 @@ abstract contract KeywardTestBase is Test {
         returns (bytes32 hash, bytes memory wrapped)
     {
         hash = keccak256(abi.encodePacked(hex"1901", appSeparator, contentsHash));
+        bytes32 digest =
+            keccak256(abi.encodePacked(hex"1901", appSeparator, _typedDataSignStruct(contentsHash, contentsType)));
+        bytes memory inner = sign(k, digest);
+        wrapped = abi.encode(k.keyHash, abi.encode(inner, appSeparator, contentsHash, contentsType), bytes(""));
+    }
+
+    function _typedDataSignStruct(bytes32 contentsHash, string memory contentsType) private view returns (bytes32) {
         bytes memory name = bytes(contentsType);
         uint256 n;
         while (name[n] != "(") ++n;
-        assembly {
-            mstore(name, n)
+        bytes memory nameOnly = new bytes(n);
+        for (uint256 i; i < n; ++i) {
+            nameOnly[i] = name[i];
         }
         (, string memory dName, string memory dVersion, uint256 chainId, address verifying, bytes32 salt,) =
             acct.eip712Domain();
         bytes32 typeHash = keccak256(
             abi.encodePacked(
                 "TypedDataSign(",
-                name,
+                nameOnly,
                 " contents,string name,string version,uint256 chainId,address verifyingContract,bytes32 salt)",
                 contentsType
             )
         );
-        bytes32 structHash = keccak256(
+        return keccak256(
             abi.encode(
                 typeHash, contentsHash, keccak256(bytes(dName)), keccak256(bytes(dVersion)), chainId, verifying, salt
             )
         );
-        bytes32 digest = keccak256(abi.encodePacked(hex"1901", appSeparator, structHash));
-        bytes memory inner = sign(k, digest);
-        wrapped = abi.encode(k.keyHash, abi.encode(inner, appSeparator, contentsHash, contentsType), bytes(""));
     }
 }

@@ -71,11 +71,13 @@ impl Settings {
         (exp == 0 || now <= exp) && now >= self.valid_after()
     }
 
-    /// The ERC-4337 `validationData` of a successful validation by this key:
-    /// `validUntil = expiration` (bits 160-207), `validAfter` (bits 208-255), no aggregator. No other settings
-    /// bit leaks in: in particular the admin flag (bit 200) never widens `validUntil`.
+    /// The ERC-4337 `validationData` of a successful validation by this key: `validUntil = expiration`
+    /// (bits 160-207) and `validAfter = valid_after - 1` (bits 208-255; 0 stays 0), no aggregator. EntryPoint v0.8
+    /// treats `validAfter` as exclusive while the key is valid from its `valid_after` second, as on every other
+    /// path. No other settings bit leaks in: in particular the admin flag (bit 200) never widens `validUntil`.
     pub fn validation_data(self) -> U256 {
-        (U256::from(self.expiration()) << EXPIRATION_SHIFT) | (U256::from(self.valid_after()) << VALID_AFTER_SHIFT)
+        let start = self.valid_after().saturating_sub(1);
+        (U256::from(self.expiration()) << EXPIRATION_SHIFT) | (U256::from(start) << VALID_AFTER_SHIFT)
     }
 }
 
@@ -250,7 +252,7 @@ mod tests {
     fn admin_bit_never_leaks_into_validation_data() {
         let s = Settings::builder().admin(true).expires_at(1000).valid_after(10).build().unwrap();
         let vd = s.validation_data();
-        assert_eq!(vd >> 208, U256::from(10));
+        assert_eq!(vd >> 208, U256::from(9), "validAfter is exclusive in the EntryPoint");
         assert_eq!((vd >> 160) & U256::from((1u64 << 48) - 1), U256::from(1000));
         assert_eq!(vd & HOOK_MASK, U256::ZERO);
     }
