@@ -156,9 +156,9 @@ abstract contract KeywardTestBase is Test {
 
     /// @dev Deploys a MockHook at an address whose low 4 bits are `flags` (which callbacks the account makes).
     function deployHook(uint160 flags) internal returns (MockHook hook) {
-        address at = address((uint160(uint256(keccak256(abi.encode("hook", flags)))) & ~uint160(0xffff)) | flags);
-        deployCodeTo("MockHook.sol:MockHook", at);
-        hook = MockHook(at);
+        address where = address((uint160(uint256(keccak256(abi.encode("hook", flags)))) & ~uint160(0xffff)) | flags);
+        deployCodeTo("MockHook.sol:MockHook", where);
+        hook = MockHook(where);
     }
 
     // ------------------------------------------------------------------------------------------------------------

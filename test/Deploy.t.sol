@@ -1,0 +1,34 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.30;
+
+import {Keyward} from "../contracts/Keyward.sol";
+import {Deploy} from "../script/Deploy.s.sol";
+import {Test} from "forge-std/Test.sol";
+
+contract DeployTest is Test {
+    /// @dev The deterministic deployment proxy's runtime code (as on anvil and mainnet).
+    bytes internal constant PROXY_CODE =
+        hex"7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffe03601600081602082378035828234f58015156039578182fd5b8082525050506014600cf3";
+
+    function test_deploy_isDeterministicAndIdempotent() public {
+        vm.etch(0x4e59b44847b379578588920cA78FbF26c0B4956C, PROXY_CODE);
+        Deploy script = new Deploy();
+        address predicted = script.predict(type(Keyward).creationCode);
+        address first = script.run();
+        assertEq(first, predicted);
+        assertGt(first.code.length, 0);
+        (,,,,, bytes32 salt,) = Keyward(payable(first)).eip712Domain();
+        assertEq(salt, bytes32(uint256(uint160(first))), "implementation address baked into the EIP-712 salt");
+        uint256 nonceBefore = vm.getNonce(address(script));
+        address second = script.run();
+        assertEq(second, first);
+        assertEq(vm.getNonce(address(script)), nonceBefore);
+    }
+
+    function test_deploy_withoutDeployer_reverts() public {
+        vm.etch(0x4e59b44847b379578588920cA78FbF26c0B4956C, "");
+        Deploy script = new Deploy();
+        vm.expectRevert(Deploy.DeployerMissing.selector);
+        script.run();
+    }
+}

@@ -1,0 +1,262 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.30;
+
+import {Call, IKeyward, PackedUserOperation, SignedBatchedCall} from "../contracts/interfaces/IKeyward.sol";
+import {KeywardTestBase, TestKey} from "./utils/KeywardTestBase.sol";
+import {MockERC20} from "./utils/MockERC20.sol";
+
+/// @notice Gas benchmarks, committed in `snapshots/Keyward.json`.
+/// @dev Method: callee gas of the measured call with every touched account cooled first (`vm.cool`); root
+/// operations are a self-call to ERC-7821 `execute` (the EOA's transaction to itself); user operations go through
+/// the real EntryPoint v0.8 `handleOps` with zero gas fees. The benchmark call is an ERC-20 `transfer` to a holder
+/// (a nonzero-to-nonzero balance write), the same call on every path.
+contract KeywardGasTest is KeywardTestBase {
+    MockERC20 internal token;
+    address internal constant RECIPIENT = address(0xbeef01);
+
+    function setUp() public override {
+        super.setUp();
+        token = new MockERC20();
+        token.mint(account, 1000 ether);
+        token.mint(RECIPIENT, 1 ether);
+    }
+
+    function _transfer() internal view returns (Call[] memory) {
+        return one(address(token), 0, abi.encodeCall(token.transfer, (RECIPIENT, 1 ether)));
+    }
+
+    function _cool() internal {
+        vm.cool(account);
+        vm.cool(address(implementation));
+        vm.cool(address(token));
+        vm.cool(RECIPIENT);
+        vm.cool(ENTRY_POINT);
+        vm.cool(address(0xbeef));
+    }
+
+    function _rootSelfCall(string memory name, Call[] memory calls) internal {
+        bytes memory data = abi.encode(calls);
+        _cool();
+        vm.prank(account);
+        vm.startSnapshotGas("Keyward", name);
+        acct.execute(MODE_REVERT, data);
+        vm.stopSnapshotGas();
+    }
+
+    function _grantCalls(TestKey memory k, uint256 settings) internal view returns (Call[] memory) {
+        return one(account, 0, abi.encodeCall(IKeyward.grant, (k.key, settings)));
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // Key management
+    // ------------------------------------------------------------------------------------------------------------
+
+    function test_gas_grant_secp256k1_first() public {
+        TestKey memory k = secp256k1Key("k");
+        _rootSelfCall("grant_secp256k1_first", _grantCalls(k, settingsOf(address(0), 1_900_000_000, false, 0)));
+        assertTrue(acct.isRegistered(k.keyHash));
+    }
+
+    function test_gas_grant_secp256k1_4th() public {
+        for (uint256 i; i < 3; ++i) {
+            grant(secp256k1Key(string(abi.encode(i))), 0);
+        }
+        TestKey memory k = secp256k1Key("k");
+        _rootSelfCall("grant_secp256k1_4th", _grantCalls(k, settingsOf(address(0), 1_900_000_000, false, 0)));
+        assertEq(acct.keyCount(), 4);
+    }
+
+    function test_gas_grant_secp256k1_100th() public {
+        for (uint256 i; i < 99; ++i) {
+            grant(secp256k1Key(string(abi.encode(i))), 0);
+        }
+        TestKey memory k = secp256k1Key("k");
+        _rootSelfCall("grant_secp256k1_100th", _grantCalls(k, settingsOf(address(0), 1_900_000_000, false, 0)));
+        assertEq(acct.keyCount(), 100);
+    }
+
+    function test_gas_grant_p256() public {
+        TestKey memory k = p256Key("k");
+        _rootSelfCall("grant_p256", _grantCalls(k, settingsOf(address(0), 1_900_000_000, false, 0)));
+        assertTrue(acct.isRegistered(k.keyHash));
+    }
+
+    function test_gas_revoke_secp256k1() public {
+        TestKey memory a = secp256k1Key("a");
+        TestKey memory b = secp256k1Key("b");
+        grant(a, 0);
+        grant(b, 0);
+        // Revoke the first key: the last one moves into its place (the costlier case).
+        _rootSelfCall("revoke_secp256k1", one(account, 0, abi.encodeCall(IKeyward.revoke, (a.keyHash))));
+        assertFalse(acct.isRegistered(a.keyHash));
+    }
+
+    function test_gas_revokeAll() public {
+        for (uint256 i; i < 5; ++i) {
+            grant(secp256k1Key(string(abi.encode(i))), 0);
+        }
+        _rootSelfCall("revokeAll_5keys", one(account, 0, abi.encodeCall(IKeyward.revokeAll, ())));
+        assertEq(acct.keyCount(), 0);
+    }
+
+    function test_gas_update() public {
+        TestKey memory k = secp256k1Key("k");
+        grant(k, 1);
+        _rootSelfCall("update", one(account, 0, abi.encodeCall(IKeyward.update, (k.keyHash, 2))));
+        assertEq(acct.getKeySettings(k.keyHash), 2);
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // Execution
+    // ------------------------------------------------------------------------------------------------------------
+
+    function test_gas_execute_root_erc20Transfer() public {
+        _rootSelfCall("execute_root_erc20Transfer", _transfer());
+        assertEq(token.balanceOf(RECIPIENT), 2 ether);
+    }
+
+    function test_gas_execute_sessionKey_direct_erc20Transfer() public {
+        TestKey memory k = secp256k1Key("k");
+        grant(k, settingsOf(address(0), 1_900_000_000, false, 0));
+        bytes memory data = abi.encode(_transfer());
+        _cool();
+        vm.prank(k.signer);
+        vm.startSnapshotGas("Keyward", "execute_sessionKey_direct_erc20Transfer");
+        acct.execute(MODE_REVERT, data);
+        vm.stopSnapshotGas();
+        assertEq(token.balanceOf(RECIPIENT), 2 ether);
+    }
+
+    function _relayed(string memory name, TestKey memory k) internal {
+        SignedBatchedCall memory b = signedBatch(_transfer(), k.keyHash, 0);
+        bytes memory sig = signBatch(k, b);
+        _cool();
+        vm.startSnapshotGas("Keyward", name);
+        acct.execute(b, sig);
+        vm.stopSnapshotGas();
+        assertEq(token.balanceOf(RECIPIENT), 2 ether);
+    }
+
+    function test_gas_relayed_root_erc20Transfer() public {
+        _relayed("relayed_root_erc20Transfer", rootTestKey());
+    }
+
+    function test_gas_relayed_secp256k1_erc20Transfer() public {
+        TestKey memory k = secp256k1Key("k");
+        grant(k, settingsOf(address(0), 1_900_000_000, false, 0));
+        _relayed("relayed_secp256k1_erc20Transfer", k);
+    }
+
+    function test_gas_relayed_p256_erc20Transfer() public {
+        TestKey memory k = p256Key("k");
+        grant(k, settingsOf(address(0), 1_900_000_000, false, 0));
+        _relayed("relayed_p256_erc20Transfer", k);
+    }
+
+    function test_gas_relayed_webAuthn_erc20Transfer() public {
+        TestKey memory k = webAuthnKey("k");
+        grant(k, settingsOf(address(0), 1_900_000_000, false, 0));
+        _relayed("relayed_webAuthn_erc20Transfer", k);
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // ERC-4337
+    // ------------------------------------------------------------------------------------------------------------
+
+    function _handleOps(string memory name, TestKey memory k) internal {
+        _handleOps(name, k, _transfer());
+        assertEq(token.balanceOf(RECIPIENT), 3 ether);
+    }
+
+    /// @dev Steady state: one operation first (so the EntryPoint nonce is no longer a fresh slot), then the measured one.
+    function _handleOps(string memory name, TestKey memory k, Call[] memory calls) internal {
+        PackedUserOperation memory warm = userOp(_transfer());
+        signUserOp(k, warm);
+        handle(warm);
+        PackedUserOperation memory op = userOp(calls);
+        signUserOp(k, op);
+        PackedUserOperation[] memory ops = new PackedUserOperation[](1);
+        ops[0] = op;
+        _cool();
+        vm.startSnapshotGas("Keyward", name);
+        entryPoint.handleOps(ops, payable(address(0xbeef)));
+        vm.stopSnapshotGas();
+        assertEq(entryPoint.getNonce(account, 0), 2);
+    }
+
+    function test_gas_handleOps_root_emptyCall() public {
+        _handleOps("handleOps_root_emptyCall", rootTestKey(), one(RECIPIENT, 0, ""));
+    }
+
+    function test_gas_handleOps_secp256k1_emptyCall() public {
+        TestKey memory k = secp256k1Key("k");
+        grant(k, settingsOf(address(0), 1_900_000_000, false, 0));
+        _handleOps("handleOps_secp256k1_emptyCall", k, one(RECIPIENT, 0, ""));
+    }
+
+    function test_gas_execute_root_emptyCall() public {
+        _rootSelfCall("execute_root_emptyCall", one(RECIPIENT, 0, ""));
+    }
+
+    function test_gas_handleOps_root_erc20Transfer() public {
+        _handleOps("handleOps_root_erc20Transfer", rootTestKey());
+    }
+
+    function test_gas_handleOps_secp256k1_erc20Transfer() public {
+        TestKey memory k = secp256k1Key("k");
+        grant(k, settingsOf(address(0), 1_900_000_000, false, 0));
+        _handleOps("handleOps_secp256k1_erc20Transfer", k);
+    }
+
+    function test_gas_handleOps_p256_erc20Transfer() public {
+        TestKey memory k = p256Key("k");
+        grant(k, settingsOf(address(0), 1_900_000_000, false, 0));
+        _handleOps("handleOps_p256_erc20Transfer", k);
+    }
+
+    function test_gas_validateUserOp_p256_invalidSignature() public {
+        TestKey memory k = p256Key("k");
+        grant(k, 0);
+        PackedUserOperation memory op = userOp(_transfer());
+        op.signature = abi.encode(k.keyHash, sign(k, keccak256("wrong")), bytes(""));
+        bytes32 h = entryPoint.getUserOpHash(op);
+        _cool();
+        vm.prank(ENTRY_POINT);
+        vm.startSnapshotGas("Keyward", "validateUserOp_p256_invalidSignature");
+        uint256 vd = acct.validateUserOp(op, h, 0);
+        vm.stopSnapshotGas();
+        assertEq(vd & 1, 1);
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // ERC-1271
+    // ------------------------------------------------------------------------------------------------------------
+
+    function _1271(string memory name, bytes32 h, bytes memory sig) internal {
+        _cool();
+        vm.startSnapshotGas("Keyward", name);
+        bytes4 result = acct.isValidSignature(h, sig);
+        vm.stopSnapshotGas();
+        assertEq(result, bytes4(0x1626ba7e));
+    }
+
+    function test_gas_isValidSignature_rootRaw() public {
+        bytes32 h = keccak256("m");
+        (uint8 v, bytes32 r, bytes32 s) = vm.sign(rootKey, h);
+        _1271("isValidSignature_rootRaw", h, abi.encodePacked(r, s, v));
+    }
+
+    function test_gas_isValidSignature_secp256k1Admin_typedDataSign() public {
+        TestKey memory k = secp256k1Key("k");
+        grant(k, 1 << 200);
+        (bytes32 h, bytes memory sig) = typedDataSign(k, keccak256("app"), keccak256("c"), "Mail(string body)");
+        _1271("isValidSignature_secp256k1Admin_typedDataSign", h, sig);
+    }
+
+    function test_gas_isValidSignature_p256Admin_personalSign() public {
+        TestKey memory k = p256Key("k");
+        grant(k, 1 << 200);
+        bytes32 h = keccak256("m");
+        _1271("isValidSignature_p256Admin_personalSign", h, personalSign(k, h));
+    }
+}
