@@ -51,9 +51,10 @@ fmt: setup
 	$(FORGE) fmt
 	cargo fmt --all
 
-## snapshot: refresh the committed gas snapshots
+## snapshot: refresh the committed gas snapshots (callee gas, then whole-transaction gas)
 snapshot: setup
-	$(FORGE) test --isolate
+	$(FORGE) test --match-contract KeywardGasTest
+	GAS_GROUP=KeywardTx $(FORGE) test --isolate --match-contract KeywardGasTest
 
 clean:
 	rm -rf out cache target node_modules

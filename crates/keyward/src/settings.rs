@@ -72,7 +72,7 @@ impl Settings {
     }
 
     /// The ERC-4337 `validationData` of a successful validation by this key: `validUntil = expiration`
-    /// (bits 160-207) and `validAfter = valid_after - 1` (bits 208-255; 0 stays 0), no aggregator. EntryPoint v0.8
+    /// (bits 160-207) and `validAfter = valid_after - 1` (bits 208-255; 0 stays 0), no aggregator. The `EntryPoint` (v0.8)
     /// treats `validAfter` as exclusive while the key is valid from its `valid_after` second, as on every other
     /// path. No other settings bit leaks in: in particular the admin flag (bit 200) never widens `validUntil`.
     pub fn validation_data(self) -> U256 {
