@@ -203,6 +203,8 @@ contract Keyward is IKeyward {
         AccountStorage storage $ = _storage();
         uint256 header = $.header;
         uint256 epoch = _epoch(header) + 1;
+        // A wrapped epoch would bring back the keys of epoch 0.
+        if (epoch > U32) revert TooManyKeys();
         // New epoch, empty list; entry point and grant counter are kept.
         $.header = (header & ~((U32 << EPOCH_SHIFT) | (U32 << COUNT_SHIFT))) | ((epoch & U32) << EPOCH_SHIFT);
         emit AllKeysRevoked(epoch);

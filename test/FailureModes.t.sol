@@ -105,6 +105,20 @@ contract FailureModesTest is KeywardTestBase {
         assertEq(_acceptedPaths(k), 0, "after expiration");
     }
 
+    /// Mode 4, fuzzed: both edges of any window, on every path.
+    function testFuzz_mode04_boundariesAgreeAcrossPaths(uint32 startIn, uint32 length) public {
+        uint40 start = uint40(block.timestamp + 1 + (startIn % 100_000));
+        uint40 end = start + uint40(length % 100_000);
+        TestKey memory k = secp256k1Key("k");
+        grant(k, settingsOf(address(0), end, true, start));
+        vm.warp(start - 1);
+        assertEq(_acceptedPaths(k), 0);
+        vm.warp(end);
+        assertEq(_acceptedPaths(k), 4);
+        vm.warp(uint256(end) + 1);
+        assertEq(_acceptedPaths(k), 0);
+    }
+
     /// Mode 5: an expiring admin key never becomes a ~35k-year key through validationData packing.
     function testFuzz_mode05_validationDataCarriesOnlyTheWindow(uint40 end, uint40 start) public {
         TestKey memory k = secp256k1Key("k");

@@ -32,6 +32,10 @@ contract KeywardRelayedTest is KeywardTestBase {
         }
         _relay(rootTestKey(), signedBatch(_bump(), bytes32(0), 0));
         assertEq(target.counter(), 4);
+        // The root's lanes answer Calibur's single-argument view.
+        assertEq(acct.getSeq(0), 1);
+        assertEq(acct.getSeq(bytes32(0), 0), 1);
+        assertEq(acct.getSeq(ks[0].keyHash, 0), 1);
     }
 
     function test_relayed_typehashesMatchCalibur() public view {

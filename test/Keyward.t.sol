@@ -244,6 +244,22 @@ contract KeywardTest is KeywardTestBase {
         assertEq(acct.keyCount(), 0);
     }
 
+    function test_counters_overflowReverts() public {
+        bytes32 slot = 0x899ba7d5f4e670354d3c6b4c56ba97c18984d0b046169949785f78527d929100;
+        // grants counter (bits 224-254) at its maximum
+        vm.store(account, slot, bytes32(uint256((1 << 31) - 1) << 224));
+        TestKey memory k = secp256k1Key("alice");
+        vm.prank(account);
+        vm.expectRevert(IKeyward.TooManyKeys.selector);
+        acct.grant(k.key, 0);
+        // epoch (bits 160-191) at its maximum
+        vm.store(account, slot, bytes32(uint256(type(uint32).max) << 160));
+        vm.prank(account);
+        vm.expectRevert(IKeyward.TooManyKeys.selector);
+        acct.revokeAll();
+        assertEq(acct.keyEpoch(), type(uint32).max);
+    }
+
     // ------------------------------------------------------------------------------------------------------------
     // Views
     // ------------------------------------------------------------------------------------------------------------

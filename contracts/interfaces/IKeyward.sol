@@ -120,7 +120,7 @@ interface IKeyward {
     error InvalidHookResponse();
     /// @notice `keyAt` was given an index at or past `keyCount`.
     error IndexOutOfBounds();
-    /// @notice The account has reached the maximum number of registrations.
+    /// @notice The account has reached the maximum number of registrations (2^31) or key epochs (2^32).
     error TooManyKeys();
 
     // ----------------------------------------------------------------------------------------------------
@@ -186,6 +186,9 @@ interface IKeyward {
     function execute(bytes32 mode, bytes calldata executionData) external payable;
 
     /// @notice Executes a batch signed by a key, relayed by anyone (or only `executor` when set).
+    /// @dev Nonce lanes belong to the key hash and survive revocation, so an executed batch never replays. A batch
+    /// signed but never submitted before a revocation becomes valid again if the same public key is registered
+    /// again: use `deadline`, or a fresh key, for grants that may be renewed.
     /// @param wrappedSignature `abi.encode(bytes signature, bytes hookData)`; `hookData` is not signed.
     function execute(SignedBatchedCall calldata signedBatchedCall, bytes calldata wrappedSignature) external payable;
 
