@@ -15,7 +15,7 @@ export FOUNDRY_PROFILE ?= default
 
 STAMP := node_modules/.keyward-setup
 
-.PHONY: setup build test test-sol test-rust test-solc lint fmt snapshot clean versions
+.PHONY: setup build test artifacts lint fmt snapshot clean versions
 
 ## setup: install the pinned toolchain and Solidity deps (npm ci); quick when already done
 setup: $(STAMP)
@@ -37,8 +37,14 @@ build: setup
 test: setup
 	tools/test-solc.sh
 	$(FORGE) build
+	tools/artifacts.sh check
 	$(FORGE) test
 	cargo test --workspace
+
+## artifacts: refresh the bytecode the Rust crates embed
+artifacts: setup
+	$(FORGE) build
+	tools/artifacts.sh write
 
 ## lint: formatting and clippy
 lint: setup

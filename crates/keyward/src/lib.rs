@@ -9,3 +9,26 @@ pub mod settings;
 pub use error::Error;
 pub use key::{KeyExt, ROOT_KEY_HASH};
 pub use settings::{Settings, SettingsBuilder};
+
+/// Keyward's creation bytecode (hex, `0x`-prefixed), committed under `artifacts/` so this crate builds without
+/// forge; `make test` fails when it no longer matches a fresh forge build.
+pub const KEYWARD_BYTECODE_HEX: &str = include_str!("../artifacts/Keyward.bytecode.hex");
+
+/// Keyward's creation bytecode.
+///
+/// # Panics
+/// Never in a released crate: the committed artifact is checked to be valid hex by this crate's tests.
+pub fn keyward_bytecode() -> alloy::primitives::Bytes {
+    KEYWARD_BYTECODE_HEX.trim().parse().expect("the committed artifact is valid hex")
+}
+
+#[cfg(test)]
+mod artifact_tests {
+    #[test]
+    fn bytecode_parses_and_has_no_metadata_tail() {
+        let code = super::keyward_bytecode();
+        assert!(code.len() > 1000);
+        // cbor_metadata = false: no CBOR metadata ("solc" version marker) anywhere.
+        assert!(!code.windows(4).any(|w| w == b"solc"));
+    }
+}
