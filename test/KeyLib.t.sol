@@ -4,7 +4,7 @@ pragma solidity ^0.8.30;
 import {Key, KeyType} from "../contracts/interfaces/IKeyward.sol";
 import {CalldataLib} from "../contracts/libraries/CalldataLib.sol";
 import {KeyLib} from "../contracts/libraries/KeyLib.sol";
-import {KeywardTestBase, TestKey} from "./utils/KeywardTestBase.sol";
+import {KeywardTestBase, TestKey, WebAuthnAuth} from "./utils/KeywardTestBase.sol";
 
 /// @notice Exposes KeyLib and CalldataLib over calldata.
 contract KeyLibHarness {
@@ -93,21 +93,12 @@ contract KeyLibTest is KeywardTestBase {
         assertFalse(h.verify(k.keyHash, KeyType.WebAuthnP256, x, y, digest, hex"0badc0de"), "garbage");
     }
 
-    struct Auth {
-        bytes authenticatorData;
-        string clientDataJSON;
-        uint256 challengeIndex;
-        uint256 typeIndex;
-        uint256 r;
-        uint256 s;
-    }
-
     function _auth(bytes memory ad, string memory cd, uint256 ci, uint256 ti, uint256 r, uint256 s)
         internal
         pure
-        returns (Auth memory)
+        returns (WebAuthnAuth memory)
     {
-        return Auth(ad, cd, ci, ti, r, s);
+        return WebAuthnAuth(ad, cd, ci, ti, r, s);
     }
 
     function _decodeAuth(bytes memory sig)
@@ -115,7 +106,7 @@ contract KeyLibTest is KeywardTestBase {
         pure
         returns (bytes memory, string memory, uint256, uint256, uint256, uint256)
     {
-        Auth memory a = abi.decode(sig, (Auth));
+        WebAuthnAuth memory a = abi.decode(sig, (WebAuthnAuth));
         return (a.authenticatorData, a.clientDataJSON, a.challengeIndex, a.typeIndex, a.r, a.s);
     }
 
