@@ -166,8 +166,7 @@ contract Keyward is IKeyward {
     function update(bytes32 keyHash, uint256 settings) external onlyThis {
         if (keyHash == KeyLib.ROOT_KEY_HASH) revert CannotUpdateRootKey();
         if (!Settings.wrap(settings).isCanonical()) revert NonCanonicalSettings(settings);
-        AccountStorage storage $ = _storage();
-        KeyRecord storage rec = $.keys[_epoch($.header)][keyHash];
+        KeyRecord storage rec = _record(keyHash);
         if (rec.meta == 0) revert KeyDoesNotExist();
         rec.settings = settings;
         emit KeySettingsUpdated(keyHash, settings);
@@ -269,8 +268,7 @@ contract Keyward is IKeyward {
     /// @inheritdoc IKeyward
     function getKey(bytes32 keyHash) public view returns (Key memory key) {
         if (keyHash == KeyLib.ROOT_KEY_HASH) return Key(KeyType.Secp256k1, abi.encode(address(this)));
-        AccountStorage storage $ = _storage();
-        KeyRecord storage rec = $.keys[_epoch($.header)][keyHash];
+        KeyRecord storage rec = _record(keyHash);
         uint256 meta = rec.meta;
         if (meta == 0) revert KeyDoesNotExist();
         key.keyType = KeyType((meta >> META_TYPE_SHIFT) - 1);
@@ -280,16 +278,14 @@ contract Keyward is IKeyward {
     /// @inheritdoc IKeyward
     function getKeySettings(bytes32 keyHash) external view returns (uint256) {
         if (keyHash == KeyLib.ROOT_KEY_HASH) return Settings.unwrap(SettingsLib.ROOT);
-        AccountStorage storage $ = _storage();
-        KeyRecord storage rec = $.keys[_epoch($.header)][keyHash];
+        KeyRecord storage rec = _record(keyHash);
         if (rec.meta == 0) revert KeyDoesNotExist();
         return rec.settings;
     }
 
     /// @inheritdoc IKeyward
     function isRegistered(bytes32 keyHash) external view returns (bool) {
-        AccountStorage storage $ = _storage();
-        return $.keys[_epoch($.header)][keyHash].meta != 0;
+        return _record(keyHash).meta != 0;
     }
 
     /// @inheritdoc IKeyward
@@ -308,8 +304,7 @@ contract Keyward is IKeyward {
     /// @inheritdoc IKeyward
     function keyIdOf(bytes32 keyHash) external view returns (bytes32) {
         if (keyHash == KeyLib.ROOT_KEY_HASH) return bytes32(0);
-        AccountStorage storage $ = _storage();
-        uint256 meta = $.keys[_epoch($.header)][keyHash].meta;
+        uint256 meta = _record(keyHash).meta;
         if (meta == 0) revert KeyDoesNotExist();
         return _keyId(keyHash, meta);
     }
@@ -392,7 +387,7 @@ contract Keyward is IKeyward {
         uint256 meta;
         KeyRecord storage rec = $.keys[0][bytes32(0)];
         if (keyHash != KeyLib.ROOT_KEY_HASH) {
-            rec = $.keys[_epoch($.header)][keyHash];
+            rec = _record(keyHash);
             meta = rec.meta;
             if (meta == 0) revert KeyDoesNotExist();
             settings = Settings.wrap(rec.settings);
@@ -539,7 +534,7 @@ contract Keyward is IKeyward {
     {
         AccountStorage storage $ = _storage();
         if (keyHash == KeyLib.ROOT_KEY_HASH) return (true, SettingsLib.ROOT, 0, $.keys[0][bytes32(0)]);
-        rec = $.keys[_epoch($.header)][keyHash];
+        rec = _record(keyHash);
         meta = rec.meta;
         if (meta == 0) return (false, settings, meta, rec);
         settings = Settings.wrap(rec.settings);
@@ -755,8 +750,7 @@ contract Keyward is IKeyward {
 
     /// @dev Settings and meta of a registered key in the current epoch (meta 0: not registered).
     function _loadKey(bytes32 keyHash) internal view returns (Settings settings, uint256 meta) {
-        AccountStorage storage $ = _storage();
-        KeyRecord storage rec = $.keys[_epoch($.header)][keyHash];
+        KeyRecord storage rec = _record(keyHash);
         meta = rec.meta;
         if (meta != 0) settings = Settings.wrap(rec.settings);
     }
