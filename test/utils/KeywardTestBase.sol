@@ -2,6 +2,7 @@
 pragma solidity ^0.8.30;
 
 import {Keyward} from "../../contracts/Keyward.sol";
+import {PolicyHook} from "../../contracts/hooks/PolicyHook.sol";
 import {
     BatchedCall,
     Call,
@@ -159,6 +160,13 @@ abstract contract KeywardTestBase is Test {
         address where = address((uint160(uint256(keccak256(abi.encode("hook", flags)))) & ~uint160(0xffff)) | flags);
         deployCodeTo("MockHook.sol:MockHook", where);
         hook = MockHook(where);
+    }
+
+    /// @dev Deploys the PolicyHook at an address carrying its flags (SIGNATURE | BEFORE | AFTER = 0xE).
+    function deployPolicyHook() internal returns (PolicyHook hook) {
+        address where = address((uint160(uint256(keccak256("policy hook"))) & ~uint160(0xffff)) | 0xe);
+        deployCodeTo("PolicyHook.sol:PolicyHook", where);
+        hook = PolicyHook(where);
     }
 
     // ------------------------------------------------------------------------------------------------------------

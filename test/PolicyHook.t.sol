@@ -1,0 +1,594 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.30;
+
+import {PolicyHook} from "../contracts/hooks/PolicyHook.sol";
+import {Call, IKeyward, Key, KeyType} from "../contracts/interfaces/IKeyward.sol";
+import {
+    Condition,
+    ConditionOp,
+    IPolicyHook,
+    Limits,
+    RuleState,
+    SignatureMode
+} from "../contracts/interfaces/IPolicyHook.sol";
+import {KeywardTestBase, TestKey} from "./utils/KeywardTestBase.sol";
+import {MockERC20} from "./utils/MockERC20.sol";
+import {Target} from "./utils/MockHook.sol";
+
+/// @notice A contract that forwards calls (the "multicall" routing attack).
+contract Router {
+    error RoutedCallFailed();
+
+    function route(address to, bytes memory data) external {
+        (bool ok,) = to.call(data);
+        if (!ok) revert RoutedCallFailed();
+    }
+}
+
+abstract contract PolicyHookBase is KeywardTestBase {
+    PolicyHook internal hook;
+    MockERC20 internal usdc;
+    Target internal target;
+    TestKey internal k;
+    address internal constant R = address(0xa11ce);
+    address internal constant OTHER = address(0xb0b);
+    uint40 internal constant DAY = 1 days;
+
+    function setUp() public virtual override {
+        super.setUp();
+        hook = deployPolicyHook();
+        usdc = new MockERC20();
+        usdc.mint(account, 1_000_000e6);
+        target = new Target();
+        k = secp256k1Key("session");
+        grant(k, settingsOf(address(hook), 0, false, 0));
+    }
+
+    function cfg(bytes memory data) internal {
+        rootExecute(one(address(hook), 0, data));
+    }
+
+    function allow(address to, bytes4 sel) internal {
+        cfg(abi.encodeCall(IPolicyHook.setCallRule, (k.keyHash, to, sel, RuleState.Allow)));
+    }
+
+    function deny(address to, bytes4 sel) internal {
+        cfg(abi.encodeCall(IPolicyHook.setCallRule, (k.keyHash, to, sel, RuleState.Deny)));
+    }
+
+    function tokenLimit(address token, uint96 perPeriod, uint40 period, uint96 lifetime) internal {
+        cfg(abi.encodeCall(IPolicyHook.setTokenLimit, (k.keyHash, token, true, Limits(perPeriod, lifetime, period))));
+    }
+
+    function transferCall(address to, uint256 amount) internal view returns (Call[] memory) {
+        return one(address(usdc), 0, abi.encodeCall(usdc.transfer, (to, amount)));
+    }
+
+    /// @dev The session key executes directly (its own transaction).
+    function asKey(Call[] memory calls) internal {
+        vm.prank(k.signer);
+        acct.execute(MODE_REVERT, abi.encode(calls));
+    }
+
+    function asKeyExpectRevert(Call[] memory calls, bytes memory err) internal {
+        vm.prank(k.signer);
+        vm.expectRevert(err);
+        acct.execute(MODE_REVERT, abi.encode(calls));
+    }
+}
+
+/// @notice Call permissions and argument conditions: every rule's boundary on both sides.
+contract PolicyHookRulesTest is PolicyHookBase {
+    // ------------------------------------------------------------------------------------------------------------
+    // Call permissions
+    // ------------------------------------------------------------------------------------------------------------
+
+    function test_rules_defaultDeny() public {
+        asKeyExpectRevert(
+            transferCall(R, 1),
+            abi.encodeWithSelector(IPolicyHook.CallNotAllowed.selector, address(usdc), usdc.transfer.selector)
+        );
+    }
+
+    function test_rules_exactAllow() public {
+        allow(address(usdc), usdc.transfer.selector);
+        asKey(transferCall(R, 5));
+        assertEq(usdc.balanceOf(R), 5);
+        // Another selector on the same target is still denied.
+        asKeyExpectRevert(
+            one(address(usdc), 0, abi.encodeCall(usdc.approve, (R, 1))),
+            abi.encodeWithSelector(IPolicyHook.CallNotAllowed.selector, address(usdc), usdc.approve.selector)
+        );
+    }
+
+    function test_rules_wildcards() public {
+        allow(address(target), hook.ANY_SELECTOR());
+        asKey(one(address(target), 0, abi.encodeCall(Target.bump, ())));
+        allow(hook.ANY_TARGET(), usdc.transfer.selector);
+        asKey(transferCall(R, 1));
+        assertEq(target.counter(), 1);
+        assertEq(usdc.balanceOf(R), 1);
+    }
+
+    function test_rules_emptyCalldataNeedsExplicitPermission() public {
+        allow(hook.ANY_TARGET(), hook.ANY_SELECTOR());
+        cfg(abi.encodeCall(IPolicyHook.setNativeLimits, (k.keyHash, true, 0, Limits(0, 0, 0))));
+        asKeyExpectRevert(
+            one(R, 1 ether, ""), abi.encodeWithSelector(IPolicyHook.CallNotAllowed.selector, R, bytes4(0))
+        );
+        allow(R, hook.EMPTY_CALLDATA());
+        asKey(one(R, 1 ether, ""));
+        assertEq(R.balance, 1 ether);
+    }
+
+    function test_rules_denyBeatsAllow() public {
+        allow(hook.ANY_TARGET(), hook.ANY_SELECTOR());
+        allow(address(usdc), usdc.transfer.selector);
+        deny(address(usdc), hook.ANY_SELECTOR());
+        asKeyExpectRevert(
+            transferCall(R, 1),
+            abi.encodeWithSelector(IPolicyHook.CallDenied.selector, address(usdc), usdc.transfer.selector)
+        );
+        deny(hook.ANY_TARGET(), Target.bump.selector);
+        asKeyExpectRevert(
+            one(address(target), 0, abi.encodeCall(Target.bump, ())),
+            abi.encodeWithSelector(IPolicyHook.CallDenied.selector, address(target), Target.bump.selector)
+        );
+        // Removing the deny restores the allow.
+        cfg(abi.encodeCall(IPolicyHook.setCallRule, (k.keyHash, address(usdc), hook.ANY_SELECTOR(), RuleState.None)));
+        asKey(transferCall(R, 1));
+    }
+
+    function test_rules_neverTheAccountOrTheHook() public {
+        // An admin key with the hook: the account allows its self-calls, the hook does not.
+        TestKey memory admin = secp256k1Key("admin");
+        grant(admin, settingsOf(address(hook), 0, true, 0));
+        rootExecute(
+            one(
+                address(hook),
+                0,
+                abi.encodeCall(
+                    IPolicyHook.setCallRule, (admin.keyHash, hook.ANY_TARGET(), hook.ANY_SELECTOR(), RuleState.Allow)
+                )
+            )
+        );
+        address[2] memory forbidden = [address(account), address(hook)];
+        for (uint256 i; i < 2; ++i) {
+            vm.prank(admin.signer);
+            vm.expectRevert(abi.encodeWithSelector(IPolicyHook.SelfCallDenied.selector, forbidden[i]));
+            acct.execute(
+                MODE_REVERT,
+                abi.encode(
+                    one(
+                        forbidden[i],
+                        0,
+                        abi.encodeCall(
+                            IPolicyHook.setUsageLimits,
+                            (admin.keyHash, 0, 0, 0) // e.g. lift its own limits
+                        )
+                    )
+                )
+            );
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // Argument conditions
+    // ------------------------------------------------------------------------------------------------------------
+
+    function _conditions(Condition[] memory cs) internal {
+        cfg(abi.encodeCall(IPolicyHook.setConditions, (k.keyHash, address(usdc), usdc.transfer.selector, cs)));
+    }
+
+    function _one(bytes32 v) internal pure returns (bytes32[] memory a) {
+        a = new bytes32[](1);
+        a[0] = v;
+    }
+
+    function test_conditions_onlyToRAtMostA() public {
+        allow(address(usdc), usdc.transfer.selector);
+        Condition[] memory cs = new Condition[](2);
+        cs[0] = Condition(ConditionOp.Equal, 0, _one(bytes32(uint256(uint160(R)))));
+        cs[1] = Condition(ConditionOp.LessOrEqual, 1, _one(bytes32(uint256(100e6))));
+        _conditions(cs);
+        asKey(transferCall(R, 100e6));
+        asKeyExpectRevert(transferCall(R, 100e6 + 1), abi.encodeWithSelector(IPolicyHook.ConditionFailed.selector, 1));
+        asKeyExpectRevert(transferCall(OTHER, 1), abi.encodeWithSelector(IPolicyHook.ConditionFailed.selector, 0));
+        assertEq(usdc.balanceOf(R), 100e6);
+    }
+
+    function test_conditions_notEqualGreaterOrEqualInSet() public {
+        allow(address(usdc), usdc.transfer.selector);
+        bytes32[] memory set = new bytes32[](2);
+        set[0] = bytes32(uint256(uint160(R)));
+        set[1] = bytes32(uint256(uint160(OTHER)));
+        Condition[] memory cs = new Condition[](3);
+        cs[0] = Condition(ConditionOp.InSet, 0, set);
+        cs[1] = Condition(ConditionOp.GreaterOrEqual, 1, _one(bytes32(uint256(10))));
+        cs[2] = Condition(ConditionOp.NotEqual, 1, _one(bytes32(uint256(13))));
+        _conditions(cs);
+        asKey(transferCall(R, 10));
+        asKey(transferCall(OTHER, 12));
+        asKeyExpectRevert(transferCall(R, 9), abi.encodeWithSelector(IPolicyHook.ConditionFailed.selector, 1));
+        asKeyExpectRevert(transferCall(R, 13), abi.encodeWithSelector(IPolicyHook.ConditionFailed.selector, 2));
+        asKeyExpectRevert(
+            transferCall(address(0xc), 10), abi.encodeWithSelector(IPolicyHook.ConditionFailed.selector, 0)
+        );
+        // Calldata too short for the condition's argument.
+        asKeyExpectRevert(
+            one(address(usdc), 0, abi.encodeWithSelector(usdc.transfer.selector, R)),
+            abi.encodeWithSelector(IPolicyHook.ConditionFailed.selector, 1)
+        );
+    }
+
+    function test_conditions_configurationErrors() public {
+        Condition[] memory cs = new Condition[](1);
+        cs[0] = Condition(ConditionOp.Equal, 0, _one(bytes32(0)));
+        // Conditions need an Allow rule.
+        vm.prank(account);
+        vm.expectRevert(IPolicyHook.InvalidConfiguration.selector);
+        hook.setConditions(k.keyHash, address(usdc), usdc.transfer.selector, cs);
+        allow(address(usdc), usdc.transfer.selector);
+        cs[0] = Condition(ConditionOp.Equal, 0, new bytes32[](2)); // Equal takes one value
+        vm.prank(account);
+        vm.expectRevert(IPolicyHook.InvalidConfiguration.selector);
+        hook.setConditions(k.keyHash, address(usdc), usdc.transfer.selector, cs);
+        cs[0] = Condition(ConditionOp.InSet, 0, new bytes32[](9));
+        vm.prank(account);
+        vm.expectRevert(abi.encodeWithSelector(IPolicyHook.TooManyEntries.selector, 8));
+        hook.setConditions(k.keyHash, address(usdc), usdc.transfer.selector, cs);
+        vm.prank(account);
+        vm.expectRevert(abi.encodeWithSelector(IPolicyHook.TooManyEntries.selector, 8));
+        hook.setConditions(k.keyHash, address(usdc), usdc.transfer.selector, new Condition[](9));
+    }
+}
+
+/// @notice Native value, ERC-20 limits and usage caps.
+contract PolicyHookLimitsTest is PolicyHookBase {
+    // ------------------------------------------------------------------------------------------------------------
+    // Native value
+    // ------------------------------------------------------------------------------------------------------------
+
+    function test_native_disabledByDefault() public {
+        allow(R, hook.EMPTY_CALLDATA());
+        asKeyExpectRevert(one(R, 1, ""), abi.encodeWithSelector(IPolicyHook.NativeValueNotAllowed.selector));
+    }
+
+    function test_native_perCallPerPeriodLifetime() public {
+        allow(R, hook.EMPTY_CALLDATA());
+        cfg(abi.encodeCall(IPolicyHook.setNativeLimits, (k.keyHash, true, 1 ether, Limits(2 ether, 3 ether, DAY))));
+        asKeyExpectRevert(
+            one(R, 1 ether + 1, ""),
+            abi.encodeWithSelector(IPolicyHook.SpendLimitExceeded.selector, address(0), 0, 1 ether + 1, 1 ether)
+        );
+        asKey(one(R, 1 ether, ""));
+        asKey(one(R, 1 ether, ""));
+        asKeyExpectRevert(
+            one(R, 1, ""),
+            abi.encodeWithSelector(IPolicyHook.SpendLimitExceeded.selector, address(0), 1, 2 ether + 1, 2 ether)
+        );
+        vm.warp(block.timestamp + DAY);
+        asKey(one(R, 1 ether, ""));
+        asKeyExpectRevert(
+            one(R, 1, ""),
+            abi.encodeWithSelector(IPolicyHook.SpendLimitExceeded.selector, address(0), 2, 3 ether + 1, 3 ether)
+        );
+        assertEq(R.balance, 3 ether);
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // ERC-20 limits
+    // ------------------------------------------------------------------------------------------------------------
+
+    function test_erc20_dailyLimitBoundaryAndRollover() public {
+        allow(address(usdc), usdc.transfer.selector);
+        uint256 t0 = block.timestamp;
+        tokenLimit(address(usdc), 100e6, DAY, 0);
+        asKey(transferCall(R, 60e6));
+        asKey(transferCall(R, 40e6)); // exactly the limit L
+        asKeyExpectRevert(
+            transferCall(R, 1),
+            abi.encodeWithSelector(IPolicyHook.SpendLimitExceeded.selector, address(usdc), 1, 100e6 + 1, 100e6)
+        );
+        vm.warp(t0 + DAY - 1); // last second of the window
+        asKeyExpectRevert(
+            transferCall(R, 1),
+            abi.encodeWithSelector(IPolicyHook.SpendLimitExceeded.selector, address(usdc), 1, 100e6 + 1, 100e6)
+        );
+        vm.warp(t0 + DAY); // the boundary second: a new window
+        asKey(transferCall(R, 100e6));
+        assertEq(usdc.balanceOf(R), 200e6);
+    }
+
+    function test_erc20_lifetimeLimit() public {
+        allow(address(usdc), usdc.transfer.selector);
+        tokenLimit(address(usdc), 0, 0, 150e6);
+        asKey(transferCall(R, 150e6));
+        asKeyExpectRevert(
+            transferCall(R, 1),
+            abi.encodeWithSelector(IPolicyHook.SpendLimitExceeded.selector, address(usdc), 2, 150e6 + 1, 150e6)
+        );
+    }
+
+    function test_erc20_manySmallTransfersInOneBatch() public {
+        allow(address(usdc), usdc.transfer.selector);
+        tokenLimit(address(usdc), 100e6, DAY, 0);
+        Call[] memory calls = new Call[](11);
+        for (uint256 i; i < 11; ++i) {
+            calls[i] = transferCall(R, 10e6)[0];
+        }
+        asKeyExpectRevert(
+            calls, abi.encodeWithSelector(IPolicyHook.SpendLimitExceeded.selector, address(usdc), 1, 110e6, 100e6)
+        );
+        assembly {
+            mstore(calls, 10)
+        }
+        asKey(calls);
+        assertEq(usdc.balanceOf(R), 100e6);
+    }
+
+    function test_erc20_approveThenTransferFromIsCounted() public {
+        allow(address(usdc), hook.ANY_SELECTOR());
+        tokenLimit(address(usdc), 100e6, DAY, 0);
+        // Approving counts as spending: the spender can move it later without the key.
+        asKey(one(address(usdc), 0, abi.encodeCall(usdc.approve, (OTHER, 80e6))));
+        asKeyExpectRevert(
+            transferCall(R, 21e6),
+            abi.encodeWithSelector(IPolicyHook.SpendLimitExceeded.selector, address(usdc), 1, 101e6, 100e6)
+        );
+        // increaseAllowance too, and transferFrom out of the account.
+        asKeyExpectRevert(
+            one(address(usdc), 0, abi.encodeWithSelector(0x39509351, OTHER, 21e6)),
+            abi.encodeWithSelector(IPolicyHook.SpendLimitExceeded.selector, address(usdc), 1, 101e6, 100e6)
+        );
+        asKeyExpectRevert(
+            one(address(usdc), 0, abi.encodeCall(usdc.transferFrom, (account, R, 21e6))),
+            abi.encodeWithSelector(IPolicyHook.SpendLimitExceeded.selector, address(usdc), 1, 101e6, 100e6)
+        );
+    }
+
+    function test_erc20_unknownSelectorOnLimitedTokenRefused() public {
+        allow(address(usdc), hook.ANY_SELECTOR());
+        tokenLimit(address(usdc), 100e6, DAY, 0);
+        asKeyExpectRevert(
+            one(
+                address(usdc),
+                0,
+                abi.encodeWithSignature("permit(address,address,uint256,uint256,uint8,bytes32,bytes32)")
+            ),
+            abi.encodeWithSelector(IPolicyHook.UncountedTokenCall.selector, address(usdc), bytes4(0xd505accf))
+        );
+    }
+
+    function test_erc20_permit2ApprovalIsCounted() public {
+        address permit2 = hook.PERMIT2();
+        vm.etch(permit2, address(target).code); // any code that accepts the call shape is enough here
+        allow(permit2, hook.ANY_SELECTOR());
+        tokenLimit(address(usdc), 100e6, DAY, 0);
+        bytes memory approve2 =
+            abi.encodeWithSelector(0x87517c45, address(usdc), OTHER, uint160(101e6), uint48(block.timestamp + 1));
+        vm.prank(k.signer);
+        vm.expectRevert(abi.encodeWithSelector(IPolicyHook.SpendLimitExceeded.selector, address(usdc), 1, 101e6, 100e6));
+        acct.execute(MODE_CONTINUE, abi.encode(one(permit2, 0, approve2)));
+    }
+
+    function test_erc20_routingThroughAnotherContractNeedsPermission() public {
+        Router router = new Router();
+        allow(address(usdc), usdc.transfer.selector);
+        tokenLimit(address(usdc), 100e6, DAY, 0);
+        bytes memory inner = abi.encodeCall(usdc.transfer, (R, 1e6));
+        bytes memory routed = abi.encodeCall(Router.route, (address(usdc), inner));
+        bytes memory err =
+            abi.encodeWithSelector(IPolicyHook.CallNotAllowed.selector, address(router), Router.route.selector);
+        asKeyExpectRevert(one(address(router), 0, routed), err);
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // Usage caps
+    // ------------------------------------------------------------------------------------------------------------
+
+    function test_usage_totalCap() public {
+        allow(address(target), Target.bump.selector);
+        cfg(abi.encodeCall(IPolicyHook.setUsageLimits, (k.keyHash, 3, 0, 0)));
+        Call[] memory bump = one(address(target), 0, abi.encodeCall(Target.bump, ()));
+        for (uint256 i; i < 3; ++i) {
+            asKey(bump);
+        }
+        asKeyExpectRevert(bump, abi.encodeWithSelector(IPolicyHook.CallLimitExceeded.selector, 2, 3));
+    }
+
+    function test_usage_rateLimitRollsOverAtBoundary() public {
+        allow(address(target), Target.bump.selector);
+        uint256 t0 = block.timestamp;
+        cfg(abi.encodeCall(IPolicyHook.setUsageLimits, (k.keyHash, 0, 2, 60)));
+        Call[] memory bump = one(address(target), 0, abi.encodeCall(Target.bump, ()));
+        asKey(bump);
+        asKey(bump);
+        vm.warp(t0 + 59);
+        asKeyExpectRevert(bump, abi.encodeWithSelector(IPolicyHook.CallLimitExceeded.selector, 1, 2));
+        vm.warp(t0 + 60);
+        asKey(bump);
+        assertEq(target.counter(), 3);
+    }
+
+    function test_failedCallUsesNothing() public {
+        allow(address(usdc), usdc.transfer.selector);
+        tokenLimit(address(usdc), 100e6, DAY, 0);
+        cfg(abi.encodeCall(IPolicyHook.setUsageLimits, (k.keyHash, 1, 0, 0)));
+        // Leave the account 50 USDC, then a 60 USDC transfer (within the cap) fails on balance.
+        rootExecute(transferCall(OTHER, usdc.balanceOf(account) - 50e6));
+        // Continue-on-failure: the transfer fails, so neither the call nor the amount counts.
+        vm.prank(k.signer);
+        acct.execute(MODE_CONTINUE, abi.encode(transferCall(R, 60e6)));
+        assertEq(hook.getUsage(account, k.keyHash).used, 0);
+        assertEq(hook.getToken(account, k.keyHash, address(usdc)).spend.total, 0);
+        asKey(transferCall(R, 50e6));
+        assertEq(hook.getUsage(account, k.keyHash).used, 1);
+        assertEq(hook.getToken(account, k.keyHash, address(usdc)).spend.total, 50e6);
+    }
+}
+
+/// @notice ERC-1271 scope, isolation, re-registration, bounds, events and views.
+contract PolicyHookScopeTest is PolicyHookBase {
+    // ------------------------------------------------------------------------------------------------------------
+    // ERC-1271 scope
+    // ------------------------------------------------------------------------------------------------------------
+
+    function test_signatures_offAnyDomains() public {
+        bytes32 app = keccak256("Uniswap app");
+        (bytes32 h, bytes memory sig) = typedDataSign(k, app, keccak256("order"), "Order(uint256 amount)");
+        bytes32 ph = keccak256("personal");
+        bytes memory psig = personalSign(k, ph);
+        assertEq(acct.isValidSignature(h, sig), bytes4(0xffffffff), "off by default");
+        bytes32[] memory domains = new bytes32[](1);
+        domains[0] = app;
+        cfg(abi.encodeCall(IPolicyHook.setSignaturePolicy, (k.keyHash, SignatureMode.Domains, domains)));
+        assertEq(acct.isValidSignature(h, sig), bytes4(0x1626ba7e), "listed domain");
+        assertEq(acct.isValidSignature(ph, psig), bytes4(0xffffffff), "personal sign is not under a domain");
+        (bytes32 h2, bytes memory sig2) =
+            typedDataSign(k, keccak256("other app"), keccak256("o"), "Order(uint256 amount)");
+        assertEq(acct.isValidSignature(h2, sig2), bytes4(0xffffffff), "unlisted domain");
+        cfg(abi.encodeCall(IPolicyHook.setSignaturePolicy, (k.keyHash, SignatureMode.Any, new bytes32[](0))));
+        assertEq(acct.isValidSignature(ph, psig), bytes4(0x1626ba7e));
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // Isolation, re-registration, bounds, views
+    // ------------------------------------------------------------------------------------------------------------
+
+    function test_isolation_accountsShareTheHookButNotState() public {
+        (address eoaB, uint256 keyB) = makeAddrAndKey("accountB");
+        delegate(eoaB, address(implementation));
+        keyB;
+        // Account B registers the same session key and allows everything.
+        vm.startPrank(eoaB);
+        IKeyward(eoaB).grant(k.key, settingsOf(address(hook), 0, false, 0));
+        hook.setCallRule(k.keyHash, hook.ANY_TARGET(), hook.ANY_SELECTOR(), RuleState.Allow);
+        vm.stopPrank();
+        // A is untouched.
+        asKeyExpectRevert(
+            transferCall(R, 1),
+            abi.encodeWithSelector(IPolicyHook.CallNotAllowed.selector, address(usdc), usdc.transfer.selector)
+        );
+        (address[] memory targetsA,,) = hook.getCallRules(account, k.keyHash);
+        (address[] memory targetsB,,) = hook.getCallRules(eoaB, k.keyHash);
+        assertEq(targetsA.length, 0);
+        assertEq(targetsB.length, 1);
+    }
+
+    function test_isolation_directCallsToTheHookTouchOnlyTheCaller() public {
+        allow(address(target), Target.bump.selector);
+        cfg(abi.encodeCall(IPolicyHook.setUsageLimits, (k.keyHash, 1, 0, 0)));
+        bytes32 keyId = acct.keyIdOf(k.keyHash);
+        // An attacker replays the hook's callbacks to burn or reset A's counters: it only writes its own slot.
+        vm.startPrank(address(0xbad));
+        vm.expectRevert();
+        hook.beforeExecute(keyId, address(target), 0, abi.encodeCall(Target.bump, ()));
+        hook.afterExecute(keyId, false, abi.encode(uint256(0), address(0), uint256(0), true));
+        vm.stopPrank();
+        asKey(one(address(target), 0, abi.encodeCall(Target.bump, ())));
+        assertEq(hook.getUsage(account, k.keyHash).used, 1);
+        // Configuring for a key the caller does not have reverts.
+        vm.prank(address(0xbad));
+        vm.expectRevert();
+        hook.setCallRule(k.keyHash, address(usdc), usdc.transfer.selector, RuleState.Allow);
+    }
+
+    function test_reRegisteredKeyStartsEmpty() public {
+        allow(hook.ANY_TARGET(), hook.ANY_SELECTOR());
+        tokenLimit(address(usdc), 100e6, DAY, 0);
+        asKey(transferCall(R, 100e6));
+        rootCall(abi.encodeCall(IKeyward.revoke, (k.keyHash)));
+        grant(k, settingsOf(address(hook), 0, false, 0));
+        asKeyExpectRevert(
+            transferCall(R, 1),
+            abi.encodeWithSelector(IPolicyHook.CallNotAllowed.selector, address(usdc), usdc.transfer.selector)
+        );
+        (address[] memory targets,,) = hook.getCallRules(account, k.keyHash);
+        assertEq(targets.length, 0);
+        assertEq(hook.getToken(account, k.keyHash, address(usdc)).limits.perPeriod, 0);
+    }
+
+    function test_bounds() public {
+        for (uint256 i; i < 64; ++i) {
+            allow(address(uint160(0x1000 + i)), bytes4(0x12345678));
+        }
+        vm.prank(account);
+        vm.expectRevert(abi.encodeWithSelector(IPolicyHook.TooManyEntries.selector, 64));
+        hook.setCallRule(k.keyHash, address(0x2000), bytes4(0x12345678), RuleState.Allow);
+        for (uint256 i; i < 16; ++i) {
+            tokenLimit(address(uint160(0x3000 + i)), 1, 1, 0);
+        }
+        vm.prank(account);
+        vm.expectRevert(abi.encodeWithSelector(IPolicyHook.TooManyEntries.selector, 16));
+        hook.setTokenLimit(k.keyHash, address(0x4000), true, Limits(1, 0, 1));
+        vm.prank(account);
+        vm.expectRevert(abi.encodeWithSelector(IPolicyHook.TooManyEntries.selector, 8));
+        hook.setSignaturePolicy(k.keyHash, SignatureMode.Domains, new bytes32[](9));
+        vm.prank(account);
+        vm.expectRevert(IPolicyHook.InvalidConfiguration.selector);
+        hook.setTokenLimit(k.keyHash, address(0x4000), true, Limits(1, 0, 0)); // per-period cap without a period
+    }
+
+    function test_events_andViews() public {
+        vm.expectEmit(address(hook));
+        emit IPolicyHook.CallRuleSet(account, k.keyHash, address(usdc), usdc.transfer.selector, RuleState.Allow);
+        allow(address(usdc), usdc.transfer.selector);
+        vm.expectEmit(address(hook));
+        emit IPolicyHook.TokenLimitSet(account, k.keyHash, address(usdc), true, Limits(5, 9, DAY));
+        tokenLimit(address(usdc), 5, DAY, 9);
+        vm.expectEmit(address(hook));
+        emit IPolicyHook.UsageLimitsSet(account, k.keyHash, 10, 2, 60);
+        cfg(abi.encodeCall(IPolicyHook.setUsageLimits, (k.keyHash, 10, 2, 60)));
+        (address[] memory targets, bytes4[] memory selectors, RuleState[] memory states) =
+            hook.getCallRules(account, k.keyHash);
+        assertEq(targets.length, 1);
+        assertEq(targets[0], address(usdc));
+        assertEq(selectors[0], usdc.transfer.selector);
+        assertEq(uint8(states[0]), uint8(RuleState.Allow));
+        assertEq(hook.getToken(account, k.keyHash, address(usdc)).limits.perPeriod, 5);
+        assertEq(hook.getToken(account, k.keyHash, address(usdc)).limits.lifetime, 9);
+        assertEq(hook.getUsage(account, k.keyHash).maxCalls, 10);
+        assertEq(hook.getUsage(account, k.keyHash).maxPerPeriod, 2);
+        // The full view, as UIs and the Rust side read it.
+        (bool ok, bytes memory raw) =
+            address(hook).staticcall(abi.encodeCall(IPolicyHook.getPolicy, (account, k.keyHash)));
+        assertTrue(ok);
+        assertGt(raw.length, 32 * 20);
+        // Removing a token.
+        cfg(abi.encodeCall(IPolicyHook.setTokenLimit, (k.keyHash, address(usdc), false, Limits(0, 0, 0))));
+        assertEq(hook.getToken(account, k.keyHash, address(usdc)).limits.perPeriod, 0);
+    }
+
+    function test_configuration_onlyForRegisteredKeysNotRoot() public {
+        vm.prank(account);
+        vm.expectRevert(IKeyward.KeyDoesNotExist.selector);
+        hook.setCallRule(keccak256("nobody"), address(usdc), usdc.transfer.selector, RuleState.Allow);
+        vm.prank(account);
+        vm.expectRevert(IPolicyHook.InvalidConfiguration.selector);
+        hook.setCallRule(bytes32(0), address(usdc), usdc.transfer.selector, RuleState.Allow);
+    }
+
+    /// @notice Grant and configure in one batch: the key never exists without its limits.
+    function test_grantAndConfigureAtomically() public {
+        TestKey memory k2 = secp256k1Key("k2");
+        Call[] memory calls = new Call[](3);
+        calls[0] = Call(address(0), 0, abi.encodeCall(IKeyward.grant, (k2.key, settingsOf(address(hook), 0, false, 0))));
+        calls[1] = Call(
+            address(hook),
+            0,
+            abi.encodeCall(
+                IPolicyHook.setCallRule, (k2.keyHash, address(usdc), usdc.transfer.selector, RuleState.Allow)
+            )
+        );
+        calls[2] = Call(
+            address(hook),
+            0,
+            abi.encodeCall(IPolicyHook.setTokenLimit, (k2.keyHash, address(usdc), true, Limits(50e6, 0, DAY)))
+        );
+        rootExecute(calls);
+        vm.prank(k2.signer);
+        vm.expectRevert(abi.encodeWithSelector(IPolicyHook.SpendLimitExceeded.selector, address(usdc), 1, 51e6, 50e6));
+        acct.execute(MODE_REVERT, abi.encode(transferCall(R, 51e6)));
+    }
+}
