@@ -59,8 +59,8 @@ fmt: setup
 
 ## snapshot: refresh the committed gas snapshots (callee gas, then whole-transaction gas)
 snapshot: setup
-	$(FORGE) test --match-contract KeywardGasTest
-	GAS_GROUP=KeywardTx $(FORGE) test --isolate --match-contract KeywardGasTest
+	$(FORGE) test --match-contract GasTest
+	GAS_GROUP=KeywardTx $(FORGE) test --isolate --match-contract GasTest
 
 clean:
 	rm -rf out cache target node_modules

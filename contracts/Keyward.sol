@@ -61,6 +61,7 @@ contract Keyward is IKeyward {
     uint256 internal constant HOOK_SIGNATURE = 1 << 1;
     uint256 internal constant HOOK_BEFORE_EXECUTE = 1 << 2;
     uint256 internal constant HOOK_AFTER_EXECUTE = 1 << 3;
+    uint256 internal constant HOOK_AFTER_FAILURE = 1 << 4;
 
     // ------------------------------------------------------------------------------------------------------------
     // Storage (ERC-7201)
@@ -811,16 +812,55 @@ contract Keyward is IKeyward {
             if (to == address(this) && !admin) revert OnlyAdminCanSelfCall();
             bytes memory context;
             if (flags & HOOK_BEFORE_EXECUTE != 0) {
-                context = IKeywardHook(hook).beforeExecute(keyId, to, c.value, c.data);
+                context = _beforeExecute(hook, keyId, to, c.value, c.data);
             }
             bool success = _call(to, c.value, c.data);
-            if (flags & HOOK_AFTER_EXECUTE != 0) {
-                if (IKeywardHook(hook).afterExecute(keyId, success, context) != IKeywardHook.afterExecute.selector) {
-                    revert InvalidHookResponse();
-                }
+            if (flags & (HOOK_AFTER_EXECUTE | HOOK_AFTER_FAILURE) != 0) {
+                if (!success || flags & HOOK_AFTER_EXECUTE != 0) _afterExecute(hook, keyId, success, context);
             }
             if (!success && revertOnFailure) _revertCallFailed();
         }
+    }
+
+    function _afterExecute(address hook, bytes32 keyId, bool success, bytes memory context) internal {
+        if (IKeywardHook(hook).afterExecute(keyId, success, context) != IKeywardHook.afterExecute.selector) {
+            revert InvalidHookResponse();
+        }
+    }
+
+    /// @dev `IKeywardHook.beforeExecute` without the high-level call's extra EXTCODESIZE and ABI re-encoding.
+    /// Bubbles the hook's revert; a malformed answer (not an ABI-encoded `bytes`, e.g. from an account without
+    /// code) reverts `InvalidHookResponse`.
+    function _beforeExecute(address hook, bytes32 keyId, address to, uint256 value, bytes calldata data)
+        internal
+        returns (bytes memory context)
+    {
+        bytes4 selector = IKeywardHook.beforeExecute.selector;
+        bool valid;
+        assembly ("memory-safe") {
+            let m := mload(0x40)
+            mstore(m, selector)
+            mstore(add(m, 0x04), keyId)
+            mstore(add(m, 0x24), to)
+            mstore(add(m, 0x44), value)
+            mstore(add(m, 0x64), 0x80)
+            mstore(add(m, 0x84), data.length)
+            calldatacopy(add(m, 0xa4), data.offset, data.length)
+            if iszero(call(gas(), hook, 0, m, add(0xa4, data.length), 0x00, 0x00)) {
+                returndatacopy(m, 0x00, returndatasize())
+                revert(m, returndatasize())
+            }
+            // Answer: abi.encode(bytes) = offset 0x20 | length | data.
+            let size := returndatasize()
+            if gt(size, 0x3f) {
+                returndatacopy(m, 0x00, size)
+                let len := mload(add(m, 0x20))
+                valid := and(eq(mload(m), 0x20), iszero(gt(add(len, 0x40), size)))
+                context := add(m, 0x20)
+                mstore(0x40, add(context, and(add(add(len, 0x20), 0x1f), not(0x1f))))
+            }
+        }
+        if (!valid) revert InvalidHookResponse();
     }
 
     /// @dev A call without copying its return data.

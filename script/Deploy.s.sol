@@ -2,41 +2,65 @@
 pragma solidity ^0.8.30;
 
 import {Keyward} from "../contracts/Keyward.sol";
+import {PolicyHook} from "../contracts/hooks/PolicyHook.sol";
 import {Script, console} from "forge-std/Script.sol";
 
 /// @title Deploy
-/// @notice Deploys Keyward through the standard CREATE2 deployer, so the address is the same on every chain.
-/// A rerun finds the code in place and does nothing.
+/// @notice Deploys Keyward and the PolicyHook through the standard CREATE2 deployer, so the addresses are the same
+/// on every chain. A rerun finds the code in place and does nothing. The hook's salt is mined so that the low 5 bits
+/// of its address carry its callback flags (0x16: SIGNATURE | BEFORE | AFTER_FAILURE).
 /// @dev `forge script script/Deploy.s.sol --rpc-url $ETH_RPC_URL --broadcast --private-key ...`
 contract Deploy is Script {
     /// @notice The deterministic deployment proxy (present on anvil and most chains).
     address internal constant CREATE2_DEPLOYER = 0x4e59b44847b379578588920cA78FbF26c0B4956C;
     /// @notice The salt of every Keyward deployment.
     bytes32 internal constant SALT = keccak256("keyward.v1");
+    /// @notice Where the PolicyHook salt search starts.
+    bytes32 internal constant HOOK_SALT_BASE = keccak256("keyward.policy-hook.v1");
+    /// @notice The PolicyHook's callback flags (low 5 address bits).
+    uint160 internal constant POLICY_HOOK_FLAGS = 0x16;
 
     error DeployerMissing();
     error DeploymentFailed();
 
-    /// @notice Deploys (or finds) Keyward and prints its address.
-    function run() external returns (address keyward) {
-        keyward = deploy(type(Keyward).creationCode);
+    /// @notice Deploys (or finds) Keyward and the PolicyHook and prints their addresses.
+    function run() external returns (address keyward, address policyHook) {
+        keyward = deploy(SALT, type(Keyward).creationCode);
+        policyHook = deploy(policyHookSalt(), type(PolicyHook).creationCode);
         console.log("Keyward", keyward);
+        console.log("PolicyHook", policyHook);
     }
 
     /// @notice The CREATE2 address of `creationCode` under `SALT`.
     function predict(bytes memory creationCode) public pure returns (address) {
+        return predict(SALT, creationCode);
+    }
+
+    /// @notice The CREATE2 address of `creationCode` under `salt`.
+    function predict(bytes32 salt, bytes memory creationCode) public pure returns (address) {
         return address(
-            uint160(uint256(keccak256(abi.encodePacked(bytes1(0xff), CREATE2_DEPLOYER, SALT, keccak256(creationCode)))))
+            uint160(uint256(keccak256(abi.encodePacked(bytes1(0xff), CREATE2_DEPLOYER, salt, keccak256(creationCode)))))
         );
     }
 
-    /// @notice Deploys `creationCode` through the CREATE2 deployer unless it is already there.
-    function deploy(bytes memory creationCode) public returns (address addr) {
-        addr = predict(creationCode);
+    /// @notice The first salt from `HOOK_SALT_BASE` whose PolicyHook address ends in its flags (about 32 tries).
+    function policyHookSalt() public pure returns (bytes32 salt) {
+        bytes32 codeHash = keccak256(type(PolicyHook).creationCode);
+        for (uint256 i;; ++i) {
+            salt = bytes32(uint256(HOOK_SALT_BASE) + i);
+            address addr =
+                address(uint160(uint256(keccak256(abi.encodePacked(bytes1(0xff), CREATE2_DEPLOYER, salt, codeHash)))));
+            if (uint160(addr) & 0x1f == POLICY_HOOK_FLAGS) return salt;
+        }
+    }
+
+    /// @notice Deploys `creationCode` under `salt` through the CREATE2 deployer unless it is already there.
+    function deploy(bytes32 salt, bytes memory creationCode) public returns (address addr) {
+        addr = predict(salt, creationCode);
         if (addr.code.length != 0) return addr;
         if (CREATE2_DEPLOYER.code.length == 0) revert DeployerMissing();
         vm.broadcast();
-        (bool ok,) = CREATE2_DEPLOYER.call(abi.encodePacked(SALT, creationCode));
+        (bool ok,) = CREATE2_DEPLOYER.call(abi.encodePacked(salt, creationCode));
         if (!ok || addr.code.length == 0) revert DeploymentFailed();
     }
 }

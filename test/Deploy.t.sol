@@ -14,14 +14,17 @@ contract DeployTest is Test {
         vm.etch(0x4e59b44847b379578588920cA78FbF26c0B4956C, PROXY_CODE);
         Deploy script = new Deploy();
         address predicted = script.predict(type(Keyward).creationCode);
-        address first = script.run();
+        (address first, address hook) = script.run();
         assertEq(first, predicted);
+        assertEq(uint160(hook) & 0x1f, 0x16, "hook address carries SIGNATURE | BEFORE | AFTER_FAILURE");
+        assertGt(hook.code.length, 0);
         assertGt(first.code.length, 0);
         (,,,,, bytes32 salt,) = Keyward(payable(first)).eip712Domain();
         assertEq(salt, bytes32(uint256(uint160(first))), "implementation address baked into the EIP-712 salt");
         uint256 nonceBefore = vm.getNonce(address(script));
-        address second = script.run();
+        (address second, address hook2) = script.run();
         assertEq(second, first);
+        assertEq(hook2, hook);
         assertEq(vm.getNonce(address(script)), nonceBefore);
     }
 

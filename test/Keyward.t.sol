@@ -487,6 +487,29 @@ contract KeywardTest is KeywardTestBase {
         acct.execute(MODE_REVERT, abi.encode(one(address(target), 0, abi.encodeCall(Target.bump, ()))));
     }
 
+    function test_hook_withoutCode_isAnInvalidResponse() public {
+        // A hook address with the BEFORE flag but no code (an EOA) must not pass silently.
+        TestKey memory k = secp256k1Key("alice");
+        grant(k, settingsOf(address(0x1234500000000000000000000000000000000004), 0, false, 0));
+        vm.prank(k.signer);
+        vm.expectRevert(IKeyward.InvalidHookResponse.selector);
+        acct.execute(MODE_REVERT, abi.encode(one(address(target), 0, abi.encodeCall(Target.bump, ()))));
+    }
+
+    function test_hook_afterFailureFlag_runsOnlyOnFailedCalls() public {
+        MockHook hook = deployHook(0x14); // BEFORE | AFTER_FAILURE
+        TestKey memory k = secp256k1Key("alice");
+        grant(k, settingsOf(address(hook), 0, false, 0));
+        Call[] memory calls = new Call[](2);
+        calls[0] = Call(address(target), 0, abi.encodeCall(Target.bump, ()));
+        calls[1] = Call(address(target), 0, abi.encodeCall(Target.fail, (1)));
+        vm.prank(k.signer);
+        acct.execute(MODE_CONTINUE, abi.encode(calls));
+        assertEq(hook.beforeCount(), 2);
+        assertEq(hook.afterCount(), 1);
+        assertFalse(hook.lastSuccess());
+    }
+
     function test_hook_validateNarrowsWindowOnDirectPath() public {
         MockHook hook = deployHook(ALL_HOOK_FLAGS);
         hook.set(uint256(block.timestamp + 10) << 160, false, false);

@@ -21,9 +21,10 @@ import {
 /// @title PolicyHook
 /// @notice Turns a session key into a scoped delegate. One deployment serves every account; each account
 /// configures its own keys (msg.sender is the account), and state lives under (keyId, account).
-/// @dev Deploy at an address whose low 4 bits are 0xE (SIGNATURE | BEFORE | AFTER): `script/Deploy.s.sol` mines the
-/// salt. Callbacks: `onSignature` (ERC-1271 scope), `beforeExecute` (rules, conditions, caps; counters move here)
-/// and `afterExecute` (a failed call gives back what it was charged). `onValidate` is not used.
+/// @dev Deploy at an address whose low 5 bits are 0x16 (SIGNATURE | BEFORE | AFTER_FAILURE): `script/Deploy.s.sol`
+/// mines the salt. Callbacks: `onSignature` (ERC-1271 scope), `beforeExecute` (rules, conditions, caps; counters
+/// move here) and `afterExecute` on failed calls (a failed call gives back what it was charged). `onValidate` is
+/// not used.
 ///
 /// What is counted, per call made by the key:
 /// - native value: every call's `value`;
@@ -66,13 +67,24 @@ contract PolicyHook is IKeywardHook, IPolicyHook {
     uint8 private constant HAS_DENY = 1;
     uint8 private constant HAS_TOKENS = 2;
 
+    uint256 private constant U32 = type(uint32).max;
+    uint256 private constant U40 = type(uint40).max;
+    uint256 private constant U96 = type(uint96).max;
+
     // ------------------------------------------------------------------------------------------------------------
     // Storage (ERC-7201)
     // ------------------------------------------------------------------------------------------------------------
 
-    /// @dev `usage` and `flags` share the slot every call reads.
+    /// @dev One slot, read by every call and written once per counted call (raw word in the hot path):
+    /// maxCalls 0-31 | used 32-63 | maxPerPeriod 64-95 | inWindow 96-127 | period 128-167 | windowStart 168-207 |
+    /// flags 208-215 | signatureMode 216-223.
     struct Header {
-        UsagePolicy usage;
+        uint32 maxCalls;
+        uint32 used;
+        uint32 maxPerPeriod;
+        uint32 inWindow;
+        uint40 period;
+        uint40 windowStart;
         uint8 flags;
         SignatureMode signatureMode;
     }
@@ -83,8 +95,11 @@ contract PolicyHook is IKeywardHook, IPolicyHook {
         uint16 index; // position + 1 in `ruleIds`
     }
 
+    /// @dev One slot: the caps and the list position.
     struct TokenEntry {
-        Limits limits;
+        uint96 perPeriod;
+        uint96 lifetime;
+        uint40 period;
         uint8 index; // position + 1 in `tokens`
     }
 
@@ -207,7 +222,7 @@ contract PolicyHook is IKeywardHook, IPolicyHook {
                 p.tokens.push(token);
                 e.index = uint8(p.tokens.length);
             }
-            e.limits = limits;
+            (e.perPeriod, e.lifetime, e.period) = (limits.perPeriod, limits.lifetime, limits.period);
             p.header.flags |= HAS_TOKENS;
         } else if (e.index != 0) {
             uint256 index = e.index;
@@ -233,7 +248,13 @@ contract PolicyHook is IKeywardHook, IPolicyHook {
     function setUsageLimits(bytes32 keyHash, uint32 maxCalls, uint32 maxPerPeriod, uint40 period) external {
         if (maxPerPeriod != 0 && period == 0) revert InvalidConfiguration();
         KeyPolicy storage p = _configured(keyHash);
-        p.header.usage = UsagePolicy(maxCalls, 0, maxPerPeriod, 0, period, uint40(block.timestamp));
+        Header storage h = p.header;
+        h.maxCalls = maxCalls;
+        h.used = 0;
+        h.maxPerPeriod = maxPerPeriod;
+        h.inWindow = 0;
+        h.period = period;
+        h.windowStart = uint40(block.timestamp);
         emit UsageLimitsSet(msg.sender, keyHash, maxCalls, maxPerPeriod, period);
     }
 
@@ -282,35 +303,49 @@ contract PolicyHook is IKeywardHook, IPolicyHook {
     {
         if (to == msg.sender || to == address(this)) revert SelfCallDenied(to);
         KeyPolicy storage p = _policy(msg.sender, keyId);
-        uint8 flags = p.header.flags;
+        uint8 flags = p.header.flags; // the header slot: warm for `_chargeUsage`
         bytes4 selector = data.length < 4 ? EMPTY_CALLDATA : bytes4(data[0:4]);
 
-        bytes32 matched = _match(p, flags, to, selector);
-        if (p.rules[matched].conditionCount != 0) _checkConditions(p.conditions[matched], data);
+        (bytes32 matched, uint256 conditionCount) = _match(p, flags, to, selector);
+        if (conditionCount != 0) _checkConditions(p.conditions[matched], data);
         bool counted = _chargeUsage(p);
         if (value != 0) _chargeNative(p, value);
         address token;
         uint256 amount;
         if (flags & HAS_TOKENS != 0) {
-            (token, amount) = _tokenSpend(p, to, selector, data);
-            if (amount != 0) _spend(p.tokenLimits[token].limits, p.tokenSpend[token], token, amount);
+            Limits memory limits;
+            (token, amount, limits) = _tokenSpend(p, to, selector, data);
+            if (amount != 0) _spend(limits, p.tokenSpend[token], token, amount);
         }
         if (counted || value != 0 || amount != 0) context = abi.encode(value, token, amount, counted);
     }
 
-    /// @dev Counts the call against the usage caps; false when the key has none.
+    /// @dev Counts the call against the usage caps; false when the key has none. One read, one write of the
+    /// header word (layout on `Header`).
     function _chargeUsage(KeyPolicy storage p) private returns (bool) {
-        UsagePolicy memory u = p.header.usage;
-        if (u.maxCalls == 0 && u.maxPerPeriod == 0) return false;
-        if (u.maxCalls != 0 && u.used >= u.maxCalls) revert CallLimitExceeded(2, u.maxCalls);
-        if (u.period != 0) {
-            (uint40 start, bool rolled) = _roll(u.windowStart, u.period);
-            if (rolled) (u.windowStart, u.inWindow) = (start, 0);
+        Header storage stored = p.header;
+        uint256 word;
+        assembly ("memory-safe") {
+            word := sload(stored.slot)
         }
-        if (u.maxPerPeriod != 0 && u.inWindow >= u.maxPerPeriod) revert CallLimitExceeded(1, u.maxPerPeriod);
-        ++u.used;
-        ++u.inWindow;
-        p.header.usage = u;
+        uint256 maxCalls = word & U32;
+        uint256 maxPerPeriod = (word >> 64) & U32;
+        if (maxCalls == 0 && maxPerPeriod == 0) return false;
+        uint256 used = (word >> 32) & U32;
+        if (maxCalls != 0 && used >= maxCalls) revert CallLimitExceeded(2, maxCalls);
+        uint256 inWindow = (word >> 96) & U32;
+        uint256 windowStart = (word >> 168) & U40;
+        uint256 period = (word >> 128) & U40;
+        if (period != 0 && block.timestamp >= windowStart + period) {
+            windowStart += ((block.timestamp - windowStart) / period) * period;
+            inWindow = 0;
+        }
+        if (maxPerPeriod != 0 && inWindow >= maxPerPeriod) revert CallLimitExceeded(1, maxPerPeriod);
+        word = (word & ~((U32 << 32) | (U32 << 96) | (U40 << 168))) | ((used + 1) << 32) | ((inWindow + 1) << 96)
+            | (windowStart << 168);
+        assembly ("memory-safe") {
+            sstore(stored.slot, word)
+        }
         return true;
     }
 
@@ -329,9 +364,9 @@ contract PolicyHook is IKeywardHook, IPolicyHook {
                 abi.decode(context, (uint256, address, uint256, bool));
             KeyPolicy storage p = _policy(msg.sender, keyId);
             if (counted) {
-                UsagePolicy storage u = p.header.usage;
-                if (u.used != 0) --u.used;
-                if (u.inWindow != 0) --u.inWindow;
+                Header storage h = p.header;
+                if (h.used != 0) --h.used;
+                if (h.inWindow != 0) --h.inWindow;
             }
             if (value != 0) _refund(p.nativeSpend, value);
             if (amount != 0) _refund(p.tokenSpend[token], amount);
@@ -345,24 +380,29 @@ contract PolicyHook is IKeywardHook, IPolicyHook {
 
     /// @dev The allowing rule for (to, selector), after denies. Empty calldata matches only an explicit
     /// `EMPTY_CALLDATA` rule (for `to` or `ANY_TARGET`), never `ANY_SELECTOR`.
-    function _match(KeyPolicy storage p, uint8 flags, address to, bytes4 selector) private view returns (bytes32) {
+    function _match(KeyPolicy storage p, uint8 flags, address to, bytes4 selector)
+        private
+        view
+        returns (bytes32, uint256 conditionCount)
+    {
         bool empty = selector == EMPTY_CALLDATA;
         bytes32 exact = _ruleId(to, selector);
         bytes32 anySel = _ruleId(to, ANY_SELECTOR);
         bytes32 anyTarget = _ruleId(ANY_TARGET, selector);
-        RuleState exactState = p.rules[exact].state;
+        Rule storage exactRule = p.rules[exact];
+        RuleState exactState = exactRule.state;
         if (flags & HAS_DENY != 0) {
             if (
                 exactState == RuleState.Deny || (!empty && p.rules[anySel].state == RuleState.Deny)
                     || p.rules[anyTarget].state == RuleState.Deny
             ) revert CallDenied(to, selector);
         }
-        if (exactState == RuleState.Allow) return exact;
-        if (!empty && p.rules[anySel].state == RuleState.Allow) return anySel;
-        if (p.rules[anyTarget].state == RuleState.Allow) return anyTarget;
+        if (exactState == RuleState.Allow) return (exact, exactRule.conditionCount);
+        if (!empty && p.rules[anySel].state == RuleState.Allow) return (anySel, p.rules[anySel].conditionCount);
+        if (p.rules[anyTarget].state == RuleState.Allow) return (anyTarget, p.rules[anyTarget].conditionCount);
         if (!empty) {
             bytes32 anyAny = _ruleId(ANY_TARGET, ANY_SELECTOR);
-            if (p.rules[anyAny].state == RuleState.Allow) return anyAny;
+            if (p.rules[anyAny].state == RuleState.Allow) return (anyAny, p.rules[anyAny].conditionCount);
         }
         revert CallNotAllowed(to, selector);
     }
@@ -390,11 +430,11 @@ contract PolicyHook is IKeywardHook, IPolicyHook {
         }
     }
 
-    /// @dev Which limited token a call spends, and how much.
+    /// @dev Which limited token a call spends, how much, and that token's caps (one read of its entry).
     function _tokenSpend(KeyPolicy storage p, address to, bytes4 selector, bytes calldata data)
         private
         view
-        returns (address token, uint256 amount)
+        returns (address token, uint256 amount, Limits memory limits)
     {
         if (to == PERMIT2) {
             if (selector == PERMIT2_APPROVE) {
@@ -404,11 +444,13 @@ contract PolicyHook is IKeywardHook, IPolicyHook {
                 token = address(uint160(_arg(data, 3)));
                 amount = _arg(data, 2);
             }
-            if (p.tokenLimits[token].index == 0) return (address(0), 0);
-            return (token, amount);
+        } else {
+            token = to;
         }
-        if (p.tokenLimits[to].index == 0) return (address(0), 0);
-        token = to;
+        bool limited;
+        (limited, limits) = _tokenLimits(p.tokenLimits[token]);
+        if (!limited) return (address(0), 0, limits);
+        if (to == PERMIT2) return (token, amount, limits);
         if (selector == TRANSFER || selector == APPROVE || selector == INCREASE_ALLOWANCE) {
             amount = _arg(data, 1);
         } else if (selector == TRANSFER_FROM) {
@@ -418,6 +460,16 @@ contract PolicyHook is IKeywardHook, IPolicyHook {
         }
     }
 
+    /// @dev A token entry in one read: perPeriod 0-95 | lifetime 96-191 | period 192-231 | index 232-239.
+    function _tokenLimits(TokenEntry storage e) private view returns (bool limited, Limits memory limits) {
+        uint256 word;
+        assembly ("memory-safe") {
+            word := sload(e.slot)
+        }
+        limited = (word >> 232) & 0xff != 0;
+        limits = Limits(uint96(word), uint96(word >> 96), uint40(word >> 192));
+    }
+
     function _arg(bytes calldata data, uint256 index) private pure returns (uint256) {
         uint256 pos = 4 + index * 32;
         if (data.length < pos + 32) revert MalformedCalldata();
@@ -425,27 +477,32 @@ contract PolicyHook is IKeywardHook, IPolicyHook {
     }
 
     /// @dev Charges `amount` against period and lifetime caps; reverts without charging when a cap would be passed.
-    function _spend(Limits storage limitsRef, Spend storage spendRef, address asset, uint256 amount) private {
-        Limits memory limits = limitsRef;
-        Spend memory s = spendRef;
-        if (limits.period != 0) {
-            (uint40 start, bool rolled) = _roll(s.windowStart, limits.period);
-            if (rolled) (s.windowStart, s.inWindow) = (start, 0);
+    /// The spend word: inWindow 0-95 | total 96-191 | windowStart 192-231; one read, one write.
+    function _spend(Limits memory limits, Spend storage spendRef, address asset, uint256 amount) private {
+        uint256 word;
+        assembly ("memory-safe") {
+            word := sload(spendRef.slot)
         }
-        uint256 inWindow = uint256(s.inWindow) + amount;
-        uint256 total = uint256(s.total) + amount;
-        if (limits.period != 0 && limits.perPeriod != 0 && inWindow > limits.perPeriod) {
+        uint256 inWindow = word & U96;
+        uint256 windowStart = (word >> 192) & U40;
+        uint256 period = limits.period;
+        if (period != 0 && block.timestamp >= windowStart + period) {
+            windowStart += ((block.timestamp - windowStart) / period) * period;
+            inWindow = 0;
+        }
+        inWindow += amount;
+        uint256 total = ((word >> 96) & U96) + amount;
+        if (period != 0 && limits.perPeriod != 0 && inWindow > limits.perPeriod) {
             revert SpendLimitExceeded(asset, 1, inWindow, limits.perPeriod);
         }
         if (limits.lifetime != 0 && total > limits.lifetime) {
             revert SpendLimitExceeded(asset, 2, total, limits.lifetime);
         }
-        if (inWindow > type(uint96).max || total > type(uint96).max) {
-            revert SpendLimitExceeded(asset, 2, total, type(uint96).max);
+        if (inWindow > U96 || total > U96) revert SpendLimitExceeded(asset, 2, total, U96);
+        word = inWindow | (total << 96) | (windowStart << 192);
+        assembly ("memory-safe") {
+            sstore(spendRef.slot, word)
         }
-        spendRef.inWindow = uint96(inWindow);
-        spendRef.total = uint96(total);
-        spendRef.windowStart = s.windowStart;
     }
 
     /// @dev Never below zero: a window may have rolled over between charge and refund, and anyone may call
@@ -455,11 +512,12 @@ contract PolicyHook is IKeywardHook, IPolicyHook {
         s.inWindow = s.inWindow >= amount ? s.inWindow - uint96(amount) : 0;
     }
 
-    /// @dev Fixed windows of `period` seconds from the configuration time: the window containing now.
-    function _roll(uint40 windowStart, uint40 period) private view returns (uint40 start, bool rolled) {
-        if (block.timestamp < uint256(windowStart) + period) return (windowStart, false);
-        uint256 elapsed = (block.timestamp - windowStart) / period;
-        return (uint40(windowStart + elapsed * period), true);
+    function _usage(Header storage h) private view returns (UsagePolicy memory) {
+        return UsagePolicy(h.maxCalls, h.used, h.maxPerPeriod, h.inWindow, h.period, h.windowStart);
+    }
+
+    function _limits(TokenEntry storage e) private view returns (Limits memory) {
+        return Limits(e.perPeriod, e.lifetime, e.period);
     }
 
     // ------------------------------------------------------------------------------------------------------------
@@ -482,9 +540,9 @@ contract PolicyHook is IKeywardHook, IPolicyHook {
         policy.tokens = new TokenPolicy[](n);
         for (uint256 i; i < n; ++i) {
             address t = p.tokens[i];
-            policy.tokens[i] = TokenPolicy(t, p.tokenLimits[t].limits, p.tokenSpend[t]);
+            policy.tokens[i] = TokenPolicy(t, _limits(p.tokenLimits[t]), p.tokenSpend[t]);
         }
-        policy.usage = p.header.usage;
+        policy.usage = _usage(p.header);
         policy.signatureMode = p.header.signatureMode;
         policy.signatureDomains = p.domains;
     }
@@ -509,13 +567,13 @@ contract PolicyHook is IKeywardHook, IPolicyHook {
 
     /// @inheritdoc IPolicyHook
     function getUsage(address account, bytes32 keyHash) external view returns (UsagePolicy memory) {
-        return _policy(account, IKeyward(account).keyIdOf(keyHash)).header.usage;
+        return _usage(_policy(account, IKeyward(account).keyIdOf(keyHash)).header);
     }
 
     /// @inheritdoc IPolicyHook
     function getToken(address account, bytes32 keyHash, address token) external view returns (TokenPolicy memory) {
         KeyPolicy storage p = _policy(account, IKeyward(account).keyIdOf(keyHash));
-        return TokenPolicy(token, p.tokenLimits[token].limits, p.tokenSpend[token]);
+        return TokenPolicy(token, _limits(p.tokenLimits[token]), p.tokenSpend[token]);
     }
 
     /// @inheritdoc IPolicyHook

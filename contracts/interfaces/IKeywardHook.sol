@@ -4,13 +4,15 @@ pragma solidity ^0.8.30;
 // Self-contained on purpose: the Rust crates generate bindings from this file with alloy's `sol!`.
 
 /// @title IKeywardHook
-/// @notice A key's policy hook. Which callbacks the account makes is chosen by the low 4 bits of the hook's
+/// @notice A key's policy hook. Which callbacks the account makes is chosen by the low 5 bits of the hook's
 /// address (as in Uniswap v4), so a disabled callback costs nothing:
 ///
-///   bit 0 (0x1) VALIDATE   `onValidate`   relayed execute, ERC-4337 validation and direct execute
-///   bit 1 (0x2) SIGNATURE  `onSignature`  ERC-1271 by a non-admin key (without it, denied)
-///   bit 2 (0x4) BEFORE     `beforeExecute` before each call of a batch
-///   bit 3 (0x8) AFTER      `afterExecute`  after each call of a batch
+///   bit 0 (0x01) VALIDATE       `onValidate`    relayed execute, ERC-4337 validation and direct execute
+///   bit 1 (0x02) SIGNATURE      `onSignature`   ERC-1271 by a non-admin key (without it, denied)
+///   bit 2 (0x04) BEFORE         `beforeExecute` before each call of a batch
+///   bit 3 (0x08) AFTER          `afterExecute`  after each call of a batch
+///   bit 4 (0x10) AFTER_FAILURE  `afterExecute`  after each failed call only (to roll back what `beforeExecute`
+///                                               charged; cheaper than AFTER when success needs no check)
 ///
 /// @dev `keyId` identifies one grant of a key on one account: it changes when a revoked key is registered again,
 /// so state a hook keeps under (account, keyId) never survives a revocation. The account is `msg.sender`.

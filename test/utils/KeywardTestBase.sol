@@ -162,9 +162,9 @@ abstract contract KeywardTestBase is Test {
         hook = MockHook(where);
     }
 
-    /// @dev Deploys the PolicyHook at an address carrying its flags (SIGNATURE | BEFORE | AFTER = 0xE).
+    /// @dev Deploys the PolicyHook at an address carrying its flags (SIGNATURE | BEFORE | AFTER_FAILURE = 0x16).
     function deployPolicyHook() internal returns (PolicyHook hook) {
-        address where = address((uint160(uint256(keccak256("policy hook"))) & ~uint160(0xffff)) | 0xe);
+        address where = address((uint160(uint256(keccak256("policy hook"))) & ~uint160(0xffff)) | 0x16);
         deployCodeTo("PolicyHook.sol:PolicyHook", where);
         hook = PolicyHook(where);
     }

@@ -1,0 +1,120 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.30;
+
+import {PolicyHook} from "../contracts/hooks/PolicyHook.sol";
+import {Call, IKeyward, PackedUserOperation} from "../contracts/interfaces/IKeyward.sol";
+import {IPolicyHook, Limits, RuleState} from "../contracts/interfaces/IPolicyHook.sol";
+import {KeywardTestBase, TestKey} from "./utils/KeywardTestBase.sol";
+import {MockERC20} from "./utils/MockERC20.sol";
+
+/// @notice PolicyHook gas, same method and groups as `Keyward.gas.t.sol`: a session key with a target+selector
+/// allowlist, a daily ERC-20 limit and a call cap, against the same ERC-20 transfer by the root key.
+contract PolicyHookGasTest is KeywardTestBase {
+    PolicyHook internal hook;
+    MockERC20 internal token;
+    TestKey internal k;
+    address internal constant RECIPIENT = address(0xbeef01);
+    string internal group = vm.envOr("GAS_GROUP", string("Keyward"));
+
+    function setUp() public override {
+        super.setUp();
+        hook = deployPolicyHook();
+        token = new MockERC20();
+        token.mint(account, 1000 ether);
+        token.mint(RECIPIENT, 1 ether);
+        k = secp256k1Key("session");
+    }
+
+    function _typicalPolicy() internal view returns (Call[] memory calls) {
+        calls = new Call[](4);
+        calls[0] = Call(address(0), 0, abi.encodeCall(IKeyward.grant, (k.key, settingsOf(address(hook), 0, false, 0))));
+        calls[1] = Call(
+            address(hook),
+            0,
+            abi.encodeCall(
+                IPolicyHook.setCallRule, (k.keyHash, address(token), token.transfer.selector, RuleState.Allow)
+            )
+        );
+        calls[2] = Call(
+            address(hook),
+            0,
+            abi.encodeCall(IPolicyHook.setTokenLimit, (k.keyHash, address(token), true, Limits(100 ether, 0, 1 days)))
+        );
+        calls[3] = Call(address(hook), 0, abi.encodeCall(IPolicyHook.setUsageLimits, (k.keyHash, 1000, 0, 0)));
+    }
+
+    function _transfer(uint256 amount) internal view returns (Call[] memory) {
+        return one(address(token), 0, abi.encodeCall(token.transfer, (RECIPIENT, amount)));
+    }
+
+    function _cool() internal {
+        vm.cool(account);
+        vm.cool(address(implementation));
+        vm.cool(address(token));
+        vm.cool(address(hook));
+        vm.cool(RECIPIENT);
+        vm.cool(ENTRY_POINT);
+        vm.cool(address(0xbeef));
+    }
+
+    function test_gas_policy_grantWithTypicalPolicy() public {
+        bytes memory data = abi.encode(_typicalPolicy());
+        _cool();
+        vm.prank(account);
+        vm.startSnapshotGas(group, "policy_grantWithTypicalPolicy");
+        acct.execute(MODE_REVERT, data);
+        vm.stopSnapshotGas();
+        assertEq(hook.getUsage(account, k.keyHash).maxCalls, 1000);
+    }
+
+    function test_gas_policy_guardedTransfer_direct() public {
+        rootExecute(_typicalPolicy());
+        vm.prank(k.signer);
+        acct.execute(MODE_REVERT, abi.encode(_transfer(1 ether))); // steady state: the day's first spend is done
+        bytes memory data = abi.encode(_transfer(1 ether));
+        _cool();
+        vm.prank(k.signer);
+        vm.startSnapshotGas(group, "policy_guardedTransfer_direct");
+        acct.execute(MODE_REVERT, data);
+        vm.stopSnapshotGas();
+        assertEq(token.balanceOf(RECIPIENT), 3 ether);
+    }
+
+    function test_gas_policy_rejectedTransfer_direct() public {
+        rootExecute(_typicalPolicy());
+        vm.prank(k.signer);
+        acct.execute(MODE_REVERT, abi.encode(_transfer(100 ether)));
+        bytes memory data = abi.encodeWithSignature("execute(bytes32,bytes)", MODE_REVERT, abi.encode(_transfer(1)));
+        _cool();
+        vm.prank(k.signer);
+        vm.startSnapshotGas(group, "policy_rejectedTransfer_direct");
+        (bool ok,) = account.call(data);
+        vm.stopSnapshotGas();
+        assertFalse(ok, "over the daily limit");
+    }
+
+    function _handleOps(string memory name, TestKey memory signer) internal {
+        PackedUserOperation memory warm = userOp(_transfer(1 ether));
+        signUserOp(signer, warm);
+        handle(warm);
+        PackedUserOperation memory op = userOp(_transfer(1 ether));
+        signUserOp(signer, op);
+        PackedUserOperation[] memory ops = new PackedUserOperation[](1);
+        ops[0] = op;
+        _cool();
+        vm.startSnapshotGas(group, name);
+        entryPoint.handleOps(ops, payable(address(0xbeef)));
+        vm.stopSnapshotGas();
+        assertEq(token.balanceOf(RECIPIENT), 3 ether);
+    }
+
+    function test_gas_policy_guardedTransfer_handleOps() public {
+        rootExecute(_typicalPolicy());
+        _handleOps("policy_guardedTransfer_handleOps", k);
+    }
+
+    /// @dev The baseline of the 1.30x goal, measured in this same file and setup.
+    function test_gas_policy_rootTransfer_handleOps() public {
+        _handleOps("policy_rootTransfer_handleOps", rootTestKey());
+    }
+}
