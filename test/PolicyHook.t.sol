@@ -484,7 +484,7 @@ contract PolicyHookScopeTest is PolicyHookBase {
         vm.startPrank(address(0xbad));
         vm.expectRevert();
         hook.beforeExecute(keyId, address(target), 0, abi.encodeCall(Target.bump, ()));
-        hook.afterExecute(keyId, false, abi.encode(uint256(0), address(0), uint256(0), true));
+        hook.afterExecute(keyId, false, abi.encode(uint256(1) << 255, uint256(0)));
         vm.stopPrank();
         asKey(one(address(target), 0, abi.encodeCall(Target.bump, ())));
         assertEq(hook.getUsage(account, k.keyHash).used, 1);

@@ -317,7 +317,10 @@ contract PolicyHook is IKeywardHook, IPolicyHook {
             (token, amount, limits) = _tokenSpend(p, to, selector, data);
             if (amount != 0) _spend(limits, p.tokenSpend[token], token, amount);
         }
-        if (counted || value != 0 || amount != 0) context = abi.encode(value, token, amount, counted);
+        // Two words for `afterExecute`: value with bit 255 = counted; token | amount << 160 (amount < 2^96).
+        if (counted || value != 0 || amount != 0) {
+            context = abi.encode(value | (counted ? 1 << 255 : 0), uint256(uint160(token)) | (amount << 160));
+        }
     }
 
     /// @dev Counts the call against the usage caps; false when the key has none. One read, one write of the
@@ -360,8 +363,9 @@ contract PolicyHook is IKeywardHook, IPolicyHook {
     /// @dev On failure, gives back what `beforeExecute` charged (a failed call does not use up any cap).
     function afterExecute(bytes32 keyId, bool success, bytes calldata context) external returns (bytes4) {
         if (!success && context.length != 0) {
-            (uint256 value, address token, uint256 amount, bool counted) =
-                abi.decode(context, (uint256, address, uint256, bool));
+            (uint256 w0, uint256 w1) = abi.decode(context, (uint256, uint256));
+            (uint256 value, bool counted) = (w0 & ~uint256(1 << 255), w0 >> 255 == 1);
+            (address token, uint256 amount) = (address(uint160(w1)), w1 >> 160);
             KeyPolicy storage p = _policy(msg.sender, keyId);
             if (counted) {
                 Header storage h = p.header;
@@ -387,10 +391,11 @@ contract PolicyHook is IKeywardHook, IPolicyHook {
     {
         bool empty = selector == EMPTY_CALLDATA;
         bytes32 exact = _ruleId(to, selector);
-        bytes32 anySel = _ruleId(to, ANY_SELECTOR);
-        bytes32 anyTarget = _ruleId(ANY_TARGET, selector);
         Rule storage exactRule = p.rules[exact];
         RuleState exactState = exactRule.state;
+        if (flags & HAS_DENY == 0 && exactState == RuleState.Allow) return (exact, exactRule.conditionCount);
+        bytes32 anySel = _ruleId(to, ANY_SELECTOR);
+        bytes32 anyTarget = _ruleId(ANY_TARGET, selector);
         if (flags & HAS_DENY != 0) {
             if (
                 exactState == RuleState.Deny || (!empty && p.rules[anySel].state == RuleState.Deny)
