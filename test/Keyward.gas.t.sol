@@ -13,8 +13,8 @@ import {MockERC20} from "./utils/MockERC20.sol";
 /// (a nonzero-to-nonzero balance write), the same call on every path.
 contract KeywardGasTest is KeywardTestBase {
     MockERC20 internal token;
-    /// @dev Callee-gas caveat: setup runs in the same transaction, so slots it wrote are priced as dirty (100 gas
-    /// per rewrite) when revoke/update touch them again; `snapshots/KeywardTx.json` (isolated) has no such discount.
+    /// @dev `GAS_GROUP=KeywardTx` with `forge test --isolate` runs each call as its own transaction (21,000 base and
+    /// calldata included, refunds deducted).
     string internal group = vm.envOr("GAS_GROUP", string("Keyward"));
     address internal constant RECIPIENT = address(0xbeef01);
 
