@@ -39,7 +39,7 @@ test: setup
 	$(FORGE) build
 	tools/artifacts.sh check
 	$(FORGE) test
-	cargo test --workspace
+	cargo test --workspace -- --include-ignored
 
 ## artifacts: refresh the bytecode the Rust crates embed
 artifacts: setup

@@ -1,10 +1,12 @@
 #![doc = include_str!("../README.md")]
 
 pub mod bindings;
+pub mod eip712;
 pub mod encode;
 mod error;
 pub mod key;
 pub mod settings;
+pub mod userop;
 
 pub use error::Error;
 pub use key::{KeyExt, ROOT_KEY_HASH};
