@@ -26,4 +26,10 @@ pub enum Error {
         /// What is wrong with it.
         reason: &'static str,
     },
+    /// An ERC-7739 contents description the contract would reject.
+    #[error("invalid ERC-7739 contents description")]
+    InvalidContentsDescription,
+    /// The signing backend failed.
+    #[error("signing failed: {0}")]
+    Signing(String),
 }

@@ -6,11 +6,13 @@ pub mod encode;
 mod error;
 pub mod key;
 pub mod settings;
+pub mod signer;
 pub mod userop;
 
 pub use error::Error;
 pub use key::{KeyExt, ROOT_KEY_HASH};
 pub use settings::{Settings, SettingsBuilder};
+pub use signer::{KeySigner, P256KeySigner, Secp256k1Signer, WebAuthnSigner};
 
 /// Keyward's creation bytecode (hex, `0x`-prefixed), committed under `artifacts/` so this crate builds without
 /// forge; `make test` fails when it no longer matches a fresh forge build.

@@ -116,3 +116,39 @@ fn user_op_hashes_match_the_real_entry_point() -> Result<()> {
     }
     Ok(())
 }
+
+/// The other direction: Rust signs, Solidity verifies. Writes `rust_signatures.hex`, which the forge test
+/// `RustSignaturesTest` (run by `make test` after cargo) checks with the contract: raw signatures through KeyLib, and
+/// ERC-1271 (PersonalSign and TypedDataSign) through `isValidSignature` on the account of the vectors.
+#[test]
+#[ignore = "needs the vectors forge writes (test/Vectors.t.sol): `make test` runs it"]
+fn write_rust_signatures_for_solidity() -> Result<()> {
+    use alloy::signers::local::PrivateKeySigner;
+    use keyward::{KeySigner, P256KeySigner, Secp256k1Signer, WebAuthnSigner};
+
+    let (account, implementation, chain_id, _) = meta()?;
+    let domain = eip712::account_domain(account, chain_id, implementation);
+    let secp = Secp256k1Signer(PrivateKeySigner::from_bytes(&B256::repeat_byte(0x01))?);
+    let p256 = P256KeySigner::from_bytes(&[0x02; 32])?;
+    let webauthn = WebAuthnSigner::new(P256KeySigner::from_bytes(&[0x03; 32])?.0, "keyward.test");
+    let signers: [&dyn KeySigner; 3] = [&secp, &p256, &webauthn];
+    let app = B256::repeat_byte(0xaa);
+    let mut cases = Vec::new();
+    for (i, signer) in signers.iter().enumerate() {
+        for j in 0u8..20 {
+            let digest = alloy::primitives::keccak256([u8::try_from(i)?, j]);
+            let contents = alloy::primitives::keccak256([j, 0xcc]);
+            cases.push((
+                signer.key(),
+                digest,
+                signer.sign_digest(digest)?,
+                signer.sign_1271_personal(digest, &domain, alloy::primitives::Bytes::new())?,
+                contents,
+                signer.sign_1271_typed(app, contents, "Mail(address to)", &domain, alloy::primitives::Bytes::new())?,
+            ));
+        }
+    }
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/vectors");
+    std::fs::write(dir.join("rust_signatures.hex"), hex::encode_prefixed((app, cases).abi_encode_params()))?;
+    Ok(())
+}
