@@ -36,8 +36,10 @@ impl KeyExt for Key {
     }
 
     fn hash(&self) -> B256 {
-        let type_word = U256::from(u8::from(self.keyType));
-        keccak256((type_word, keccak256(&self.publicKey)).abi_encode_params())
+        let mut buf = [0u8; 64];
+        buf[31] = u8::from(self.keyType);
+        buf[32..].copy_from_slice(keccak256(&self.publicKey).as_slice());
+        keccak256(buf)
     }
 }
 

@@ -1,6 +1,8 @@
 //! ERC-4337 v0.8 user operations: gas packing, the EIP-712 `userOpHash` exactly as EntryPoint v0.8 computes it,
 //! the wrapped signature, and a builder for operations that call `executeUserOp`.
 
+use std::sync::LazyLock;
+
 use alloy::{
     primitives::{Address, B256, Bytes, U256, address, keccak256},
     sol_types::SolValue,
@@ -39,18 +41,20 @@ pub fn wrap_signature(key_hash: B256, signature: Bytes, hook_data: Bytes) -> Byt
     (key_hash, signature, hook_data).abi_encode_params().into()
 }
 
+static DOMAIN_TYPEHASH: LazyLock<B256> =
+    LazyLock::new(|| keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"));
+static NAME_HASH: LazyLock<B256> = LazyLock::new(|| keccak256("ERC4337"));
+static VERSION_HASH: LazyLock<B256> = LazyLock::new(|| keccak256("1"));
+static PACKED_USEROP_TYPEHASH: LazyLock<B256> = LazyLock::new(|| {
+    keccak256(
+        "PackedUserOperation(address sender,uint256 nonce,bytes initCode,bytes callData,bytes32 accountGasLimits,\
+         uint256 preVerificationGas,bytes32 gasFees,bytes paymasterAndData)",
+    )
+});
+
 /// The EIP-712 domain separator of EntryPoint v0.8 (`name "ERC4337"`, `version "1"`).
 pub fn entry_point_domain_separator(entry_point: Address, chain_id: u64) -> B256 {
-    keccak256(
-        (
-            keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"),
-            keccak256("ERC4337"),
-            keccak256("1"),
-            U256::from(chain_id),
-            entry_point,
-        )
-            .abi_encode(),
-    )
+    keccak256((*DOMAIN_TYPEHASH, *NAME_HASH, *VERSION_HASH, U256::from(chain_id), entry_point).abi_encode())
 }
 
 /// `EntryPoint.getUserOpHash(op)` for v0.8. The signature is not hashed. `eip7702_delegate` is the sender's
@@ -70,9 +74,7 @@ pub fn user_op_hash(
     };
     let struct_hash = keccak256(
         (
-            keccak256(
-                "PackedUserOperation(address sender,uint256 nonce,bytes initCode,bytes callData,bytes32 accountGasLimits,uint256 preVerificationGas,bytes32 gasFees,bytes paymasterAndData)",
-            ),
+            *PACKED_USEROP_TYPEHASH,
             op.sender,
             op.nonce,
             init_code_hash,
