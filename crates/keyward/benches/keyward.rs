@@ -1,6 +1,6 @@
 //! `cargo bench -p keyward`: encoders against the same encoding written directly with alloy, key hashing, the
 //! EIP-712 digest of a 2-call batch, userOpHash, and signing with each key type.
-#![allow(missing_docs)]
+#![allow(missing_docs, clippy::semicolon_if_nothing_returned)]
 
 use std::hint::black_box;
 
