@@ -31,7 +31,7 @@ versions: setup
 ## build: compile contracts and crates
 build: setup
 	$(FORGE) build
-	cargo build --workspace --all-targets
+	cargo build --workspace --all-targets --all-features
 
 ## test: everything: solc adapter, forge tests, cargo tests
 test: setup
@@ -39,7 +39,7 @@ test: setup
 	$(FORGE) build
 	tools/artifacts.sh check
 	$(FORGE) test --no-match-contract RustSignaturesTest
-	cargo test --workspace -- --include-ignored
+	cargo test --workspace --all-features -- --include-ignored
 	$(FORGE) test --match-contract RustSignaturesTest
 
 ## artifacts: refresh the bytecode the Rust crates embed
@@ -51,7 +51,7 @@ artifacts: setup
 lint: setup
 	$(FORGE) fmt --check
 	cargo fmt --all --check
-	cargo clippy --workspace --all-targets -- -D warnings
+	cargo clippy --workspace --all-targets --all-features -- -D warnings
 
 ## fmt: format Solidity and Rust
 fmt: setup

@@ -1,7 +1,9 @@
-use alloy::primitives::U256;
+use alloy::primitives::{Bytes, U256};
+
+use crate::bindings::IKeyward::IKeywardErrors;
 
 /// Everything that can go wrong in this crate.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// A settings word has reserved bits (201-207 or 248-255) set.
@@ -32,4 +34,13 @@ pub enum Error {
     /// The signing backend failed.
     #[error("signing failed: {0}")]
     Signing(String),
+    /// The account reverted with one of its own errors.
+    #[error("the account reverted: {0:?}")]
+    Keyward(IKeywardErrors),
+    /// A revert that is not one of the account's errors (e.g. from a hook or a target).
+    #[error("reverted with {0}")]
+    Reverted(Bytes),
+    /// The RPC failed.
+    #[error("rpc: {0}")]
+    Rpc(String),
 }

@@ -1,6 +1,8 @@
 #![doc = include_str!("../README.md")]
 
 pub mod bindings;
+#[cfg(feature = "client")]
+pub mod client;
 pub mod eip712;
 pub mod encode;
 mod error;

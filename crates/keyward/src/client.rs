@@ -1,0 +1,369 @@
+//! A typed client for a Keyward account over an alloy provider (feature `client`).
+//!
+//! The provider's wallet decides who sends: the EOA itself for management (`grant`, `revoke`, ...), a session key
+//! for [`Account::execute_direct`], or any funded relayer for [`Account::execute_relayed`] and
+//! [`Account::execute_user_op`].
+
+use alloy::{
+    eips::eip7702::Authorization,
+    network::{TransactionBuilder, TransactionBuilder7702},
+    primitives::{Address, B256, Bytes, TxHash, U256},
+    providers::Provider,
+    rpc::types::{Filter, TransactionRequest},
+    signers::{SignerSync, local::PrivateKeySigner},
+    sol,
+    sol_types::{SolCall, SolEvent, SolEventInterface, SolInterface, SolValue},
+};
+
+use crate::{
+    Error, KeyExt, KeySigner, Settings,
+    bindings::{BatchedCall, Call, IKeyward, Key, PackedUserOperation, SignedBatchedCall},
+    encode, userop,
+};
+
+sol! {
+    /// The EntryPoint v0.8 view the client uses.
+    interface IEntryPoint {
+        function getNonce(address sender, uint192 key) external view returns (uint256 nonce);
+    }
+}
+
+/// `EntryPoint.handleOps(ops, beneficiary)` call data.
+pub fn handle_ops_call_data(ops: Vec<PackedUserOperation>, beneficiary: Address) -> Bytes {
+    let selector = alloy::primitives::keccak256(
+        "handleOps((address,uint256,bytes,bytes,bytes32,uint256,bytes32,bytes,bytes)[],address)",
+    );
+    [&selector[..4], &(ops, beneficiary).abi_encode_params()].concat().into()
+}
+
+/// Where a key stands at a given time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyStatus {
+    /// Usable now.
+    Active,
+    /// Past its expiration second.
+    Expired,
+    /// Before its validAfter second.
+    NotYetValid,
+    /// Not registered (never, or revoked).
+    Revoked,
+}
+
+/// A registered key with its settings and status.
+#[derive(Clone, Debug)]
+pub struct KeyInfo {
+    /// The public key.
+    pub key: Key,
+    /// Its hash.
+    pub key_hash: B256,
+    /// Its settings.
+    pub settings: Settings,
+    /// Its status at `now`.
+    pub status: KeyStatus,
+    /// Seconds until it expires (`None`: never).
+    pub time_left: Option<u64>,
+}
+
+/// A grant, update or revocation seen in the account's events.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KeyEvent {
+    /// `Registered(keyHash, key)`.
+    Registered {
+        /// The key hash.
+        key_hash: B256,
+        /// Block number.
+        block: u64,
+    },
+    /// `KeySettingsUpdated(keyHash, settings)`.
+    SettingsUpdated {
+        /// The key hash.
+        key_hash: B256,
+        /// The new settings word.
+        settings: U256,
+        /// Block number.
+        block: u64,
+    },
+    /// `Revoked(keyHash)`.
+    Revoked {
+        /// The key hash.
+        key_hash: B256,
+        /// Block number.
+        block: u64,
+    },
+    /// `AllKeysRevoked(epoch)`.
+    AllRevoked {
+        /// The new key epoch.
+        epoch: U256,
+        /// Block number.
+        block: u64,
+    },
+}
+
+/// The status of `settings` at unix time `now`.
+pub fn status_at(settings: Settings, now: u64) -> KeyStatus {
+    let expiration = settings.expiration();
+    if expiration != 0 && now > expiration {
+        KeyStatus::Expired
+    } else if now < settings.valid_after() {
+        KeyStatus::NotYetValid
+    } else {
+        KeyStatus::Active
+    }
+}
+
+/// A Keyward account at `address`.
+#[derive(Clone, Debug)]
+pub struct Account<P> {
+    address: Address,
+    provider: P,
+}
+
+fn rpc_error(e: impl std::fmt::Display) -> Error {
+    Error::Rpc(e.to_string())
+}
+
+/// The revert data an RPC error carries, if any.
+#[allow(clippy::redundant_closure_for_method_calls)] // the payload type is not re-exported without `json-rpc`
+fn revert_data(e: &alloy::transports::TransportError) -> Option<Bytes> {
+    e.as_error_resp().and_then(|p| p.as_revert_data())
+}
+
+/// Turns a revert into a typed [`Error::Keyward`] when it is one of the account's errors.
+fn revert_error<E: std::fmt::Display>(e: &E, data: Option<Bytes>) -> Error {
+    if let Some(data) = data {
+        if let Ok(decoded) = IKeyward::IKeywardErrors::abi_decode(&data) {
+            return Error::Keyward(decoded);
+        }
+        return Error::Reverted(data);
+    }
+    rpc_error(e)
+}
+
+impl<P: Provider> Account<P> {
+    /// The account at `address`, reached through `provider`.
+    pub fn at(address: Address, provider: P) -> Self {
+        Self { address, provider }
+    }
+
+    /// The account's address (the EOA).
+    pub fn address(&self) -> Address {
+        self.address
+    }
+
+    /// The provider.
+    pub fn provider(&self) -> &P {
+        &self.provider
+    }
+
+    async fn view<C: SolCall>(&self, to: Address, call: C) -> Result<C::Return, Error> {
+        let tx = TransactionRequest::default().with_to(to).with_input(call.abi_encode());
+        let out = self.provider.call(tx).await.map_err(|e| revert_error(&e, revert_data(&e)))?;
+        C::abi_decode_returns(&out).map_err(|e| Error::Rpc(format!("decoding {}: {e}", C::SIGNATURE)))
+    }
+
+    /// Sends `tx` and waits for its receipt; a revert becomes a typed error (checked with `eth_call` first).
+    async fn send(&self, tx: TransactionRequest) -> Result<TxHash, Error> {
+        if let Err(e) = self.provider.call(tx.clone()).await {
+            return Err(revert_error(&e, revert_data(&e)));
+        }
+        let receipt =
+            self.provider.send_transaction(tx).await.map_err(rpc_error)?.get_receipt().await.map_err(rpc_error)?;
+        if !receipt.status() {
+            return Err(Error::Rpc(format!("transaction {} reverted", receipt.transaction_hash)));
+        }
+        Ok(receipt.transaction_hash)
+    }
+
+    /// A root batch: the EOA's transaction to itself with ERC-7821 `execute` (the provider's wallet must be the EOA).
+    pub async fn execute_as_root(&self, calls: &[Call]) -> Result<TxHash, Error> {
+        self.send(TransactionRequest::default().with_to(self.address).with_input(encode::execute(calls, true))).await
+    }
+
+    /// Grants `key` with `settings` (root).
+    pub async fn grant(&self, key: &Key, settings: Settings) -> Result<TxHash, Error> {
+        self.execute_as_root(&[encode::self_call(encode::grant(key, settings))]).await
+    }
+
+    /// Writes a key's settings (root).
+    pub async fn update(&self, key_hash: B256, settings: Settings) -> Result<TxHash, Error> {
+        self.execute_as_root(&[encode::self_call(encode::update(key_hash, settings))]).await
+    }
+
+    /// Revokes a key (root).
+    pub async fn revoke(&self, key_hash: B256) -> Result<TxHash, Error> {
+        self.execute_as_root(&[encode::self_call(encode::revoke(key_hash))]).await
+    }
+
+    /// Revokes every non-root key (root).
+    pub async fn revoke_all(&self) -> Result<TxHash, Error> {
+        self.execute_as_root(&[encode::self_call(encode::revoke_all())]).await
+    }
+
+    /// EIP-7702: the EOA (`eoa`, which must be the provider's wallet too) delegates to `implementation` and runs
+    /// `calls` as root, in one type-4 transaction (e.g. a first grant, so a key never waits for a second tx).
+    pub async fn delegate_and_execute(
+        &self,
+        eoa: &PrivateKeySigner,
+        implementation: Address,
+        calls: &[Call],
+    ) -> Result<TxHash, Error> {
+        let chain_id = self.provider.get_chain_id().await.map_err(rpc_error)?;
+        let nonce = self.provider.get_transaction_count(eoa.address()).await.map_err(rpc_error)?;
+        // The sender is the authority, so its nonce is already used by the transaction itself: sign nonce + 1.
+        let auth = Authorization { chain_id: U256::from(chain_id), address: implementation, nonce: nonce + 1 };
+        let signature = eoa.sign_hash_sync(&auth.signature_hash()).map_err(|e| Error::Signing(e.to_string()))?;
+        let tx = TransactionRequest::default()
+            .with_to(eoa.address())
+            .with_input(encode::execute(calls, true))
+            .with_authorization_list(vec![auth.into_signed(signature)])
+            .with_nonce(nonce)
+            // Gas is set, not estimated: estimating a self-sponsored delegation trips over its own nonce bump.
+            .with_gas_limit(1_000_000 + 200_000 * u64::try_from(calls.len()).unwrap_or(u64::MAX / 400_000));
+        let receipt =
+            self.provider.send_transaction(tx).await.map_err(rpc_error)?.get_receipt().await.map_err(rpc_error)?;
+        if !receipt.status() {
+            return Err(Error::Rpc(format!("delegation transaction {} reverted", receipt.transaction_hash)));
+        }
+        Ok(receipt.transaction_hash)
+    }
+
+    /// The registered keys with their status and time left, at the latest block's time.
+    pub async fn keys(&self) -> Result<Vec<KeyInfo>, Error> {
+        let now = self.now().await?;
+        let count: U256 = self.view(self.address, IKeyward::keyCountCall {}).await?;
+        let mut out = Vec::with_capacity(count.to::<usize>());
+        for i in 0..count.to::<u64>() {
+            let key: Key = self.view(self.address, IKeyward::keyAtCall { index: U256::from(i) }).await?;
+            let key_hash = key.hash();
+            let raw: U256 = self.view(self.address, IKeyward::getKeySettingsCall { keyHash: key_hash }).await?;
+            let settings = Settings::try_from(raw)?;
+            let expiration = settings.expiration();
+            out.push(KeyInfo {
+                key,
+                key_hash,
+                settings,
+                status: status_at(settings, now),
+                time_left: (expiration != 0).then(|| expiration.saturating_sub(now)),
+            });
+        }
+        Ok(out)
+    }
+
+    /// A key's status now (`Revoked` when it is not registered).
+    pub async fn status(&self, key_hash: B256) -> Result<KeyStatus, Error> {
+        if !self.view(self.address, IKeyward::isRegisteredCall { keyHash: key_hash }).await? {
+            return Ok(KeyStatus::Revoked);
+        }
+        let raw: U256 = self.view(self.address, IKeyward::getKeySettingsCall { keyHash: key_hash }).await?;
+        Ok(status_at(Settings::try_from(raw)?, self.now().await?))
+    }
+
+    async fn now(&self) -> Result<u64, Error> {
+        let block = self
+            .provider
+            .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
+            .await
+            .map_err(rpc_error)?
+            .ok_or_else(|| Error::Rpc("no latest block".into()))?;
+        Ok(block.header.timestamp)
+    }
+
+    /// The account's EIP-712 domain (chain and implementation read from the chain).
+    pub async fn domain(&self) -> Result<alloy::dyn_abi::Eip712Domain, Error> {
+        let d = self.view(self.address, IKeyward::eip712DomainCall {}).await?;
+        Ok(alloy::dyn_abi::Eip712Domain::new(
+            Some(d.name.into()),
+            Some(d.version.into()),
+            Some(d.chainId),
+            Some(d.verifyingContract),
+            Some(d.salt),
+        ))
+    }
+
+    /// ERC-7821 `execute` sent by the provider's wallet, which must be a registered secp256k1 key (its
+    /// transaction is the signature).
+    pub async fn execute_direct(&self, calls: &[Call]) -> Result<TxHash, Error> {
+        self.execute_as_root(calls).await
+    }
+
+    /// The relayed path: `signer` signs a batch in its nonce lane 0; the provider's wallet relays it.
+    pub async fn execute_relayed(&self, signer: &dyn KeySigner, calls: &[Call]) -> Result<TxHash, Error> {
+        let key_hash = signer.key_hash();
+        let nonce: U256 =
+            self.view(self.address, IKeyward::getSeq_1Call { keyHash: key_hash, key: U256::ZERO }).await?;
+        let batch = SignedBatchedCall {
+            batchedCall: BatchedCall { calls: calls.to_vec(), revertOnFailure: true },
+            nonce,
+            keyHash: key_hash,
+            executor: Address::ZERO,
+            deadline: U256::ZERO,
+        };
+        let signature = signer.sign_batch(&batch, &self.domain().await?, Bytes::new())?;
+        let input = IKeyward::execute_1Call { signedBatchedCall: batch, wrappedSignature: signature }.abi_encode();
+        self.send(TransactionRequest::default().with_to(self.address).with_input(input)).await
+    }
+
+    /// Builds and signs a user operation of `calls` for `signer` (EntryPoint nonce lane 0).
+    pub async fn user_op(
+        &self,
+        signer: &dyn KeySigner,
+        calls: &[Call],
+        entry_point: Address,
+    ) -> Result<PackedUserOperation, Error> {
+        let nonce = self
+            .view(
+                entry_point,
+                IEntryPoint::getNonceCall { sender: self.address, key: alloy::primitives::aliases::U192::ZERO },
+            )
+            .await?;
+        let mut builder = userop::UserOpBuilder::new(self.address, nonce);
+        for call in calls {
+            builder = builder.call(call.clone());
+        }
+        let mut op = builder.build();
+        let chain_id = self.provider.get_chain_id().await.map_err(rpc_error)?;
+        let hash = userop::user_op_hash(&op, entry_point, chain_id, None);
+        op.signature = signer.sign_user_op(hash, Bytes::new())?;
+        Ok(op)
+    }
+
+    /// ERC-4337: sends `calls` as a user operation signed by `signer` through `entry_point.handleOps`, with the
+    /// provider's wallet as bundler and beneficiary (local chains; use a bundler elsewhere).
+    pub async fn execute_user_op(
+        &self,
+        signer: &dyn KeySigner,
+        calls: &[Call],
+        entry_point: Address,
+    ) -> Result<TxHash, Error> {
+        let op = self.user_op(signer, calls, entry_point).await?;
+        let beneficiary = self.provider.get_accounts().await.map_err(rpc_error)?.first().copied().unwrap_or_default();
+        let input = handle_ops_call_data(vec![op], beneficiary);
+        self.send(TransactionRequest::default().with_to(entry_point).with_input(input)).await
+    }
+
+    /// Grants, updates and revocations from `from_block` to the latest block, in order.
+    pub async fn key_events(&self, from_block: u64) -> Result<Vec<KeyEvent>, Error> {
+        let filter = Filter::new().address(self.address).from_block(from_block).event_signature(vec![
+            IKeyward::Registered::SIGNATURE_HASH,
+            IKeyward::KeySettingsUpdated::SIGNATURE_HASH,
+            IKeyward::Revoked::SIGNATURE_HASH,
+            IKeyward::AllKeysRevoked::SIGNATURE_HASH,
+        ]);
+        let logs = self.provider.get_logs(&filter).await.map_err(rpc_error)?;
+        let mut out = Vec::with_capacity(logs.len());
+        for log in logs {
+            let block = log.block_number.unwrap_or_default();
+            let decoded = IKeyward::IKeywardEvents::decode_log(&log.inner).map_err(|e| Error::Rpc(e.to_string()))?;
+            out.push(match decoded.data {
+                IKeyward::IKeywardEvents::Registered(e) => KeyEvent::Registered { key_hash: e.keyHash, block },
+                IKeyward::IKeywardEvents::KeySettingsUpdated(e) => {
+                    KeyEvent::SettingsUpdated { key_hash: e.keyHash, settings: e.settings, block }
+                }
+                IKeyward::IKeywardEvents::Revoked(e) => KeyEvent::Revoked { key_hash: e.keyHash, block },
+                IKeyward::IKeywardEvents::AllKeysRevoked(e) => KeyEvent::AllRevoked { epoch: e.epoch, block },
+                IKeyward::IKeywardEvents::EntryPointUpdated(_) => continue,
+            });
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,125 @@
+//! End to end on a real anvil (osaka): EIP-7702 delegation with a first grant in one transaction, then a session
+//! key's operation built in Rust on each path (direct, relayed, ERC-4337 through the real EntryPoint v0.8), key
+//! listing, the event stream, and typed contract errors.
+
+use std::path::PathBuf;
+
+use alloy::{
+    network::{EthereumWallet, TransactionBuilder},
+    node_bindings::Anvil,
+    primitives::{Address, B256, Bytes, U256, hex},
+    providers::{Provider, ProviderBuilder, ext::AnvilApi},
+    rpc::types::TransactionRequest,
+    signers::local::PrivateKeySigner,
+};
+use eyre::{OptionExt, Result, ensure};
+use keyward::{
+    KeySigner, P256KeySigner, Secp256k1Signer, Settings, WebAuthnSigner,
+    bindings::{Call, IKeyward::IKeywardErrors},
+    client::{Account, KeyEvent, KeyStatus},
+    userop::ENTRY_POINT_V08,
+};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// anvil from `ANVIL_BIN`, else the native binary npm installed; a clear error when neither exists.
+fn anvil_path() -> Result<PathBuf> {
+    if let Some(p) = std::env::var_os("ANVIL_BIN") {
+        return Ok(p.into());
+    }
+    let arch = if cfg!(target_arch = "x86_64") { "amd64" } else { "arm64" };
+    let os = if cfg!(target_os = "macos") { "darwin" } else { "linux" };
+    let p = root().join(format!("node_modules/@foundry-rs/anvil-{os}-{arch}/bin/anvil"));
+    ensure!(p.exists(), "anvil not found at {}: run `make setup` (npm ci) or set ANVIL_BIN", p.display());
+    Ok(p)
+}
+
+async fn deploy(provider: &impl Provider, code: Bytes) -> Result<Address> {
+    let receipt =
+        provider.send_transaction(TransactionRequest::default().with_deploy_code(code)).await?.get_receipt().await?;
+    receipt.contract_address.ok_or_eyre("no contract address")
+}
+
+#[tokio::test]
+#[ignore = "spawns anvil from node_modules: `make test` runs it"]
+async fn session_key_on_every_path() -> Result<()> {
+    let anvil = Anvil::at(anvil_path()?).spawn();
+    let url = anvil.endpoint_url();
+    let relayer_key: PrivateKeySigner = anvil.keys()[0].clone().into();
+    let relayed = ProviderBuilder::new().wallet(EthereumWallet::from(relayer_key)).connect_http(url.clone());
+
+    // Keyward from the committed artifact; EntryPoint v0.8 from the official artifact, placed at its address.
+    let keyward = deploy(&relayed, keyward::keyward_bytecode()).await?;
+    let artifact: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(
+        root().join("node_modules/@account-abstraction/contracts/artifacts/EntryPoint.json"),
+    )?)?;
+    let ep_code: Bytes = hex::decode(artifact["bytecode"].as_str().ok_or_eyre("bytecode")?)?.into();
+    let ep = deploy(&relayed, ep_code).await?;
+    relayed.anvil_set_code(ENTRY_POINT_V08, relayed.get_code_at(ep).await?).await?;
+
+    // The user's EOA delegates and grants a 1-hour secp256k1 session key in one transaction.
+    let eoa = PrivateKeySigner::random();
+    relayed.anvil_set_balance(eoa.address(), U256::from(10u128.pow(19))).await?;
+    let as_eoa = ProviderBuilder::new().wallet(EthereumWallet::from(eoa.clone())).connect_http(url.clone());
+    let user = Account::at(eoa.address(), &as_eoa);
+    let session = Secp256k1Signer(PrivateKeySigner::random());
+    let now =
+        relayed.get_block_by_number(alloy::eips::BlockNumberOrTag::Latest).await?.ok_or_eyre("block")?.header.timestamp;
+    let settings = Settings::builder().expires_in(now, std::time::Duration::from_hours(1)).build()?;
+    let first_block = relayed.get_block_number().await?;
+    user.delegate_and_execute(
+        &eoa,
+        keyward,
+        &[keyward::encode::self_call(keyward::encode::grant(&session.key(), settings))],
+    )
+    .await?;
+    let code = relayed.get_code_at(eoa.address()).await?;
+    ensure!(code[..3] == [0xef, 0x01, 0x00] && code[3..] == *keyward.as_slice(), "EIP-7702 designator");
+
+    // More keys: P256 and WebAuthn, granted by the root.
+    let p256 = P256KeySigner::from_bytes(&[5; 32])?;
+    let webauthn = WebAuthnSigner::new(P256KeySigner::from_bytes(&[6; 32])?.0, "keyward.test");
+    user.grant(&p256.key(), settings).await?;
+    user.grant(&webauthn.key(), settings).await?;
+    let keys = user.keys().await?;
+    ensure!(keys.len() == 3 && keys.iter().all(|k| k.status == KeyStatus::Active));
+    ensure!(keys.iter().all(|k| k.time_left.is_some_and(|t| t <= 3600 && t > 3500)));
+
+    let recipient = Address::repeat_byte(0x77);
+    let pay = [Call { to: recipient, value: U256::from(1), data: Bytes::new() }];
+
+    // Direct: the session key's own transaction.
+    relayed.anvil_set_balance(session.0.address(), U256::from(10u128.pow(18))).await?;
+    let as_session = ProviderBuilder::new().wallet(EthereumWallet::from(session.0.clone())).connect_http(url.clone());
+    Account::at(eoa.address(), &as_session).execute_direct(&pay).await?;
+    // Relayed: P256 signature, any relayer.
+    let via_relayer = Account::at(eoa.address(), &relayed);
+    via_relayer.execute_relayed(&p256, &pay).await?;
+    // ERC-4337: WebAuthn signature through handleOps.
+    via_relayer.execute_user_op(&webauthn, &pay, ENTRY_POINT_V08).await?;
+    ensure!(relayed.get_balance(recipient).await? == U256::from(3), "one wei per path");
+
+    // A non-admin key cannot manage keys: the typed error comes back.
+    let err = Account::at(eoa.address(), &as_session)
+        .execute_direct(&[keyward::encode::self_call(keyward::encode::revoke_all())])
+        .await
+        .expect_err("non-admin self-call");
+    ensure!(matches!(err, keyward::Error::Keyward(IKeywardErrors::OnlyAdminCanSelfCall(_))), "{err}");
+
+    // Revoke: every path refuses, and the events tell the story once each.
+    user.revoke(session.key_hash()).await?;
+    ensure!(user.status(session.key_hash()).await? == KeyStatus::Revoked);
+    let err = Account::at(eoa.address(), &as_session).execute_direct(&pay).await.expect_err("revoked");
+    ensure!(matches!(err, keyward::Error::Keyward(IKeywardErrors::Unauthorized(_))), "{err}");
+    let events = user.key_events(first_block).await?;
+    let registered = events.iter().filter(|e| matches!(e, KeyEvent::Registered { .. })).count();
+    let revoked: Vec<B256> = events
+        .iter()
+        .filter_map(|e| if let KeyEvent::Revoked { key_hash, .. } = e { Some(*key_hash) } else { None })
+        .collect();
+    ensure!(registered == 3, "three grants, {registered} Registered events");
+    ensure!(revoked == vec![session.key_hash()], "exactly one revocation");
+    Ok(())
+}
