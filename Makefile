@@ -15,7 +15,7 @@ export FOUNDRY_PROFILE ?= default
 
 STAMP := node_modules/.keyward-setup
 
-.PHONY: setup build test artifacts lint fmt snapshot clean versions
+.PHONY: setup build test artifacts demo lint fmt snapshot clean versions
 
 ## setup: install the pinned toolchain and Solidity deps (npm ci); quick when already done
 setup: $(STAMP)
@@ -46,6 +46,10 @@ test: setup
 artifacts: setup
 	$(FORGE) build
 	tools/artifacts.sh write
+
+## demo: a session key on a local anvil it starts itself (delegate, grant, act on each path, expire, revoke)
+demo: setup
+	cargo run -q -p keyward --features client --example session_key
 
 ## lint: formatting and clippy
 lint: setup
