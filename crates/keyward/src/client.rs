@@ -134,6 +134,9 @@ fn revert_error<E: std::fmt::Display>(e: &E, data: Option<Bytes>) -> Error {
         if let Ok(decoded) = IKeyward::IKeywardErrors::abi_decode(&data) {
             return Error::Keyward(decoded);
         }
+        if let Ok(decoded) = crate::bindings::policy::IPolicyHook::IPolicyHookErrors::abi_decode(&data) {
+            return Error::Policy(decoded);
+        }
         return Error::Reverted(data);
     }
     rpc_error(e)

@@ -1,6 +1,6 @@
 use alloy::primitives::{Bytes, U256};
 
-use crate::bindings::IKeyward::IKeywardErrors;
+use crate::bindings::{IKeyward::IKeywardErrors, policy::IPolicyHook::IPolicyHookErrors};
 
 /// Everything that can go wrong in this crate.
 #[derive(Debug, thiserror::Error)]
@@ -37,6 +37,9 @@ pub enum Error {
     /// The account reverted with one of its own errors.
     #[error("the account reverted: {0:?}")]
     Keyward(IKeywardErrors),
+    /// The key's PolicyHook refused the call.
+    #[error("the policy hook refused: {0:?}")]
+    Policy(IPolicyHookErrors),
     /// A revert that is not one of the account's errors (e.g. from a hook or a target).
     #[error("reverted with {0}")]
     Reverted(Bytes),

@@ -7,6 +7,7 @@ pub mod eip712;
 pub mod encode;
 mod error;
 pub mod key;
+pub mod policy;
 pub mod settings;
 pub mod signer;
 pub mod userop;
@@ -20,6 +21,10 @@ pub use signer::{KeySigner, P256KeySigner, Secp256k1Signer, WebAuthnSigner};
 /// forge; `make test` fails when it no longer matches a fresh forge build.
 pub const KEYWARD_BYTECODE_HEX: &str = include_str!("../artifacts/Keyward.bytecode.hex");
 
+/// The PolicyHook's runtime code (hex): place it at an address whose low 5 bits are
+/// [`policy::POLICY_HOOK_FLAGS`] (on a chain, deploy with `script/Deploy.s.sol`, which mines the salt).
+pub const POLICY_HOOK_RUNTIME_HEX: &str = include_str!("../artifacts/PolicyHook.deployedBytecode.hex");
+
 /// Keyward's creation bytecode.
 ///
 /// # Panics
@@ -28,12 +33,21 @@ pub fn keyward_bytecode() -> alloy::primitives::Bytes {
     KEYWARD_BYTECODE_HEX.trim().parse().expect("the committed artifact is valid hex")
 }
 
+/// The PolicyHook's runtime code.
+///
+/// # Panics
+/// Never in a released crate: the committed artifact is checked to be valid hex by this crate's tests.
+pub fn policy_hook_runtime() -> alloy::primitives::Bytes {
+    POLICY_HOOK_RUNTIME_HEX.trim().parse().expect("the committed artifact is valid hex")
+}
+
 #[cfg(test)]
 mod artifact_tests {
     #[test]
     fn bytecode_parses_and_has_no_metadata_tail() {
         let code = super::keyward_bytecode();
         assert!(code.len() > 1000);
+        assert!(super::policy_hook_runtime().len() > 1000);
         // cbor_metadata = false: no CBOR metadata ("solc" version marker) anywhere.
         assert!(!code.windows(4).any(|w| w == b"solc"));
     }

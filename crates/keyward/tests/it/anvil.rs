@@ -123,3 +123,55 @@ async fn session_key_on_every_path() -> Result<()> {
     ensure!(revoked == vec![session.key_hash()], "exactly one revocation");
     Ok(())
 }
+
+/// A session key scoped by the PolicyHook, configured in the same batch as the grant: only the shop, at most
+/// 2 wei per day in ETH, at most 3 calls. Refusals come back as typed policy errors.
+#[tokio::test]
+#[ignore = "spawns anvil from node_modules: `make test` runs it"]
+async fn policy_guarded_session_key() -> Result<()> {
+    use keyward::{
+        bindings::policy::IPolicyHook::IPolicyHookErrors,
+        encode,
+        policy::{self, EMPTY_CALLDATA, POLICY_HOOK_FLAGS},
+    };
+
+    let anvil = Anvil::at(anvil_path()?).spawn();
+    let url = anvil.endpoint_url();
+    let relayer_key: PrivateKeySigner = anvil.keys()[0].clone().into();
+    let relayed = ProviderBuilder::new().wallet(EthereumWallet::from(relayer_key)).connect_http(url.clone());
+    let keyward = deploy(&relayed, keyward::keyward_bytecode()).await?;
+    let hook = Address::from_word(B256::from(U256::from(0x00c0_ffee_0000_u64 | u64::from(POLICY_HOOK_FLAGS))));
+    relayed.anvil_set_code(hook, keyward::policy_hook_runtime()).await?;
+
+    let eoa = PrivateKeySigner::random();
+    relayed.anvil_set_balance(eoa.address(), U256::from(10u128.pow(19))).await?;
+    let as_eoa = ProviderBuilder::new().wallet(EthereumWallet::from(eoa.clone())).connect_http(url.clone());
+    let user = Account::at(eoa.address(), &as_eoa);
+    let session = P256KeySigner::from_bytes(&[8; 32])?;
+    let kh = session.key_hash();
+    let shop = Address::repeat_byte(0x5e);
+    let settings = Settings::builder().hook(hook).build()?;
+    user.delegate_and_execute(
+        &eoa,
+        keyward,
+        &[
+            encode::self_call(encode::grant(&session.key(), settings)),
+            policy::to_hook(hook, policy::allow(kh, shop, EMPTY_CALLDATA)),
+            policy::to_hook(hook, policy::native_limits(kh, 0, 2, 86_400, 0)),
+            policy::to_hook(hook, policy::usage_limits(kh, 3, 0, 0)),
+        ],
+    )
+    .await?;
+
+    let via_relayer = Account::at(eoa.address(), &relayed);
+    let pay = |to: Address| [Call { to, value: U256::from(1), data: Bytes::new() }];
+    via_relayer.execute_relayed(&session, &pay(shop)).await?;
+    via_relayer.execute_relayed(&session, &pay(shop)).await?;
+    let over = via_relayer.execute_relayed(&session, &pay(shop)).await.expect_err("third wei in a day");
+    ensure!(matches!(over, keyward::Error::Policy(IPolicyHookErrors::SpendLimitExceeded(_))), "{over}");
+    let elsewhere =
+        via_relayer.execute_relayed(&session, &pay(Address::repeat_byte(1))).await.expect_err("not the shop");
+    ensure!(matches!(elsewhere, keyward::Error::Policy(IPolicyHookErrors::CallNotAllowed(_))), "{elsewhere}");
+    ensure!(relayed.get_balance(shop).await? == U256::from(2));
+    Ok(())
+}
