@@ -21,6 +21,20 @@ case "${1:-}" in
         exit 1
       fi
     done
-    echo "artifacts: Rust-side bytecode matches the fresh forge build" ;;
+    # The Rust bindings come from the interface files: every external function of the contracts must be in them.
+    node -e '
+      const ids = (n) => Object.keys(require(process.argv[1] + "/out/" + n + ".sol/" + n + ".json").methodIdentifiers);
+      const receivers = ["onERC721Received", "onERC1155Received", "onERC1155BatchReceived"];
+      const pairs = [["Keyward", ["IKeyward"], receivers], ["PolicyHook", ["IPolicyHook", "IKeywardHook"],
+        ["ANY_TARGET()", "ANY_SELECTOR()", "EMPTY_CALLDATA()", "PERMIT2()", "MAX_RULES()", "MAX_CONDITIONS()",
+         "MAX_SET_VALUES()", "MAX_TOKENS()", "MAX_DOMAINS()"]]];
+      let bad = [];
+      for (const [c, ifaces, extra] of pairs) {
+        const known = new Set(ifaces.flatMap(ids));
+        for (const f of ids(c)) if (!known.has(f) && !extra.some((e) => f.startsWith(e))) bad.push(c + "." + f);
+      }
+      if (bad.length) { console.error("artifacts: not in the interface files (the Rust ABI): " + bad.join(", ")); process.exit(1); }
+    ' "$root"
+    echo "artifacts: Rust-side bytecode and ABI match the fresh forge build" ;;
   *) echo "usage: tools/artifacts.sh write|check" >&2; exit 2 ;;
 esac

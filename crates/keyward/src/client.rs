@@ -370,3 +370,49 @@ impl<P: Provider> Account<P> {
         Ok(out)
     }
 }
+
+fn quantity(v: U256) -> String {
+    format!("{v:#x}")
+}
+
+/// A packed user operation in the unpacked JSON form bundlers take (`eth_sendUserOperation`, EntryPoint v0.7/v0.8).
+pub fn user_op_json(op: &PackedUserOperation) -> serde_json::Value {
+    use serde_json::json;
+    let high = |w: B256| U256::from_be_bytes(w.0) >> 128;
+    let low = |w: B256| U256::from_be_bytes(w.0) & U256::from(u128::MAX);
+    let mut v = json!({
+        "sender": op.sender,
+        "nonce": quantity(op.nonce),
+        "callData": op.callData,
+        "verificationGasLimit": quantity(high(op.accountGasLimits)),
+        "callGasLimit": quantity(low(op.accountGasLimits)),
+        "preVerificationGas": quantity(op.preVerificationGas),
+        "maxPriorityFeePerGas": quantity(high(op.gasFees)),
+        "maxFeePerGas": quantity(low(op.gasFees)),
+        "signature": op.signature,
+    });
+    if op.initCode.len() >= 20 {
+        v["factory"] = json!(Address::from_slice(&op.initCode[..20]));
+        v["factoryData"] = json!(Bytes::copy_from_slice(&op.initCode[20..]));
+    }
+    if op.paymasterAndData.len() >= 52 {
+        let pd = &op.paymasterAndData;
+        v["paymaster"] = json!(Address::from_slice(&pd[..20]));
+        v["paymasterVerificationGasLimit"] = json!(quantity(U256::from_be_slice(&pd[20..36])));
+        v["paymasterPostOpGasLimit"] = json!(quantity(U256::from_be_slice(&pd[36..52])));
+        v["paymasterData"] = json!(Bytes::copy_from_slice(&pd[52..]));
+    }
+    v
+}
+
+/// Submits `op` to a bundler (`eth_sendUserOperation`); returns the userOpHash the bundler answers.
+pub async fn send_to_bundler<B: Provider>(
+    bundler: &B,
+    op: &PackedUserOperation,
+    entry_point: Address,
+) -> Result<B256, Error> {
+    bundler
+        .raw_request::<_, B256>("eth_sendUserOperation".into(), (user_op_json(op), entry_point))
+        .await
+        .map_err(rpc_error)
+}

@@ -175,3 +175,61 @@ async fn policy_guarded_session_key() -> Result<()> {
     ensure!(relayed.get_balance(shop).await? == U256::from(2));
     Ok(())
 }
+
+/// Bundler submission: a minimal JSON-RPC server stands in for the bundler and records the request.
+#[tokio::test]
+async fn user_op_goes_to_a_bundler_in_unpacked_form() -> Result<()> {
+    use keyward::{client, encode, userop::UserOpBuilder};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let port = listener.local_addr()?.port();
+    let server = tokio::spawn(async move {
+        let (mut sock, _) = listener.accept().await?;
+        let mut buf = vec![0u8; 65536];
+        let mut got = Vec::new();
+        loop {
+            let n = sock.read(&mut buf).await?;
+            got.extend_from_slice(&buf[..n]);
+            let text = String::from_utf8_lossy(&got);
+            if let Some(i) = text.find("\r\n\r\n") {
+                let len: usize = text
+                    .lines()
+                    .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse()))
+                    .transpose()?
+                    .unwrap_or(0);
+                if got.len() >= i + 4 + len {
+                    let body = String::from_utf8_lossy(&got[i + 4..i + 4 + len]).to_string();
+                    let reply = format!(r#"{{"jsonrpc":"2.0","id":0,"result":"0x{}"}}"#, "ab".repeat(32));
+                    let resp = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{reply}",
+                        reply.len()
+                    );
+                    sock.write_all(resp.as_bytes()).await?;
+                    return Ok::<String, eyre::Report>(body);
+                }
+            }
+            if n == 0 {
+                eyre::bail!("connection closed early");
+            }
+        }
+    });
+    let bundler = ProviderBuilder::new().connect_http(format!("http://127.0.0.1:{port}").parse()?);
+    let mut op = UserOpBuilder::new(Address::repeat_byte(0xaa), U256::from(3))
+        .call(encode::self_call(encode::revoke_all()))
+        .fees(1, 2)
+        .paymaster(Address::repeat_byte(0xbb), 70_000, 30_000, &[9])
+        .build();
+    op.signature = Bytes::from(vec![1, 2, 3]);
+    let hash = client::send_to_bundler(&bundler, &op, ENTRY_POINT_V08).await?;
+    ensure!(hash == B256::repeat_byte(0xab));
+    let body: serde_json::Value = serde_json::from_str(&server.await??)?;
+    ensure!(body["method"] == "eth_sendUserOperation");
+    let sent = &body["params"][0];
+    ensure!(sent["sender"] == format!("{:#x}", Address::repeat_byte(0xaa)));
+    ensure!(sent["nonce"] == "0x3" && sent["maxPriorityFeePerGas"] == "0x1" && sent["maxFeePerGas"] == "0x2");
+    ensure!(sent["paymasterVerificationGasLimit"] == "0x11170" && sent["paymasterPostOpGasLimit"] == "0x7530");
+    ensure!(sent["paymasterData"] == "0x09" && sent["signature"] == "0x010203");
+    ensure!(body["params"][1] == format!("{ENTRY_POINT_V08:#x}"));
+    Ok(())
+}
