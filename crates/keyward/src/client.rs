@@ -25,6 +25,8 @@ sol! {
     /// The EntryPoint v0.8 view the client uses.
     interface IEntryPoint {
         function getNonce(address sender, uint192 key) external view returns (uint256 nonce);
+        error FailedOp(uint256 opIndex, string reason);
+        error FailedOpWithRevert(uint256 opIndex, string reason, bytes inner);
     }
 }
 
@@ -136,6 +138,11 @@ fn revert_error<E: std::fmt::Display>(e: &E, data: Option<Bytes>) -> Error {
         }
         if let Ok(decoded) = crate::bindings::policy::IPolicyHook::IPolicyHookErrors::abi_decode(&data) {
             return Error::Policy(decoded);
+        }
+        match IEntryPoint::IEntryPointErrors::abi_decode(&data) {
+            Ok(IEntryPoint::IEntryPointErrors::FailedOp(f)) => return Error::UserOpRejected(f.reason),
+            Ok(IEntryPoint::IEntryPointErrors::FailedOpWithRevert(f)) => return Error::UserOpRejected(f.reason),
+            Err(_) => {}
         }
         return Error::Reverted(data);
     }

@@ -40,6 +40,9 @@ pub enum Error {
     /// The key's PolicyHook refused the call.
     #[error("the policy hook refused: {0:?}")]
     Policy(IPolicyHookErrors),
+    /// The EntryPoint rejected a user operation (`FailedOp`), e.g. "AA22 expired or not due".
+    #[error("the EntryPoint rejected the user operation: {0}")]
+    UserOpRejected(String),
     /// A revert that is not one of the account's errors (e.g. from a hook or a target).
     #[error("reverted with {0}")]
     Reverted(Bytes),

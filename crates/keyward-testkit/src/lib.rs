@@ -1,0 +1,250 @@
+#![doc = include_str!("../README.md")]
+
+use std::path::{Path, PathBuf};
+
+use alloy::{
+    eips::BlockNumberOrTag,
+    network::{EthereumWallet, TransactionBuilder},
+    node_bindings::{Anvil, AnvilInstance},
+    primitives::{Address, B256, Bytes, U256, address, hex},
+    providers::{DynProvider, Provider, ProviderBuilder, ext::AnvilApi},
+    rpc::types::TransactionRequest,
+    signers::local::PrivateKeySigner,
+    sol,
+    sol_types::SolCall,
+};
+use keyward::{bindings::Call, client::Account, encode, policy::POLICY_HOOK_FLAGS, userop::ENTRY_POINT_V08};
+
+sol! {
+    /// The test token's functions.
+    interface ITestToken {
+        function mint(address to, uint256 amount) external;
+        function balanceOf(address owner) external view returns (uint256);
+        function transfer(address to, uint256 amount) external returns (bool);
+    }
+}
+
+/// Where the PolicyHook is placed: any address whose low 5 bits carry its callback flags.
+pub const POLICY_HOOK: Address = address!("0x00000000000000000000000000000000c0ffee16");
+
+const MOCK_ERC20: &str = include_str!("../artifacts/MockERC20.bytecode.hex");
+
+/// Everything that can go wrong setting up or driving the local chain.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// No anvil binary was found.
+    #[error(
+        "anvil not found: set ANVIL_BIN, run `npm ci` in the Keyward checkout (node_modules/@foundry-rs), or install foundry so `anvil` is on PATH"
+    )]
+    AnvilNotFound,
+    /// Reading an artifact failed.
+    #[error("artifact {path}: {reason}")]
+    Artifact {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        reason: String,
+    },
+    /// An RPC call failed.
+    #[error("rpc: {0}")]
+    Rpc(String),
+    /// A Keyward client call failed.
+    #[error(transparent)]
+    Keyward(#[from] keyward::Error),
+}
+
+fn rpc(e: impl std::fmt::Display) -> Error {
+    Error::Rpc(e.to_string())
+}
+
+/// The anvil binary: `ANVIL_BIN`, then the native binary npm installs under `node_modules` (searched from the
+/// current directory and from this crate's workspace upwards), then `anvil` on `PATH`.
+pub fn anvil_path() -> Result<PathBuf, Error> {
+    if let Some(p) = std::env::var_os("ANVIL_BIN") {
+        return Ok(p.into());
+    }
+    let arch = if cfg!(target_arch = "x86_64") { "amd64" } else { "arm64" };
+    let os = if cfg!(target_os = "macos") { "darwin" } else { "linux" };
+    let rel = format!("node_modules/@foundry-rs/anvil-{os}-{arch}/bin/anvil");
+    let starts = [std::env::current_dir().ok(), Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")))];
+    for start in starts.into_iter().flatten() {
+        for dir in start.ancestors() {
+            let p = dir.join(&rel);
+            if p.exists() {
+                return Ok(p);
+            }
+        }
+    }
+    std::env::var_os("PATH")
+        .and_then(|paths| std::env::split_paths(&paths).map(|d| d.join("anvil")).find(|p| p.exists()))
+        .ok_or(Error::AnvilNotFound)
+}
+
+fn entry_point_creation_code() -> Result<Bytes, Error> {
+    let rel = "node_modules/@account-abstraction/contracts/artifacts/EntryPoint.json";
+    let path = anvil_path()?
+        .ancestors()
+        .map(|d| d.join(rel))
+        .chain(Path::new(env!("CARGO_MANIFEST_DIR")).ancestors().map(|d| d.join(rel)))
+        .find(|p| p.exists())
+        .ok_or_else(|| Error::Artifact { path: rel.into(), reason: "not found (run `npm ci`)".into() })?;
+    let fail = |reason: String| Error::Artifact { path: path.clone(), reason };
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).map_err(|e| fail(e.to_string()))?)
+            .map_err(|e| fail(e.to_string()))?;
+    let code = json["bytecode"].as_str().ok_or_else(|| fail("no bytecode".into()))?;
+    Ok(hex::decode(code).map_err(|e| fail(e.to_string()))?.into())
+}
+
+/// A local chain with Keyward ready: anvil (osaka), the real EntryPoint v0.8 at its canonical address, Keyward, and
+/// the PolicyHook at [`POLICY_HOOK`]. Dropping it stops anvil.
+pub struct Testnet {
+    anvil: AnvilInstance,
+    provider: DynProvider,
+    /// The Keyward implementation EOAs delegate to.
+    pub keyward: Address,
+    /// The PolicyHook.
+    pub policy_hook: Address,
+}
+
+impl std::fmt::Debug for Testnet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Testnet")
+            .field("url", &self.anvil.endpoint())
+            .field("keyward", &self.keyward)
+            .field("policy_hook", &self.policy_hook)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Testnet {
+    /// Starts anvil and deploys everything.
+    pub async fn start() -> Result<Self, Error> {
+        let anvil = Anvil::at(anvil_path()?).try_spawn().map_err(rpc)?;
+        let funder: PrivateKeySigner = anvil.keys()[0].clone().into();
+        let provider =
+            ProviderBuilder::new().wallet(EthereumWallet::from(funder)).connect_http(anvil.endpoint_url()).erased();
+        let mut net = Self { anvil, provider, keyward: Address::ZERO, policy_hook: POLICY_HOOK };
+        net.keyward = net.deploy(keyward::keyward_bytecode()).await?;
+        let ep = net.deploy(entry_point_creation_code()?).await?;
+        let ep_code = net.provider.get_code_at(ep).await.map_err(rpc)?;
+        net.provider.anvil_set_code(ENTRY_POINT_V08, ep_code).await.map_err(rpc)?;
+        debug_assert_eq!(POLICY_HOOK.0[19] & 0x1f, POLICY_HOOK_FLAGS);
+        net.provider.anvil_set_code(POLICY_HOOK, keyward::policy_hook_runtime()).await.map_err(rpc)?;
+        Ok(net)
+    }
+
+    /// The RPC URL.
+    pub fn url(&self) -> alloy::transports::http::reqwest::Url {
+        self.anvil.endpoint_url()
+    }
+
+    /// A provider whose wallet is a funded anvil account (a relayer or bundler).
+    pub fn provider(&self) -> &DynProvider {
+        &self.provider
+    }
+
+    /// A provider whose wallet is `signer`.
+    pub fn provider_for(&self, signer: &PrivateKeySigner) -> DynProvider {
+        ProviderBuilder::new().wallet(EthereumWallet::from(signer.clone())).connect_http(self.url()).erased()
+    }
+
+    /// Deploys `creation_code`; returns the address.
+    pub async fn deploy(&self, creation_code: Bytes) -> Result<Address, Error> {
+        let tx = TransactionRequest::default().with_deploy_code(creation_code);
+        let receipt = self.provider.send_transaction(tx).await.map_err(rpc)?.get_receipt().await.map_err(rpc)?;
+        receipt.contract_address.ok_or_else(|| Error::Rpc("deployment created no contract".into()))
+    }
+
+    /// Sets `address`'s balance.
+    pub async fn fund(&self, address: Address, wei: U256) -> Result<(), Error> {
+        self.provider.anvil_set_balance(address, wei).await.map_err(rpc)
+    }
+
+    /// A fresh EOA with 10 ETH, delegated to Keyward with EIP-7702 and running `first_calls` as root in the same
+    /// transaction (e.g. a first grant). Returns the EOA's key and the account.
+    pub async fn new_account(&self, first_calls: &[Call]) -> Result<(PrivateKeySigner, Account<DynProvider>), Error> {
+        let eoa = PrivateKeySigner::random();
+        self.fund(eoa.address(), U256::from(10u128.pow(19))).await?;
+        let account = Account::at(eoa.address(), self.provider_for(&eoa));
+        account.delegate_and_execute(&eoa, self.keyward, first_calls).await?;
+        Ok((eoa, account))
+    }
+
+    /// The same account, driven by the funded relayer.
+    pub fn relayed(&self, account: Address) -> Account<DynProvider> {
+        Account::at(account, self.provider.clone())
+    }
+
+    /// The same account, driven by `signer`'s own transactions (a session key on the direct path).
+    pub async fn as_key(&self, account: Address, signer: &PrivateKeySigner) -> Result<Account<DynProvider>, Error> {
+        self.fund(signer.address(), U256::from(10u128.pow(18))).await?;
+        Ok(Account::at(account, self.provider_for(signer)))
+    }
+
+    /// Deploys a mintable ERC-20 test token.
+    pub async fn deploy_token(&self) -> Result<Address, Error> {
+        let code: Bytes = MOCK_ERC20.trim().parse().map_err(|e: hex::FromHexError| Error::Rpc(e.to_string()))?;
+        self.deploy(code).await
+    }
+
+    /// Mints `amount` of `token` to `to`.
+    pub async fn mint(&self, token: Address, to: Address, amount: U256) -> Result<(), Error> {
+        let input = ITestToken::mintCall { to, amount }.abi_encode();
+        let tx = TransactionRequest::default().with_to(token).with_input(input);
+        self.provider.send_transaction(tx).await.map_err(rpc)?.get_receipt().await.map_err(rpc)?;
+        Ok(())
+    }
+
+    /// `token.balanceOf(owner)`.
+    pub async fn balance_of(&self, token: Address, owner: Address) -> Result<U256, Error> {
+        let input = ITestToken::balanceOfCall { owner }.abi_encode();
+        let out =
+            self.provider.call(TransactionRequest::default().with_to(token).with_input(input)).await.map_err(rpc)?;
+        ITestToken::balanceOfCall::abi_decode_returns(&out).map_err(rpc)
+    }
+
+    /// A call of `token.transfer(to, amount)`.
+    pub fn transfer_call(token: Address, to: Address, amount: U256) -> Call {
+        Call { to: token, value: U256::ZERO, data: ITestToken::transferCall { to, amount }.abi_encode().into() }
+    }
+
+    /// The latest block's timestamp.
+    pub async fn now(&self) -> Result<u64, Error> {
+        let block = self.provider.get_block_by_number(BlockNumberOrTag::Latest).await.map_err(rpc)?;
+        Ok(block.ok_or_else(|| Error::Rpc("no block".into()))?.header.timestamp)
+    }
+
+    /// Moves time: the next block is mined `secs` later.
+    pub async fn warp(&self, secs: u64) -> Result<(), Error> {
+        self.provider.anvil_increase_time(secs).await.map_err(rpc)?;
+        self.provider.anvil_mine(Some(1), None).await.map_err(rpc)
+    }
+
+    /// Sets the next block's timestamp exactly and mines it.
+    pub async fn warp_to(&self, timestamp: u64) -> Result<(), Error> {
+        self.provider.anvil_set_next_block_timestamp(timestamp).await.map_err(rpc)?;
+        self.provider.anvil_mine(Some(1), None).await.map_err(rpc)
+    }
+
+    /// Snapshots the chain; [`Testnet::revert`] goes back to it.
+    pub async fn snapshot(&self) -> Result<U256, Error> {
+        self.provider.anvil_snapshot().await.map_err(rpc)
+    }
+
+    /// Reverts to a snapshot.
+    pub async fn revert(&self, id: U256) -> Result<bool, Error> {
+        self.provider.anvil_revert(id).await.map_err(rpc)
+    }
+
+    /// Grant call data for `encode::self_call`, re-exported for brevity.
+    pub fn grant_call(key: &keyward::bindings::Key, settings: keyward::Settings) -> Call {
+        encode::self_call(encode::grant(key, settings))
+    }
+
+    /// A hash for tests that need one.
+    pub fn hash(tag: &str) -> B256 {
+        alloy::primitives::keccak256(tag)
+    }
+}

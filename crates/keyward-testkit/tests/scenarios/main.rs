@@ -1,0 +1,25 @@
+//! The seed products' promises (`shared/seeds/`), each proven as a real flow on anvil, both sides of every
+//! boundary. One binary, a module per product.
+
+mod dynamic;
+mod okto;
+mod openfort;
+mod turnkey;
+
+use alloy::primitives::{Address, B256, Bytes, U256};
+use keyward::bindings::Call;
+
+/// A plain ETH payment.
+pub(crate) fn pay(to: Address, wei: u64) -> [Call; 1] {
+    [Call { to, value: U256::from(wei), data: Bytes::new() }]
+}
+
+/// The hook call that applies one PolicyHook configuration.
+pub(crate) fn hook(data: Bytes) -> Call {
+    keyward::policy::to_hook(keyward_testkit::POLICY_HOOK, data)
+}
+
+/// A 32-byte ABI word holding an address.
+pub(crate) fn word(a: Address) -> B256 {
+    a.into_word()
+}

@@ -1,0 +1,97 @@
+//! Okto delegated actions (seeds 000, 001): a session with the default 10-day lifetime; "logout" revokes it;
+//! per-transaction, daily and total spend caps; a transaction-count cap; two app sessions independent.
+
+use std::time::Duration;
+
+use alloy::{
+    primitives::{Address, U256},
+    providers::Provider,
+};
+use eyre::{Result, ensure};
+use keyward::{
+    Error, KeySigner, P256KeySigner, Settings,
+    bindings::policy::IPolicyHook::IPolicyHookErrors,
+    client::KeyStatus,
+    policy::{self, EMPTY_CALLDATA},
+};
+use keyward_testkit::{POLICY_HOOK, Testnet};
+
+use crate::{hook, pay};
+
+#[tokio::test]
+async fn session_caps_and_logout() -> Result<()> {
+    let net = Testnet::start().await?;
+    let merchant = Address::repeat_byte(0x0c);
+    let session = P256KeySigner::from_bytes(&[1; 32])?;
+    let kh = session.key_hash();
+    let now = net.now().await?;
+    // Okto's default session lifetime: 10 days.
+    let settings = Settings::builder().hook(POLICY_HOOK).expires_in(now, Duration::from_hours(240)).build()?;
+    let (_, account) = net
+        .new_account(&[
+            Testnet::grant_call(&session.key(), settings),
+            hook(policy::allow(kh, merchant, EMPTY_CALLDATA)),
+            // per transaction 100, per day 250, total 400 (wei), at most 6 transactions.
+            hook(policy::native_limits(kh, 100, 250, 86_400, 400)),
+            hook(policy::usage_limits(kh, 6, 0, 0)),
+        ])
+        .await?;
+    let app = net.relayed(account.address());
+    let spend_kind = |e: &Error| match e {
+        Error::Policy(IPolicyHookErrors::SpendLimitExceeded(x)) => Some(x.kind),
+        _ => None,
+    };
+
+    // Per transaction: 100 accepted, 101 refused.
+    let e = app.execute_relayed(&session, &pay(merchant, 101)).await.expect_err("101 > per-tx cap");
+    ensure!(spend_kind(&e) == Some(0), "{e}");
+    app.execute_relayed(&session, &pay(merchant, 100)).await?;
+    app.execute_relayed(&session, &pay(merchant, 100)).await?;
+    // Daily: 250 reached exactly, one more wei refused.
+    app.execute_relayed(&session, &pay(merchant, 50)).await?;
+    let e = app.execute_relayed(&session, &pay(merchant, 1)).await.expect_err("over the day's cap");
+    ensure!(spend_kind(&e) == Some(1), "{e}");
+    // Next day: the total cap (400) is what stops it.
+    net.warp(86_400).await?;
+    app.execute_relayed(&session, &pay(merchant, 100)).await?;
+    app.execute_relayed(&session, &pay(merchant, 50)).await?;
+    let e = app.execute_relayed(&session, &pay(merchant, 1)).await.expect_err("over the total cap");
+    ensure!(spend_kind(&e) == Some(2), "{e}");
+    ensure!(net.provider().get_balance(merchant).await? == U256::from(400));
+
+    // Logout: one revoke, and the key is gone on every path.
+    account.revoke(kh).await?;
+    ensure!(account.status(kh).await? == KeyStatus::Revoked);
+    let e = app.execute_relayed(&session, &pay(merchant, 1)).await.expect_err("logged out");
+    ensure!(matches!(e, Error::Keyward(_)), "{e}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn transaction_count_cap_and_independent_sessions() -> Result<()> {
+    let net = Testnet::start().await?;
+    let merchant = Address::repeat_byte(0x0d);
+    let app_a = P256KeySigner::from_bytes(&[2; 32])?;
+    let app_b = P256KeySigner::from_bytes(&[3; 32])?;
+    let settings = Settings::builder().hook(POLICY_HOOK).build()?;
+    let mut calls = Vec::new();
+    for s in [&app_a, &app_b] {
+        calls.push(Testnet::grant_call(&s.key(), settings));
+        calls.push(hook(policy::allow(s.key_hash(), merchant, EMPTY_CALLDATA)));
+        calls.push(hook(policy::native_limits(s.key_hash(), 0, 0, 0, 0)));
+    }
+    calls.push(hook(policy::usage_limits(app_a.key_hash(), 2, 0, 0)));
+    let (_, account) = net.new_account(&calls).await?;
+    let relayer = net.relayed(account.address());
+    relayer.execute_relayed(&app_a, &pay(merchant, 1)).await?;
+    relayer.execute_relayed(&app_a, &pay(merchant, 1)).await?;
+    let e = relayer.execute_relayed(&app_a, &pay(merchant, 1)).await.expect_err("third transaction");
+    ensure!(matches!(e, Error::Policy(IPolicyHookErrors::CallLimitExceeded(_))), "{e}");
+    // App B's session is untouched by A's cap and by A's logout.
+    account.revoke(app_a.key_hash()).await?;
+    for _ in 0..3 {
+        relayer.execute_relayed(&app_b, &pay(merchant, 1)).await?;
+    }
+    ensure!(net.provider().get_balance(merchant).await? == U256::from(5));
+    Ok(())
+}
