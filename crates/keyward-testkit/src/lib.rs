@@ -28,6 +28,14 @@ sol! {
 pub const POLICY_HOOK: Address = address!("0x00000000000000000000000000000000c0ffee16");
 
 const MOCK_ERC20: &str = include_str!("../artifacts/MockERC20.bytecode.hex");
+const SPONSOR_PAYMASTER: &str = include_str!("../artifacts/SponsorPaymaster.bytecode.hex");
+
+sol! {
+    /// The test paymaster's deposit function.
+    interface ISponsorPaymaster {
+        function deposit() external payable;
+    }
+}
 
 /// Everything that can go wrong setting up or driving the local chain.
 #[derive(Debug, thiserror::Error)]
@@ -187,6 +195,18 @@ impl Testnet {
     pub async fn deploy_token(&self) -> Result<Address, Error> {
         let code: Bytes = MOCK_ERC20.trim().parse().map_err(|e: hex::FromHexError| Error::Rpc(e.to_string()))?;
         self.deploy(code).await
+    }
+
+    /// Deploys a paymaster that sponsors every operation, with `deposit` wei at the EntryPoint.
+    pub async fn deploy_paymaster(&self, deposit: U256) -> Result<Address, Error> {
+        let code: Bytes = SPONSOR_PAYMASTER.trim().parse().map_err(|e: hex::FromHexError| Error::Rpc(e.to_string()))?;
+        let paymaster = self.deploy(code).await?;
+        let tx = TransactionRequest::default()
+            .with_to(paymaster)
+            .with_value(deposit)
+            .with_input(ISponsorPaymaster::depositCall {}.abi_encode());
+        self.provider.send_transaction(tx).await.map_err(rpc)?.get_receipt().await.map_err(rpc)?;
+        Ok(paymaster)
     }
 
     /// Mints `amount` of `token` to `to`.

@@ -320,21 +320,39 @@ impl<P: Provider> Account<P> {
         calls: &[Call],
         entry_point: Address,
     ) -> Result<PackedUserOperation, Error> {
-        let nonce = self
-            .view(
-                entry_point,
-                IEntryPoint::getNonceCall { sender: self.address, key: alloy::primitives::aliases::U192::ZERO },
-            )
-            .await?;
-        let mut builder = userop::UserOpBuilder::new(self.address, nonce);
+        let mut builder = userop::UserOpBuilder::new(self.address, self.entry_point_nonce(entry_point).await?);
         for call in calls {
             builder = builder.call(call.clone());
         }
-        let mut op = builder.build();
+        self.sign_user_op(builder.build(), signer, entry_point).await
+    }
+
+    /// The next EntryPoint nonce of this account (lane 0), to start a [`userop::UserOpBuilder`].
+    pub async fn entry_point_nonce(&self, entry_point: Address) -> Result<U256, Error> {
+        self.view(
+            entry_point,
+            IEntryPoint::getNonceCall { sender: self.address, key: alloy::primitives::aliases::U192::ZERO },
+        )
+        .await
+    }
+
+    /// Signs a built operation (fees, paymaster, ... as the builder set them) for `signer`.
+    pub async fn sign_user_op(
+        &self,
+        mut op: PackedUserOperation,
+        signer: &dyn KeySigner,
+        entry_point: Address,
+    ) -> Result<PackedUserOperation, Error> {
         let chain_id = self.provider.get_chain_id().await.map_err(rpc_error)?;
-        let hash = userop::user_op_hash(&op, entry_point, chain_id, None);
-        op.signature = signer.sign_user_op(hash, Bytes::new())?;
+        op.signature = signer.sign_user_op(userop::user_op_hash(&op, entry_point, chain_id, None), Bytes::new())?;
         Ok(op)
+    }
+
+    /// Sends signed operations through `entry_point.handleOps` with the provider's wallet as bundler.
+    pub async fn handle_ops(&self, ops: Vec<PackedUserOperation>, entry_point: Address) -> Result<TxHash, Error> {
+        let beneficiary = self.provider.get_accounts().await.map_err(rpc_error)?.first().copied().unwrap_or_default();
+        let input = handle_ops_call_data(ops, beneficiary);
+        self.send(TransactionRequest::default().with_to(entry_point).with_input(input)).await
     }
 
     /// ERC-4337: sends `calls` as a user operation signed by `signer` through `entry_point.handleOps`, with the
@@ -346,9 +364,7 @@ impl<P: Provider> Account<P> {
         entry_point: Address,
     ) -> Result<TxHash, Error> {
         let op = self.user_op(signer, calls, entry_point).await?;
-        let beneficiary = self.provider.get_accounts().await.map_err(rpc_error)?.first().copied().unwrap_or_default();
-        let input = handle_ops_call_data(vec![op], beneficiary);
-        self.send(TransactionRequest::default().with_to(entry_point).with_input(input)).await
+        self.handle_ops(vec![op], entry_point).await
     }
 
     /// Grants, updates and revocations from `from_block` to the latest block, in order.

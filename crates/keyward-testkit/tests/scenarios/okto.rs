@@ -95,3 +95,26 @@ async fn transaction_count_cap_and_independent_sessions() -> Result<()> {
     ensure!(net.provider().get_balance(merchant).await? == U256::from(5));
     Ok(())
 }
+
+#[tokio::test]
+async fn paymaster_sponsored_operations_leave_the_accounts_eth_untouched() -> Result<()> {
+    use keyward::userop::{ENTRY_POINT_V08, UserOpBuilder};
+
+    let net = Testnet::start().await?;
+    let paymaster = net.deploy_paymaster(U256::from(10u128.pow(18))).await?;
+    let session = P256KeySigner::from_bytes(&[7; 32])?;
+    let (_, account) = net.new_account(&[Testnet::grant_call(&session.key(), Settings::builder().build()?)]).await?;
+    let bundler = net.relayed(account.address());
+    let before = net.provider().get_balance(account.address()).await?;
+    let nonce = bundler.entry_point_nonce(ENTRY_POINT_V08).await?;
+    let op = UserOpBuilder::new(account.address(), nonce)
+        .call(pay(Address::repeat_byte(0x0e), 0)[0].clone())
+        .fees(1_000_000_000, 2_000_000_000)
+        .paymaster(paymaster, 100_000, 0, &[])
+        .build();
+    let op = bundler.sign_user_op(op, &session, ENTRY_POINT_V08).await?;
+    bundler.handle_ops(vec![op], ENTRY_POINT_V08).await?;
+    ensure!(net.provider().get_balance(account.address()).await? == before, "the account paid no gas");
+    ensure!(bundler.entry_point_nonce(ENTRY_POINT_V08).await? == nonce + U256::from(1), "the operation ran");
+    Ok(())
+}
