@@ -2,6 +2,7 @@
 pragma solidity ^0.8.30;
 
 import {Keyward} from "../contracts/Keyward.sol";
+import {PolicyHook} from "../contracts/hooks/PolicyHook.sol";
 import {
     BatchedCall,
     Call,
@@ -11,6 +12,7 @@ import {
     SignedBatchedCall
 } from "../contracts/interfaces/IKeyward.sol";
 import {Settings} from "../contracts/types/Settings.sol";
+import {Deploy} from "../script/Deploy.s.sol";
 import {KeywardTestBase} from "./utils/KeywardTestBase.sol";
 
 /// @notice Exposes internals the differential vectors need.
@@ -113,6 +115,18 @@ contract VectorsTest is KeywardTestBase {
         vm.writeFile(
             "target/vectors/meta.hex", vm.toString(abi.encode(Meta(eoa, address(harness), block.chainid, ENTRY_POINT)))
         );
+    }
+
+    /// @notice The deployment addresses forge's script computes, for the Rust `deploy` module to match.
+    function test_vectors_deployAddresses() public {
+        Deploy script = new Deploy();
+        bytes32 hookSalt = script.policyHookSalt();
+        address hook = script.predict(hookSalt, type(PolicyHook).creationCode);
+        vm.writeFile(
+            "target/vectors/deploy.hex",
+            vm.toString(abi.encode(script.predict(type(Keyward).creationCode), hookSalt, hook))
+        );
+        assertEq(uint160(hook) & 0x1f, 0x16);
     }
 
     function _write(string memory name, bytes memory data) internal {

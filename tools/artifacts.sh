@@ -6,7 +6,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 # name:field:crate  (creation bytecode for Keyward and the test token, runtime code for PolicyHook, which is
 # placed with anvil_setCode at an address carrying its flags)
-artifacts="Keyward:bytecode:keyward PolicyHook:deployedBytecode:keyward MockERC20:bytecode:keyward-testkit SponsorPaymaster:bytecode:keyward-testkit"
+artifacts="Keyward:bytecode:keyward PolicyHook:bytecode:keyward MockERC20:bytecode:keyward-testkit SponsorPaymaster:bytecode:keyward-testkit"
 fresh() { node -p "require('$root/out/$1.sol/$1.json').$2.object"; }
 case "${1:-}" in
   write)

@@ -6,14 +6,14 @@ use alloy::{
     eips::BlockNumberOrTag,
     network::{EthereumWallet, TransactionBuilder},
     node_bindings::{Anvil, AnvilInstance},
-    primitives::{Address, B256, Bytes, U256, address, hex},
+    primitives::{Address, B256, Bytes, U256, hex},
     providers::{DynProvider, Provider, ProviderBuilder, ext::AnvilApi},
     rpc::types::TransactionRequest,
     signers::local::PrivateKeySigner,
     sol,
     sol_types::SolCall,
 };
-use keyward::{bindings::Call, client::Account, encode, policy::POLICY_HOOK_FLAGS, userop::ENTRY_POINT_V08};
+use keyward::{bindings::Call, client::Account, deploy, encode, userop::ENTRY_POINT_V08};
 
 sol! {
     /// The test token's functions.
@@ -23,9 +23,6 @@ sol! {
         function transfer(address to, uint256 amount) external returns (bool);
     }
 }
-
-/// Where the PolicyHook is placed: any address whose low 5 bits carry its callback flags.
-pub const POLICY_HOOK: Address = address!("0x00000000000000000000000000000000c0ffee16");
 
 const MOCK_ERC20: &str = include_str!("../artifacts/MockERC20.bytecode.hex");
 const SPONSOR_PAYMASTER: &str = include_str!("../artifacts/SponsorPaymaster.bytecode.hex");
@@ -105,8 +102,9 @@ fn entry_point_creation_code() -> Result<Bytes, Error> {
     Ok(hex::decode(code).map_err(|e| fail(e.to_string()))?.into())
 }
 
-/// A local chain with Keyward ready: anvil (osaka), the real EntryPoint v0.8 at its canonical address, Keyward, and
-/// the PolicyHook at [`POLICY_HOOK`]. Dropping it stops anvil.
+/// A local chain with Keyward ready: anvil (osaka), the real EntryPoint v0.8 at its canonical address, and Keyward
+/// and the PolicyHook deployed through the CREATE2 deployer at their addresses on every chain
+/// ([`keyward::deploy`]). Dropping it stops anvil.
 pub struct Testnet {
     anvil: AnvilInstance,
     provider: DynProvider,
@@ -133,13 +131,12 @@ impl Testnet {
         let funder: PrivateKeySigner = anvil.keys()[0].clone().into();
         let provider =
             ProviderBuilder::new().wallet(EthereumWallet::from(funder)).connect_http(anvil.endpoint_url()).erased();
-        let mut net = Self { anvil, provider, keyward: Address::ZERO, policy_hook: POLICY_HOOK };
-        net.keyward = net.deploy(keyward::keyward_bytecode()).await?;
+        let mut net = Self { anvil, provider, keyward: Address::ZERO, policy_hook: Address::ZERO };
+        net.keyward = net.create2(deploy::keyward_salt(), keyward::keyward_bytecode()).await?;
+        net.policy_hook = net.create2(deploy::policy_hook_salt(), keyward::policy_hook_bytecode()).await?;
         let ep = net.deploy(entry_point_creation_code()?).await?;
         let ep_code = net.provider.get_code_at(ep).await.map_err(rpc)?;
         net.provider.anvil_set_code(ENTRY_POINT_V08, ep_code).await.map_err(rpc)?;
-        debug_assert_eq!(POLICY_HOOK.0[19] & 0x1f, POLICY_HOOK_FLAGS);
-        net.provider.anvil_set_code(POLICY_HOOK, keyward::policy_hook_runtime()).await.map_err(rpc)?;
         Ok(net)
     }
 
@@ -163,6 +160,19 @@ impl Testnet {
         let tx = TransactionRequest::default().with_deploy_code(creation_code);
         let receipt = self.provider.send_transaction(tx).await.map_err(rpc)?.get_receipt().await.map_err(rpc)?;
         receipt.contract_address.ok_or_else(|| Error::Rpc("deployment created no contract".into()))
+    }
+
+    /// Deploys `creation_code` under `salt` through the CREATE2 deployer; returns the address.
+    pub async fn create2(&self, salt: B256, creation_code: Bytes) -> Result<Address, Error> {
+        let addr = deploy::create2_address(salt, &creation_code);
+        let tx = TransactionRequest::default()
+            .with_to(deploy::CREATE2_DEPLOYER)
+            .with_input(deploy::create2_call_data(salt, &creation_code));
+        self.provider.send_transaction(tx).await.map_err(rpc)?.get_receipt().await.map_err(rpc)?;
+        if self.provider.get_code_at(addr).await.map_err(rpc)?.is_empty() {
+            return Err(Error::Rpc(format!("CREATE2 deployment to {addr} left no code")));
+        }
+        Ok(addr)
     }
 
     /// Sets `address`'s balance.

@@ -3,6 +3,7 @@
 pub mod bindings;
 #[cfg(feature = "client")]
 pub mod client;
+pub mod deploy;
 pub mod eip712;
 pub mod encode;
 mod error;
@@ -21,9 +22,9 @@ pub use signer::{KeySigner, P256KeySigner, Secp256k1Signer, WebAuthnSigner};
 /// forge; `make test` fails when it no longer matches a fresh forge build.
 pub const KEYWARD_BYTECODE_HEX: &str = include_str!("../artifacts/Keyward.bytecode.hex");
 
-/// The PolicyHook's runtime code (hex): place it at an address whose low 5 bits are
-/// [`policy::POLICY_HOOK_FLAGS`] (on a chain, deploy with `script/Deploy.s.sol`, which mines the salt).
-pub const POLICY_HOOK_RUNTIME_HEX: &str = include_str!("../artifacts/PolicyHook.deployedBytecode.hex");
+/// The PolicyHook's creation bytecode (hex); [`deploy`] finds the CREATE2 salt that puts it at an address whose
+/// low 5 bits are [`policy::POLICY_HOOK_FLAGS`].
+pub const POLICY_HOOK_BYTECODE_HEX: &str = include_str!("../artifacts/PolicyHook.bytecode.hex");
 
 /// Keyward's creation bytecode.
 ///
@@ -33,12 +34,12 @@ pub fn keyward_bytecode() -> alloy::primitives::Bytes {
     KEYWARD_BYTECODE_HEX.trim().parse().expect("the committed artifact is valid hex")
 }
 
-/// The PolicyHook's runtime code.
+/// The PolicyHook's creation bytecode.
 ///
 /// # Panics
 /// Never in a released crate: the committed artifact is checked to be valid hex by this crate's tests.
-pub fn policy_hook_runtime() -> alloy::primitives::Bytes {
-    POLICY_HOOK_RUNTIME_HEX.trim().parse().expect("the committed artifact is valid hex")
+pub fn policy_hook_bytecode() -> alloy::primitives::Bytes {
+    POLICY_HOOK_BYTECODE_HEX.trim().parse().expect("the committed artifact is valid hex")
 }
 
 #[cfg(test)]
@@ -47,7 +48,7 @@ mod artifact_tests {
     fn bytecode_parses_and_has_no_metadata_tail() {
         let code = super::keyward_bytecode();
         assert!(code.len() > 1000);
-        assert!(super::policy_hook_runtime().len() > 1000);
+        assert!(super::policy_hook_bytecode().len() > 1000);
         // cbor_metadata = false: no CBOR metadata ("solc" version marker) anywhere.
         assert!(!code.windows(4).any(|w| w == b"solc"));
     }

@@ -15,7 +15,7 @@ use keyward::{
     eip712, encode,
     policy::{self, ANY_SELECTOR, ANY_TARGET},
 };
-use keyward_testkit::{POLICY_HOOK, Testnet};
+use keyward_testkit::Testnet;
 
 use crate::{hook, pay};
 
@@ -26,7 +26,7 @@ async fn delegated_key_signs_only_what_it_may() -> Result<()> {
     let kh = delegated.key_hash();
     let app_domain = Testnet::hash("dapp.example EIP-712 domain");
     let from = net.provider().get_block_number().await?;
-    let settings = Settings::builder().hook(POLICY_HOOK).build()?;
+    let settings = Settings::builder().hook(net.policy_hook).build()?;
     let (_, account) = net
         .new_account(&[
             Testnet::grant_call(&delegated.key(), settings),

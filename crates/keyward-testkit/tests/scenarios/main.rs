@@ -16,7 +16,7 @@ pub(crate) fn pay(to: Address, wei: u64) -> [Call; 1] {
 
 /// The hook call that applies one PolicyHook configuration.
 pub(crate) fn hook(data: Bytes) -> Call {
-    keyward::policy::to_hook(keyward_testkit::POLICY_HOOK, data)
+    keyward::policy::to_hook(keyward::deploy::policy_hook_address(), data)
 }
 
 /// A 32-byte ABI word holding an address.

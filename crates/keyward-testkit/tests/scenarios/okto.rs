@@ -14,7 +14,7 @@ use keyward::{
     client::KeyStatus,
     policy::{self, EMPTY_CALLDATA},
 };
-use keyward_testkit::{POLICY_HOOK, Testnet};
+use keyward_testkit::Testnet;
 
 use crate::{hook, pay};
 
@@ -26,7 +26,7 @@ async fn session_caps_and_logout() -> Result<()> {
     let kh = session.key_hash();
     let now = net.now().await?;
     // Okto's default session lifetime: 10 days.
-    let settings = Settings::builder().hook(POLICY_HOOK).expires_in(now, Duration::from_hours(240)).build()?;
+    let settings = Settings::builder().hook(net.policy_hook).expires_in(now, Duration::from_hours(240)).build()?;
     let (_, account) = net
         .new_account(&[
             Testnet::grant_call(&session.key(), settings),
@@ -73,7 +73,7 @@ async fn transaction_count_cap_and_independent_sessions() -> Result<()> {
     let merchant = Address::repeat_byte(0x0d);
     let app_a = P256KeySigner::from_bytes(&[2; 32])?;
     let app_b = P256KeySigner::from_bytes(&[3; 32])?;
-    let settings = Settings::builder().hook(POLICY_HOOK).build()?;
+    let settings = Settings::builder().hook(net.policy_hook).build()?;
     let mut calls = Vec::new();
     for s in [&app_a, &app_b] {
         calls.push(Testnet::grant_call(&s.key(), settings));

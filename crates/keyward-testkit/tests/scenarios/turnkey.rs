@@ -11,7 +11,7 @@ use keyward::{
     },
     policy::{self, ANY_SELECTOR},
 };
-use keyward_testkit::{POLICY_HOOK, Testnet};
+use keyward_testkit::Testnet;
 
 use crate::{hook, word};
 
@@ -24,7 +24,7 @@ async fn only_to_this_address_with_conditions_and_denies() -> Result<()> {
     let treasury = Address::repeat_byte(0x7e);
     let key = P256KeySigner::from_bytes(&[4; 32])?;
     let kh = key.key_hash();
-    let settings = Settings::builder().hook(POLICY_HOOK).build()?;
+    let settings = Settings::builder().hook(net.policy_hook).build()?;
     let (_, account) = net
         .new_account(&[
             Testnet::grant_call(&key.key(), settings),

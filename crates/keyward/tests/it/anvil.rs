@@ -140,8 +140,11 @@ async fn policy_guarded_session_key() -> Result<()> {
     let relayer_key: PrivateKeySigner = anvil.keys()[0].clone().into();
     let relayed = ProviderBuilder::new().wallet(EthereumWallet::from(relayer_key)).connect_http(url.clone());
     let keyward = deploy(&relayed, keyward::keyward_bytecode()).await?;
-    let hook = Address::from_word(B256::from(U256::from(0x00c0_ffee_0000_u64 | u64::from(POLICY_HOOK_FLAGS))));
-    relayed.anvil_set_code(hook, keyward::policy_hook_runtime()).await?;
+    let hook = deploy(&relayed, keyward::policy_hook_bytecode()).await?;
+    // Any address carrying the flags works; the code is what matters here.
+    let flagged = Address::from_word(B256::from(U256::from(0x00c0_ffee_0000_u64 | u64::from(POLICY_HOOK_FLAGS))));
+    relayed.anvil_set_code(flagged, relayed.get_code_at(hook).await?).await?;
+    let hook = flagged;
 
     let eoa = PrivateKeySigner::random();
     relayed.anvil_set_balance(eoa.address(), U256::from(10u128.pow(19))).await?;

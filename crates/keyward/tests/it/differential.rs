@@ -152,3 +152,13 @@ fn write_rust_signatures_for_solidity() -> Result<()> {
     std::fs::write(dir.join("rust_signatures.hex"), hex::encode_prefixed((app, cases).abi_encode_params()))?;
     Ok(())
 }
+
+#[test]
+#[ignore = "needs the vectors forge writes (test/Vectors.t.sol): `make test` runs it"]
+fn deployment_addresses_match_the_forge_script() -> Result<()> {
+    let (keyward_addr, hook_salt, hook) = read::<(Address, B256, Address)>("deploy")?;
+    ensure!(keyward::deploy::keyward_address() == keyward_addr, "Keyward CREATE2 address");
+    ensure!(keyward::deploy::policy_hook_salt() == hook_salt, "PolicyHook salt");
+    ensure!(keyward::deploy::policy_hook_address() == hook, "PolicyHook CREATE2 address");
+    Ok(())
+}
