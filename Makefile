@@ -47,9 +47,10 @@ artifacts: setup
 	$(FORGE) build
 	tools/artifacts.sh write
 
-## demo: a session key on a local anvil it starts itself (delegate, grant, act on each path, expire, revoke)
+## demo: `keyward demo`: a session key on a local anvil it starts itself (delegate and grant in one transaction,
+## an agent paying until the daily limit and then the expiry stop it, revoke)
 demo: setup
-	cargo run -q -p keyward --features client --example session_key
+	cargo run -q -p keyward-cli -- demo
 
 ## lint: formatting and clippy
 lint: setup

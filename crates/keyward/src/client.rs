@@ -25,6 +25,8 @@ sol! {
     /// The EntryPoint v0.8 view the client uses.
     interface IEntryPoint {
         function getNonce(address sender, uint192 key) external view returns (uint256 nonce);
+        event UserOperationEvent(bytes32 indexed userOpHash, address indexed sender, address indexed paymaster, uint256 nonce, bool success, uint256 actualGasCost, uint256 actualGasUsed);
+        event UserOperationRevertReason(bytes32 indexed userOpHash, address indexed sender, uint256 nonce, bytes revertReason);
         error FailedOp(uint256 opIndex, string reason);
         error FailedOpWithRevert(uint256 opIndex, string reason, bytes inner);
     }
@@ -134,6 +136,12 @@ fn revert_data(e: &alloy::transports::TransportError) -> Option<Bytes> {
 fn revert_error<E: std::fmt::Display>(e: &E, data: Option<Bytes>) -> Error {
     if let Some(data) = data {
         if let Ok(decoded) = IKeyward::IKeywardErrors::abi_decode(&data) {
+            // A failing call inside a batch (e.g. a management self-call): report what failed inside.
+            if let IKeyward::IKeywardErrors::CallFailed(inner) = &decoded
+                && !inner.reason.is_empty()
+            {
+                return revert_error(e, Some(inner.reason.clone()));
+            }
             return Error::Keyward(decoded);
         }
         if let Ok(decoded) = crate::bindings::policy::IPolicyHook::IPolicyHookErrors::abi_decode(&data) {
@@ -173,6 +181,10 @@ impl<P: Provider> Account<P> {
 
     /// Sends `tx` and waits for its receipt; a revert becomes a typed error (checked with `eth_call` first).
     async fn send(&self, tx: TransactionRequest) -> Result<TxHash, Error> {
+        Ok(self.send_receipt(tx).await?.transaction_hash)
+    }
+
+    async fn send_receipt(&self, tx: TransactionRequest) -> Result<alloy::rpc::types::TransactionReceipt, Error> {
         if let Err(e) = self.provider.call(tx.clone()).await {
             return Err(revert_error(&e, revert_data(&e)));
         }
@@ -181,7 +193,7 @@ impl<P: Provider> Account<P> {
         if !receipt.status() {
             return Err(Error::Rpc(format!("transaction {} reverted", receipt.transaction_hash)));
         }
-        Ok(receipt.transaction_hash)
+        Ok(receipt)
     }
 
     /// A root batch: the EOA's transaction to itself with ERC-7821 `execute` (the provider's wallet must be the EOA).
@@ -352,7 +364,19 @@ impl<P: Provider> Account<P> {
     pub async fn handle_ops(&self, ops: Vec<PackedUserOperation>, entry_point: Address) -> Result<TxHash, Error> {
         let beneficiary = self.provider.get_accounts().await.map_err(rpc_error)?.first().copied().unwrap_or_default();
         let input = handle_ops_call_data(ops, beneficiary);
-        self.send(TransactionRequest::default().with_to(entry_point).with_input(input)).await
+        let receipt = self.send_receipt(TransactionRequest::default().with_to(entry_point).with_input(input)).await?;
+        // handleOps succeeds even when an operation's execution reverts: the EntryPoint reports it in its events.
+        for log in receipt.inner.logs() {
+            if let Ok(event) = log.log_decode::<IEntryPoint::UserOperationRevertReason>() {
+                return Err(revert_error(&"user operation reverted", Some(event.inner.data.revertReason)));
+            }
+            if let Ok(event) = log.log_decode::<IEntryPoint::UserOperationEvent>()
+                && !event.inner.data.success
+            {
+                return Err(Error::UserOpRejected("the operation's execution reverted".into()));
+            }
+        }
+        Ok(receipt.transaction_hash)
     }
 
     /// ERC-4337: sends `calls` as a user operation signed by `signer` through `entry_point.handleOps`, with the

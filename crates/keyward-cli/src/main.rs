@@ -1,0 +1,446 @@
+//! `keyward`: a thin command line over the keyward crates. Every failure is one line on stderr and exit code 1.
+
+use std::{path::PathBuf, process::ExitCode, time::Duration};
+
+use alloy::{
+    network::EthereumWallet,
+    primitives::{Address, B256, Bytes, U256},
+    providers::{DynProvider, Provider, ProviderBuilder},
+    signers::local::PrivateKeySigner,
+};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use eyre::{Result, WrapErr, bail, eyre};
+use keyward::{
+    KeyExt, Settings,
+    bindings::{Key, KeyType},
+    client::{Account, KeyStatus},
+    encode,
+};
+use serde_json::json;
+
+/// Keyward: delegated permissions on EIP-7702 / ERC-4337 accounts.
+#[derive(Parser)]
+#[command(name = "keyward", version, about)]
+struct Cli {
+    /// Print JSON instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Pack or explain a settings word (offline).
+    #[command(subcommand)]
+    Settings(SettingsCmd),
+    /// Key utilities (offline).
+    #[command(subcommand)]
+    Key(KeyCmd),
+    /// Call data for the account's functions, as hex (offline).
+    #[command(subcommand)]
+    Encode(EncodeCmd),
+    /// List the account's keys with status and time left.
+    Keys(Online),
+    /// Grant a key with its settings (sent by the account's own EOA).
+    Grant {
+        #[command(flatten)]
+        online: Online,
+        #[command(flatten)]
+        key: KeyArgs,
+        #[command(flatten)]
+        settings: SettingsArgs,
+    },
+    /// Revoke a key (sent by the account's own EOA).
+    Revoke {
+        #[command(flatten)]
+        online: Online,
+        /// The key hash.
+        key_hash: B256,
+    },
+    /// Revoke every non-root key ("log out everywhere").
+    RevokeAll(Online),
+    /// Print grants, updates and revocations as JSON lines, then follow new blocks.
+    Watch {
+        #[command(flatten)]
+        online: Online,
+        /// First block to read.
+        #[arg(long, default_value_t = 0)]
+        from_block: u64,
+        /// Stop after reading up to the current block instead of following.
+        #[arg(long)]
+        once: bool,
+    },
+    /// Run the demo on a local anvil it starts itself.
+    Demo,
+}
+
+#[derive(Subcommand)]
+enum SettingsCmd {
+    /// Pack settings into the uint256 word.
+    Encode(SettingsArgs),
+    /// Explain a settings word (0x hex); non-canonical words are rejected.
+    Decode {
+        /// The settings word.
+        settings: String,
+    },
+}
+
+#[derive(Args)]
+struct SettingsArgs {
+    /// Hook contract address.
+    #[arg(long)]
+    hook: Option<Address>,
+    /// Last valid second (unix).
+    #[arg(long, conflicts_with = "expires_in")]
+    expires_at: Option<u64>,
+    /// Lifetime in seconds from now.
+    #[arg(long)]
+    expires_in: Option<u64>,
+    /// First valid second (unix).
+    #[arg(long)]
+    valid_after: Option<u64>,
+    /// May make the account call itself (key management).
+    #[arg(long)]
+    admin: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum KeyKind {
+    Secp256k1,
+    P256,
+    Webauthn,
+}
+
+#[derive(Args)]
+struct KeyArgs {
+    /// Key type.
+    #[arg(long = "type", value_enum, default_value = "secp256k1")]
+    kind: KeyKind,
+    /// secp256k1: the signer address; P256/WebAuthn: x ++ y (64 bytes hex).
+    #[arg(long)]
+    public_key: String,
+}
+
+#[derive(Subcommand)]
+enum KeyCmd {
+    /// The key hash the account knows a key by.
+    Hash(KeyArgs),
+}
+
+#[derive(Subcommand)]
+enum EncodeCmd {
+    /// `register(Key)`.
+    Register(KeyArgs),
+    /// `grant(Key, settings)`.
+    Grant {
+        #[command(flatten)]
+        key: KeyArgs,
+        #[command(flatten)]
+        settings: SettingsArgs,
+    },
+    /// `update(keyHash, settings)`.
+    Update {
+        /// The key hash.
+        key_hash: B256,
+        #[command(flatten)]
+        settings: SettingsArgs,
+    },
+    /// `revoke(keyHash)`.
+    Revoke {
+        /// The key hash.
+        key_hash: B256,
+    },
+    /// `revokeAll()`.
+    RevokeAll,
+    /// ERC-7821 `execute` of one call.
+    Execute {
+        /// Target (0x0 means the account itself).
+        to: Address,
+        /// Call data (0x hex).
+        #[arg(default_value = "0x")]
+        data: Bytes,
+        /// Value in wei.
+        #[arg(long, default_value_t = U256::ZERO)]
+        value: U256,
+    },
+}
+
+#[derive(Args)]
+struct Online {
+    /// RPC URL.
+    #[arg(long, env = "ETH_RPC_URL", default_value = "http://127.0.0.1:8545")]
+    rpc_url: String,
+    /// The account (the EOA's address).
+    #[arg(long)]
+    account: Address,
+    /// Private key of the sender (hex); never printed.
+    #[arg(long, env = "KEYWARD_PRIVATE_KEY", hide_env_values = true, conflicts_with = "private_key_file")]
+    private_key: Option<String>,
+    /// A file holding the sender's private key.
+    #[arg(long)]
+    private_key_file: Option<PathBuf>,
+}
+
+impl Online {
+    fn signer(&self) -> Result<Option<PrivateKeySigner>> {
+        let text = match (&self.private_key, &self.private_key_file) {
+            (Some(k), _) => k.clone(),
+            (None, Some(f)) => std::fs::read_to_string(f).wrap_err_with(|| format!("reading {}", f.display()))?,
+            (None, None) => return Ok(None),
+        };
+        Ok(Some(text.trim().parse().map_err(|_| eyre!("the private key is not 32 bytes of hex"))?))
+    }
+
+    async fn account(&self, needs_signer: bool) -> Result<Account<DynProvider>> {
+        let url = self.rpc_url.parse().wrap_err_with(|| format!("invalid RPC URL {:?}", self.rpc_url))?;
+        let provider = match self.signer()? {
+            Some(s) => ProviderBuilder::new().wallet(EthereumWallet::from(s)).connect_http(url).erased(),
+            None if needs_signer => bail!("a private key is needed: set KEYWARD_PRIVATE_KEY or --private-key-file"),
+            None => ProviderBuilder::new().connect_http(url).erased(),
+        };
+        provider.get_chain_id().await.map_err(|e| eyre!("RPC at {} is unreachable: {e}", self.rpc_url))?;
+        Ok(Account::at(self.account, provider))
+    }
+}
+
+fn parse_key(args: &KeyArgs) -> Result<Key> {
+    let raw: Bytes = args.public_key.parse().map_err(|_| eyre!("public key {:?} is not hex", args.public_key))?;
+    Ok(match args.kind {
+        KeyKind::Secp256k1 => {
+            if raw.len() != 20 {
+                bail!("a secp256k1 key is a 20-byte address, got {} bytes", raw.len());
+            }
+            Key::secp256k1(Address::from_slice(&raw))
+        }
+        KeyKind::P256 | KeyKind::Webauthn => {
+            if raw.len() != 64 {
+                bail!("a P256 key is x ++ y, 64 bytes, got {} bytes", raw.len());
+            }
+            let (x, y) = (U256::from_be_slice(&raw[..32]), U256::from_be_slice(&raw[32..]));
+            if matches!(args.kind, KeyKind::P256) { Key::p256(x, y) } else { Key::webauthn_p256(x, y) }
+        }
+    })
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+fn build_settings(a: &SettingsArgs) -> Result<Settings> {
+    let mut b = Settings::builder().admin(a.admin).hook(a.hook.unwrap_or_default());
+    if let Some(t) = a.expires_at {
+        b = b.expires_at(t);
+    }
+    if let Some(secs) = a.expires_in {
+        b = b.expires_in(now(), Duration::from_secs(secs));
+    }
+    if let Some(t) = a.valid_after {
+        b = b.valid_after(t);
+    }
+    Ok(b.build()?)
+}
+
+fn settings_json(s: Settings) -> serde_json::Value {
+    json!({
+        "settings": s.to_string(),
+        "hook": s.hook(),
+        "expiration": s.expiration(),
+        "admin": s.is_admin(),
+        "validAfter": s.valid_after(),
+        "validationData": format!("{:#066x}", s.validation_data()),
+    })
+}
+
+fn out(json_mode: bool, value: &serde_json::Value, text: &str) {
+    if json_mode {
+        println!("{value}");
+    } else {
+        println!("{text}");
+    }
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    let j = cli.json;
+    match cli.command {
+        Command::Settings(SettingsCmd::Encode(a)) => {
+            let s = build_settings(&a)?;
+            out(j, &settings_json(s), &s.to_string());
+        }
+        Command::Settings(SettingsCmd::Decode { settings }) => {
+            let s: Settings = settings.parse()?;
+            let v = settings_json(s);
+            let text = format!(
+                "hook {}\nexpiration {}\nadmin {}\nvalidAfter {}",
+                s.hook(),
+                s.expiration(),
+                s.is_admin(),
+                s.valid_after()
+            );
+            out(j, &v, &text);
+        }
+        Command::Key(KeyCmd::Hash(a)) => {
+            let h = parse_key(&a)?.hash();
+            out(j, &json!({ "keyHash": h }), &h.to_string());
+        }
+        Command::Encode(e) => {
+            let data = match e {
+                EncodeCmd::Register(k) => encode::register(&parse_key(&k)?),
+                EncodeCmd::Grant { key, settings } => encode::grant(&parse_key(&key)?, build_settings(&settings)?),
+                EncodeCmd::Update { key_hash, settings } => encode::update(key_hash, build_settings(&settings)?),
+                EncodeCmd::Revoke { key_hash } => encode::revoke(key_hash),
+                EncodeCmd::RevokeAll => encode::revoke_all(),
+                EncodeCmd::Execute { to, data, value } => {
+                    encode::execute(&[keyward::bindings::Call { to, value, data }], true)
+                }
+            };
+            out(j, &json!({ "calldata": data }), &data.to_string());
+        }
+        Command::Keys(o) => print_keys(&o.account(false).await?, j).await?,
+        Command::Grant { online, key, settings } => {
+            let key = parse_key(&key)?;
+            let tx = online.account(true).await?.grant(&key, build_settings(&settings)?).await?;
+            out(j, &json!({ "keyHash": key.hash(), "tx": tx }), &format!("granted {} in {tx}", key.hash()));
+        }
+        Command::Revoke { online, key_hash } => {
+            let tx = online.account(true).await?.revoke(key_hash).await?;
+            out(j, &json!({ "keyHash": key_hash, "tx": tx }), &format!("revoked {key_hash} in {tx}"));
+        }
+        Command::RevokeAll(online) => {
+            let tx = online.account(true).await?.revoke_all().await?;
+            out(j, &json!({ "tx": tx }), &format!("revoked every key in {tx}"));
+        }
+        Command::Watch { online, from_block, once } => {
+            let account = online.account(false).await?;
+            let mut next = from_block;
+            loop {
+                let head = account.provider().get_block_number().await.map_err(|e| eyre!("rpc: {e}"))?;
+                if head >= next {
+                    for e in account.key_events(next).await? {
+                        println!("{}", event_json(&e));
+                    }
+                    next = head + 1;
+                }
+                if once {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+        Command::Demo => demo().await?,
+    }
+    Ok(())
+}
+
+async fn print_keys(account: &Account<DynProvider>, j: bool) -> Result<()> {
+    let keys = account.keys().await?;
+    if j {
+        for k in &keys {
+            println!(
+                "{}",
+                json!({
+                    "keyHash": k.key_hash,
+                    "type": format!("{:?}", k.key.keyType),
+                    "settings": k.settings.to_string(),
+                    "status": format!("{:?}", k.status),
+                    "timeLeft": k.time_left,
+                })
+            );
+        }
+        return Ok(());
+    }
+    println!("{:<66}  {:<12}  {:<13}  time left", "key hash", "type", "status");
+    for k in &keys {
+        let left = k.time_left.map_or_else(|| "never expires".to_owned(), |t| format!("{t}s"));
+        let kind = match k.key.keyType {
+            KeyType::Secp256k1 => "secp256k1",
+            KeyType::P256 => "p256",
+            KeyType::WebAuthnP256 => "webauthn",
+            KeyType::__Invalid => "?",
+        };
+        let status = match k.status {
+            KeyStatus::Active => "active",
+            KeyStatus::Expired => "expired",
+            KeyStatus::NotYetValid => "not yet valid",
+            KeyStatus::Revoked => "revoked",
+        };
+        println!("{:<66}  {kind:<12}  {status:<13}  {left}", k.key_hash.to_string());
+    }
+    Ok(())
+}
+
+fn event_json(e: &keyward::client::KeyEvent) -> serde_json::Value {
+    use keyward::client::KeyEvent;
+    match e {
+        KeyEvent::Registered { key_hash, block } => json!({"event": "registered", "keyHash": key_hash, "block": block}),
+        KeyEvent::SettingsUpdated { key_hash, settings, block } => {
+            json!({"event": "settingsUpdated", "keyHash": key_hash, "settings": format!("{settings:#066x}"), "block": block})
+        }
+        KeyEvent::Revoked { key_hash, block } => json!({"event": "revoked", "keyHash": key_hash, "block": block}),
+        KeyEvent::AllRevoked { epoch, block } => json!({"event": "allRevoked", "epoch": epoch, "block": block}),
+    }
+}
+
+/// The demo: a 5-minute session key with a daily limit, used until the limit and then the expiry stop it.
+async fn demo() -> Result<()> {
+    use keyward::{KeySigner, P256KeySigner, policy, userop::ENTRY_POINT_V08};
+    use keyward_testkit::Testnet;
+
+    let net = Testnet::start().await?;
+    println!(
+        "1. started anvil at {} and deployed Keyward {} and PolicyHook {} (CREATE2)",
+        net.url(),
+        net.keyward,
+        net.policy_hook
+    );
+    let session = P256KeySigner::from_bytes(&[42; 32])?;
+    let kh = session.key_hash();
+    let shop = Address::repeat_byte(0x5e);
+    let start = net.now().await?;
+    let settings = Settings::builder().hook(net.policy_hook).expires_at(start + 300).build()?;
+    let (eoa, account) = net
+        .new_account(&[
+            Testnet::grant_call(&session.key(), settings),
+            policy::to_hook(net.policy_hook, policy::allow(kh, shop, policy::EMPTY_CALLDATA)),
+            policy::to_hook(net.policy_hook, policy::native_limits(kh, 0, 3_000_000_000_000_000, 86_400, 0)),
+        ])
+        .await?;
+    println!(
+        "2. EOA {} delegated to Keyward (EIP-7702) and granted a 5-minute P256 session key {kh} with a daily limit of 0.003 ETH, in one transaction",
+        eoa.address()
+    );
+    let agent = net.relayed(account.address());
+    let pay = [keyward::bindings::Call { to: shop, value: U256::from(1_000_000_000_000_000u64), data: Bytes::new() }];
+    for i in 1..=4 {
+        match agent.execute_user_op(&session, &pay, ENTRY_POINT_V08).await {
+            Ok(tx) => println!("3.{i} the agent paid 0.001 ETH through ERC-4337: {tx}"),
+            Err(e) => println!("3.{i} refused, daily limit reached: {e}"),
+        }
+    }
+    net.warp(86_400).await?;
+    match agent.execute_user_op(&session, &pay, ENTRY_POINT_V08).await {
+        Ok(tx) => bail!("an expired key paid: {tx}"),
+        Err(e) => println!("4. a day later the limit is fresh but the key expired after 5 minutes: {e}"),
+    }
+    let tx = account.revoke(kh).await?;
+    println!("5. revoked the key: {tx}; the shop received {} wei", net.provider().get_balance(shop).await?);
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+        }
+    };
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {}", format!("{e:#}").replace('\n', " "));
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,158 @@
+//! The `keyward` binary, run as a user would: exact outputs for the offline commands, one-line errors with a
+//! non-zero exit for bad input, and the online commands against a local chain.
+
+use std::process::{Command, Output};
+
+use alloy::primitives::B256;
+use eyre::{Result, ensure};
+use keyward::{KeySigner, Secp256k1Signer};
+use keyward_testkit::Testnet;
+
+fn keyward(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_keyward")).args(args).output().expect("the binary runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Offline commands print exactly this.
+#[test]
+fn offline_outputs() -> Result<()> {
+    let cases: [(&[&str], &str); 6] = [
+        (
+            &["settings", "encode", "--expires-at", "1900000000", "--admin"],
+            "0x0000000000000100713fb3000000000000000000000000000000000000000000\n",
+        ),
+        (
+            &["settings", "decode", "0x0000000000000100713fb3000000000000000000000000000000000000000000"],
+            "hook 0x0000000000000000000000000000000000000000\nexpiration 1900000000\nadmin true\nvalidAfter 0\n",
+        ),
+        (
+            &["key", "hash", "--public-key", "0x06625BeDF38e5DDC773c9eDbF4ed6C05497E50B1"],
+            "0x80b9be6ff49051eca0a9e2532bde9ceb67a892390800e4b09ee9c59b3dd0df5a\n",
+        ),
+        (&["encode", "revoke-all"], "0xa340fff4\n"),
+        (
+            &["encode", "revoke", "0x80b9be6ff49051eca0a9e2532bde9ceb67a892390800e4b09ee9c59b3dd0df5a"],
+            "0xb75c7dc680b9be6ff49051eca0a9e2532bde9ceb67a892390800e4b09ee9c59b3dd0df5a\n",
+        ),
+        (
+            &["--json", "key", "hash", "--public-key", "0x06625BeDF38e5DDC773c9eDbF4ed6C05497E50B1"],
+            "{\"keyHash\":\"0x80b9be6ff49051eca0a9e2532bde9ceb67a892390800e4b09ee9c59b3dd0df5a\"}\n",
+        ),
+    ];
+    for (args, want) in cases {
+        let o = keyward(args);
+        ensure!(o.status.success(), "{args:?}: {}", stderr(&o));
+        ensure!(stdout(&o) == want, "{args:?}: got {:?}", stdout(&o));
+    }
+    // The settings JSON explains every field, validationData included.
+    let o = keyward(&["--json", "settings", "encode", "--expires-at", "100", "--valid-after", "10"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout)?;
+    ensure!(v["expiration"] == 100 && v["validAfter"] == 10 && v["admin"] == false);
+    ensure!(v["validationData"].as_str().is_some_and(|s| s.ends_with(&format!("{:0>40}", "")) && s.len() == 66));
+    Ok(())
+}
+
+/// Bad input: one line on stderr, exit code 1 (2 for usage errors, as clap does), nothing on stdout.
+#[test]
+fn bad_input_is_one_line_and_non_zero() -> Result<()> {
+    let cases: [(&[&str], &str); 6] = [
+        (
+            &["settings", "decode", "0x8000000000000000000000000000000000000000000000000000000000000000"],
+            "error: non-canonical settings: reserved bits 0x8000000000000000000000000000000000000000000000000000000000000000 are set\n",
+        ),
+        (&["settings", "decode", "12"], "error: invalid hex \"12\": missing 0x prefix\n"),
+        (&["settings", "decode", "0xzz"], "error: invalid hex \"0xzz\": not a hex number\n"),
+        (&["key", "hash", "--public-key", "0x1234"], "error: a secp256k1 key is a 20-byte address, got 2 bytes\n"),
+        (
+            &["key", "hash", "--type", "p256", "--public-key", "0x1234"],
+            "error: a P256 key is x ++ y, 64 bytes, got 2 bytes\n",
+        ),
+        (
+            &["settings", "encode", "--expires-at", "1099511627776"],
+            "error: expiration 1099511627776 does not fit in 40 bits\n",
+        ),
+    ];
+    for (args, want) in cases {
+        let o = keyward(args);
+        ensure!(o.status.code() == Some(1), "{args:?} exited {:?}", o.status.code());
+        ensure!(stderr(&o) == want, "{args:?}: got {:?}", stderr(&o));
+        ensure!(o.stdout.is_empty());
+    }
+    let o = keyward(&[
+        "keys",
+        "--account",
+        "0x0000000000000000000000000000000000000001",
+        "--rpc-url",
+        "http://127.0.0.1:1",
+    ]);
+    ensure!(o.status.code() == Some(1));
+    ensure!(
+        stderr(&o).starts_with("error: RPC at http://127.0.0.1:1 is unreachable") && stderr(&o).lines().count() == 1
+    );
+    let o = keyward(&["encode", "revoke", "0x12"]);
+    ensure!(o.status.code() == Some(2), "clap usage error");
+    ensure!(keyward(&["--help"]).status.success() && stdout(&keyward(&["--help"])).contains("revoke-all"));
+    Ok(())
+}
+
+/// grant, keys, revoke, watch against a local chain; the private key comes from the environment, never printed.
+#[tokio::test]
+async fn online_commands() -> Result<()> {
+    let net = Testnet::start().await?;
+    let (eoa, account) = net.new_account(&[]).await?;
+    let session = Secp256k1Signer(alloy::signers::local::PrivateKeySigner::random());
+    let url = net.url().to_string();
+    let acct = account.address().to_string();
+    let pk = alloy::primitives::hex::encode_prefixed(eoa.to_bytes());
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_keyward"))
+            .args(args)
+            .env("ETH_RPC_URL", &url)
+            .env("KEYWARD_PRIVATE_KEY", &pk)
+            .output()
+            .expect("runs")
+    };
+    let addr = session.0.address().to_string();
+    let o = run(&["grant", "--account", &acct, "--public-key", &addr, "--expires-in", "3600"]);
+    ensure!(o.status.success(), "{}", stderr(&o));
+    ensure!(!stdout(&o).contains(&pk[2..]), "the key is never echoed");
+    let kh = session.key_hash();
+    let o = run(&["--json", "keys", "--account", &acct]);
+    let line: serde_json::Value = serde_json::from_str(stdout(&o).lines().next().unwrap_or_default())?;
+    ensure!(line["keyHash"] == kh.to_string() && line["status"] == "Active", "{line}");
+    let o = run(&["revoke", "--account", &acct, &kh.to_string()]);
+    ensure!(o.status.success(), "revoke {kh}: {} (keys: {})", stderr(&o), stdout(&run(&["keys", "--account", &acct])));
+    let o = run(&["watch", "--account", &acct, "--once"]);
+    let events: Vec<serde_json::Value> = stdout(&o).lines().map(serde_json::from_str).collect::<Result<_, _>>()?;
+    let kinds: Vec<&str> = events.iter().filter_map(|e| e["event"].as_str()).collect();
+    ensure!(kinds == ["registered", "settingsUpdated", "revoked"], "{kinds:?}");
+    // Revoking an unknown key: the account's typed error, one line.
+    let o = run(&["revoke", "--account", &acct, &B256::repeat_byte(1).to_string()]);
+    ensure!(o.status.code() == Some(1) && stderr(&o).contains("KeyDoesNotExist"), "{}", stderr(&o));
+    // Without a private key, commands that send say so.
+    let o = Command::new(env!("CARGO_BIN_EXE_keyward"))
+        .args(["revoke-all", "--account", &acct, "--rpc-url", &url])
+        .env_remove("KEYWARD_PRIVATE_KEY")
+        .output()?;
+    ensure!(stderr(&o) == "error: a private key is needed: set KEYWARD_PRIVATE_KEY or --private-key-file\n");
+    Ok(())
+}
+
+/// `keyward demo` finishes and narrates each step.
+#[test]
+fn demo_runs() -> Result<()> {
+    let start = std::time::Instant::now();
+    let o = keyward(&["demo"]);
+    ensure!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    ensure!(text.contains("refused, daily limit reached") && text.contains("AA22") && text.contains("revoked the key"));
+    ensure!(start.elapsed().as_secs() < 30);
+    Ok(())
+}
