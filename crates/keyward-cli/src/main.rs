@@ -40,14 +40,42 @@ enum Command {
     /// Call data for the account's functions, as hex (offline).
     #[command(subcommand)]
     Encode(EncodeCmd),
+    /// Deploy Keyward and the PolicyHook through the CREATE2 deployer (a rerun changes nothing).
+    Deploy {
+        /// RPC URL.
+        #[arg(long, env = "ETH_RPC_URL", default_value = "http://127.0.0.1:8545")]
+        rpc_url: String,
+        /// Private key of the sender (hex); never printed.
+        #[arg(long, env = "KEYWARD_PRIVATE_KEY", hide_env_values = true)]
+        private_key: String,
+    },
+    /// Delegate the sender's EOA to Keyward with EIP-7702 (the account is the sender).
+    Delegate {
+        #[command(flatten)]
+        online: Online,
+        /// The implementation (default: Keyward's CREATE2 address).
+        #[arg(long)]
+        implementation: Option<Address>,
+    },
     /// List the account's keys with status and time left.
     Keys(Online),
-    /// Grant a key with its settings (sent by the account's own EOA).
+    /// Grant a key with its settings and, with policy flags, its PolicyHook policy, in one transaction.
     Grant {
         #[command(flatten)]
         online: Online,
         #[command(flatten)]
         key: KeyArgs,
+        #[command(flatten)]
+        settings: SettingsArgs,
+        #[command(flatten)]
+        policy: PolicyArgs,
+    },
+    /// Write a key's settings (sent by the account's own EOA).
+    Update {
+        #[command(flatten)]
+        online: Online,
+        /// The key hash.
+        key_hash: B256,
         #[command(flatten)]
         settings: SettingsArgs,
     },
@@ -103,6 +131,56 @@ struct SettingsArgs {
     /// May make the account call itself (key management).
     #[arg(long)]
     admin: bool,
+}
+
+/// PolicyHook flags for `grant`: any of them puts the key under the PolicyHook at its CREATE2 address.
+#[derive(Args)]
+struct PolicyArgs {
+    /// Allow calls to `target:selector` (selector as 0x + 8 hex digits, or `any`); repeatable.
+    #[arg(long = "allow", value_name = "TARGET:SELECTOR")]
+    allow: Vec<String>,
+    /// Cap ERC-20 spending per day: `token:amount` (base units); repeatable.
+    #[arg(long = "daily-limit", value_name = "TOKEN:AMOUNT")]
+    daily_limit: Vec<String>,
+    /// Cap the number of calls the key may make.
+    #[arg(long)]
+    max_calls: Option<u32>,
+}
+
+impl PolicyArgs {
+    fn is_empty(&self) -> bool {
+        self.allow.is_empty() && self.daily_limit.is_empty() && self.max_calls.is_none()
+    }
+
+    /// The hook calls configuring `key_hash`.
+    fn calls(&self, key_hash: B256, hook: Address) -> Result<Vec<keyward::bindings::Call>> {
+        use keyward::policy;
+        let mut calls = Vec::new();
+        for a in &self.allow {
+            let (target, selector) =
+                a.split_once(':').ok_or_else(|| eyre!("--allow {a:?}: expected TARGET:SELECTOR"))?;
+            let target: Address = target.parse().map_err(|_| eyre!("--allow {a:?}: {target:?} is not an address"))?;
+            let selector: [u8; 4] = if selector == "any" {
+                policy::ANY_SELECTOR
+            } else {
+                let raw: Bytes = selector.parse().map_err(|_| eyre!("--allow {a:?}: selector is not hex"))?;
+                raw.as_ref().try_into().map_err(|_| eyre!("--allow {a:?}: a selector is 4 bytes"))?
+            };
+            calls.push(policy::to_hook(hook, policy::allow(key_hash, target, selector)));
+        }
+        for d in &self.daily_limit {
+            let (token, amount) =
+                d.split_once(':').ok_or_else(|| eyre!("--daily-limit {d:?}: expected TOKEN:AMOUNT"))?;
+            let token: Address =
+                token.parse().map_err(|_| eyre!("--daily-limit {d:?}: {token:?} is not an address"))?;
+            let amount: u128 = amount.parse().map_err(|_| eyre!("--daily-limit {d:?}: {amount:?} is not an amount"))?;
+            calls.push(policy::to_hook(hook, policy::token_limit(key_hash, token, amount, 86_400, 0)));
+        }
+        if let Some(n) = self.max_calls {
+            calls.push(policy::to_hook(hook, policy::usage_limits(key_hash, n, 0, 0)));
+        }
+        Ok(calls)
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -260,6 +338,7 @@ fn out(json_mode: bool, value: &serde_json::Value, text: &str) {
     }
 }
 
+#[allow(clippy::too_many_lines)] // a dispatcher: one short arm per command
 async fn run(cli: Cli) -> Result<()> {
     let j = cli.json;
     match cli.command {
@@ -297,10 +376,56 @@ async fn run(cli: Cli) -> Result<()> {
             out(j, &json!({ "calldata": data }), &data.to_string());
         }
         Command::Keys(o) => print_keys(&o.account(false).await?, j).await?,
-        Command::Grant { online, key, settings } => {
+        Command::Grant { online, key, settings, policy } => {
             let key = parse_key(&key)?;
-            let tx = online.account(true).await?.grant(&key, build_settings(&settings)?).await?;
+            let mut settings = build_settings(&settings)?;
+            let mut calls = Vec::new();
+            if !policy.is_empty() {
+                let hook = keyward::deploy::policy_hook_address();
+                settings = Settings::try_from(settings.to_u256() & !U256::from(alloy::primitives::U160::MAX))?;
+                settings = Settings::try_from(settings.to_u256() | U256::from_be_slice(hook.as_slice()))?;
+                calls = policy.calls(key.hash(), hook)?;
+            }
+            calls.insert(0, encode::self_call(encode::grant(&key, settings)));
+            let tx = online.account(true).await?.execute_as_root(&calls).await?;
             out(j, &json!({ "keyHash": key.hash(), "tx": tx }), &format!("granted {} in {tx}", key.hash()));
+        }
+        Command::Update { online, key_hash, settings } => {
+            let tx = online.account(true).await?.update(key_hash, build_settings(&settings)?).await?;
+            out(j, &json!({ "keyHash": key_hash, "tx": tx }), &format!("updated {key_hash} in {tx}"));
+        }
+        Command::Deploy { rpc_url, private_key } => {
+            let signer: PrivateKeySigner =
+                private_key.trim().parse().map_err(|_| eyre!("the private key is not 32 bytes of hex"))?;
+            let url = rpc_url.parse().wrap_err_with(|| format!("invalid RPC URL {rpc_url:?}"))?;
+            let provider = ProviderBuilder::new().wallet(EthereumWallet::from(signer)).connect_http(url);
+            let keyward_addr =
+                create2(&provider, keyward::deploy::keyward_salt(), &keyward::keyward_bytecode()).await?;
+            let hook =
+                create2(&provider, keyward::deploy::policy_hook_salt(), &keyward::policy_hook_bytecode()).await?;
+            out(
+                j,
+                &json!({ "keyward": keyward_addr, "policyHook": hook }),
+                &format!("Keyward {keyward_addr}\nPolicyHook {hook}"),
+            );
+        }
+        Command::Delegate { online, implementation } => {
+            let signer = online
+                .signer()?
+                .ok_or_else(|| eyre!("a private key is needed: set KEYWARD_PRIVATE_KEY or --private-key-file"))?;
+            if signer.address() != online.account {
+                bail!(
+                    "--account must be the private key's address {} (EIP-7702 delegates the signer)",
+                    signer.address()
+                );
+            }
+            let implementation = implementation.unwrap_or_else(keyward::deploy::keyward_address);
+            let tx = online.account(true).await?.delegate_and_execute(&signer, implementation, &[]).await?;
+            out(
+                j,
+                &json!({ "implementation": implementation, "tx": tx }),
+                &format!("delegated to {implementation} in {tx}"),
+            );
         }
         Command::Revoke { online, key_hash } => {
             let tx = online.account(true).await?.revoke(key_hash).await?;
@@ -330,6 +455,29 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Demo => demo().await?,
     }
     Ok(())
+}
+
+/// Deploys through the CREATE2 deployer unless the code is already there; returns the address.
+async fn create2(provider: &impl Provider, salt: B256, code: &[u8]) -> Result<Address> {
+    use alloy::network::TransactionBuilder;
+    let addr = keyward::deploy::create2_address(salt, code);
+    if !provider.get_code_at(addr).await.map_err(|e| eyre!("rpc: {e}"))?.is_empty() {
+        return Ok(addr);
+    }
+    if provider.get_code_at(keyward::deploy::CREATE2_DEPLOYER).await.map_err(|e| eyre!("rpc: {e}"))?.is_empty() {
+        bail!("the CREATE2 deployer {} is not on this chain", keyward::deploy::CREATE2_DEPLOYER);
+    }
+    let tx = alloy::rpc::types::TransactionRequest::default()
+        .with_to(keyward::deploy::CREATE2_DEPLOYER)
+        .with_input(keyward::deploy::create2_call_data(salt, code));
+    provider
+        .send_transaction(tx)
+        .await
+        .map_err(|e| eyre!("rpc: {e}"))?
+        .get_receipt()
+        .await
+        .map_err(|e| eyre!("rpc: {e}"))?;
+    Ok(addr)
 }
 
 async fn print_keys(account: &Account<DynProvider>, j: bool) -> Result<()> {

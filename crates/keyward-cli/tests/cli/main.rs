@@ -156,3 +156,62 @@ fn demo_runs() -> Result<()> {
     ensure!(start.elapsed().as_secs() < 30);
     Ok(())
 }
+
+/// deploy (idempotent, same CREATE2 addresses as the testkit), delegate, and grant with policy flags.
+#[tokio::test]
+async fn deploy_delegate_and_grant_with_policy() -> Result<()> {
+    use alloy::primitives::{Address, Bytes, U256};
+    use keyward::bindings::{Call, policy::IPolicyHook::IPolicyHookErrors};
+
+    let net = Testnet::start().await?;
+    let url = net.url().to_string();
+    let eoa = alloy::signers::local::PrivateKeySigner::random();
+    net.fund(eoa.address(), U256::from(10u128.pow(19))).await?;
+    let pk = alloy::primitives::hex::encode_prefixed(eoa.to_bytes());
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_keyward"))
+            .args(args)
+            .env("ETH_RPC_URL", &url)
+            .env("KEYWARD_PRIVATE_KEY", &pk)
+            .output()
+            .expect("runs")
+    };
+    let o = run(&["--json", "deploy"]);
+    ensure!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout)?;
+    let same = |field: &str, a: Address| v[field].as_str().is_some_and(|s| s.parse::<Address>().is_ok_and(|x| x == a));
+    ensure!(same("keyward", net.keyward) && same("policyHook", net.policy_hook), "{v}");
+    let acct = eoa.address().to_string();
+    let o = run(&["delegate", "--account", &acct]);
+    ensure!(o.status.success(), "{}", stderr(&o));
+    let session = Secp256k1Signer(alloy::signers::local::PrivateKeySigner::random());
+    let shop = Address::repeat_byte(0x5e);
+    let allow = format!("{shop}:0x00000000");
+    let o = run(&[
+        "grant",
+        "--account",
+        &acct,
+        "--public-key",
+        &session.0.address().to_string(),
+        "--allow",
+        &allow,
+        "--max-calls",
+        "2",
+    ]);
+    ensure!(o.status.success(), "{}", stderr(&o));
+    // The key works twice (ETH needs a native policy; a zero-value call does not), then the call cap refuses it.
+    let as_key = net.as_key(eoa.address(), &session.0).await?;
+    let call = [Call { to: shop, value: U256::ZERO, data: Bytes::new() }];
+    as_key.execute_direct(&call).await?;
+    as_key.execute_direct(&call).await?;
+    let e = as_key.execute_direct(&call).await.expect_err("third call");
+    ensure!(matches!(e, keyward::Error::Policy(IPolicyHookErrors::CallLimitExceeded(_))), "{e}");
+    let o =
+        run(&["grant", "--account", &acct, "--public-key", &session.0.address().to_string(), "--allow", "nonsense"]);
+    ensure!(
+        o.status.code() == Some(1) && stderr(&o) == "error: --allow \"nonsense\": expected TARGET:SELECTOR\n",
+        "{}",
+        stderr(&o)
+    );
+    Ok(())
+}
