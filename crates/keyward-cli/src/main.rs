@@ -79,6 +79,28 @@ enum Command {
         #[command(flatten)]
         settings: SettingsArgs,
     },
+    /// Execute one call as a session key, through ERC-4337 (`handleOps`) or the relayed path; the sender relays.
+    Exec {
+        #[command(flatten)]
+        online: Online,
+        /// Path: `4337` (EntryPoint v0.8) or `relayed` (a signed batch).
+        #[arg(long, value_enum, default_value = "4337")]
+        via: Via,
+        /// Session key type.
+        #[arg(long = "key-type", value_enum, default_value = "secp256k1")]
+        key_type: KeyKind,
+        /// File holding the session key's private key (32 bytes hex); never printed.
+        #[arg(long, env = "KEYWARD_SESSION_KEY_FILE")]
+        session_key_file: PathBuf,
+        /// Target.
+        to: Address,
+        /// Call data (0x hex).
+        #[arg(default_value = "0x")]
+        data: Bytes,
+        /// Value in wei.
+        #[arg(long, default_value_t = U256::ZERO)]
+        value: U256,
+    },
     /// Revoke a key (sent by the account's own EOA).
     Revoke {
         #[command(flatten)]
@@ -184,6 +206,13 @@ impl PolicyArgs {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
+enum Via {
+    #[value(name = "4337")]
+    Erc4337,
+    Relayed,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
 enum KeyKind {
     Secp256k1,
     P256,
@@ -267,7 +296,7 @@ impl Online {
             (None, Some(f)) => std::fs::read_to_string(f).wrap_err_with(|| format!("reading {}", f.display()))?,
             (None, None) => return Ok(None),
         };
-        Ok(Some(text.trim().parse().map_err(|_| eyre!("the private key is not 32 bytes of hex"))?))
+        Ok(Some(parse_private_key(&text)?))
     }
 
     async fn account(&self, needs_signer: bool) -> Result<Account<DynProvider>> {
@@ -280,6 +309,14 @@ impl Online {
         provider.get_chain_id().await.map_err(|e| eyre!("RPC at {} is unreachable: {e}", self.rpc_url))?;
         Ok(Account::at(self.account, provider))
     }
+}
+
+/// A private key given as 32 bytes of hex (with or without 0x).
+fn parse_private_key(text: &str) -> Result<PrivateKeySigner> {
+    let text = text.trim();
+    let hex = text.strip_prefix("0x").unwrap_or(text);
+    let secret: B256 = format!("0x{hex}").parse().map_err(|_| eyre!("the private key is not 32 bytes of hex"))?;
+    PrivateKeySigner::from_bytes(&secret).map_err(|_| eyre!("the private key is not a valid secp256k1 scalar"))
 }
 
 fn parse_key(args: &KeyArgs) -> Result<Key> {
@@ -395,8 +432,7 @@ async fn run(cli: Cli) -> Result<()> {
             out(j, &json!({ "keyHash": key_hash, "tx": tx }), &format!("updated {key_hash} in {tx}"));
         }
         Command::Deploy { rpc_url, private_key } => {
-            let signer: PrivateKeySigner =
-                private_key.trim().parse().map_err(|_| eyre!("the private key is not 32 bytes of hex"))?;
+            let signer = parse_private_key(&private_key)?;
             let url = rpc_url.parse().wrap_err_with(|| format!("invalid RPC URL {rpc_url:?}"))?;
             let provider = ProviderBuilder::new().wallet(EthereumWallet::from(signer)).connect_http(url);
             let keyward_addr =
@@ -426,6 +462,30 @@ async fn run(cli: Cli) -> Result<()> {
                 &json!({ "implementation": implementation, "tx": tx }),
                 &format!("delegated to {implementation} in {tx}"),
             );
+        }
+        Command::Exec { online, via, key_type, session_key_file, to, data, value } => {
+            let text = std::fs::read_to_string(&session_key_file)
+                .wrap_err_with(|| format!("reading {}", session_key_file.display()))?;
+            let secret: B256 = text.trim().parse().map_err(|_| eyre!("the session key is not 32 bytes of hex"))?;
+            let signer: Box<dyn keyward::KeySigner> = match key_type {
+                KeyKind::Secp256k1 => Box::new(keyward::Secp256k1Signer(
+                    PrivateKeySigner::from_bytes(&secret).map_err(|_| eyre!("invalid secp256k1 session key"))?,
+                )),
+                KeyKind::P256 => Box::new(keyward::P256KeySigner::from_bytes(&secret.0)?),
+                KeyKind::Webauthn => Box::new(keyward::WebAuthnSigner::new(
+                    keyward::P256KeySigner::from_bytes(&secret.0)?.0,
+                    "keyward.local",
+                )),
+            };
+            let calls = [keyward::bindings::Call { to, value, data }];
+            let account = online.account(true).await?;
+            let tx = match via {
+                Via::Erc4337 => {
+                    account.execute_user_op(signer.as_ref(), &calls, keyward::userop::ENTRY_POINT_V08).await?
+                }
+                Via::Relayed => account.execute_relayed(signer.as_ref(), &calls).await?,
+            };
+            out(j, &json!({ "tx": tx }), &format!("executed as {} in {tx}", signer.key_hash()));
         }
         Command::Revoke { online, key_hash } => {
             let tx = online.account(true).await?.revoke(key_hash).await?;

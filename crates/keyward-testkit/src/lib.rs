@@ -145,6 +145,11 @@ impl Testnet {
         self.anvil.endpoint_url()
     }
 
+    /// The funded anvil account behind [`Testnet::provider`].
+    pub fn funder(&self) -> PrivateKeySigner {
+        self.anvil.keys()[0].clone().into()
+    }
+
     /// A provider whose wallet is a funded anvil account (a relayer or bundler).
     pub fn provider(&self) -> &DynProvider {
         &self.provider

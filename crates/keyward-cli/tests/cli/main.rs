@@ -3,7 +3,7 @@
 
 use std::process::{Command, Output};
 
-use alloy::primitives::B256;
+use alloy::{primitives::B256, providers::Provider};
 use eyre::{Result, ensure};
 use keyward::{KeySigner, Secp256k1Signer};
 use keyward_testkit::Testnet;
@@ -213,5 +213,51 @@ async fn deploy_delegate_and_grant_with_policy() -> Result<()> {
         "{}",
         stderr(&o)
     );
+    Ok(())
+}
+
+/// `exec` as a session key on both signed paths; an expired key gets the EntryPoint's reason in one line.
+#[tokio::test]
+async fn exec_as_a_session_key() -> Result<()> {
+    use alloy::primitives::{Address, U256};
+    use keyward::{KeySigner, P256KeySigner, Settings};
+
+    let net = Testnet::start().await?;
+    let session = P256KeySigner::from_bytes(&[3; 32])?;
+    let end = net.now().await? + 100;
+    let settings = Settings::builder().expires_at(end).build()?;
+    let (_, account) = net.new_account(&[Testnet::grant_call(&session.key(), settings)]).await?;
+    let dir = std::env::temp_dir().join(format!("keyward-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let key_file = dir.join("session.key");
+    std::fs::write(&key_file, format!("0x{}", "03".repeat(32)))?;
+    // The relayer pays gas: the funded anvil account.
+    let relayer = alloy::primitives::hex::encode_prefixed(net.funder().to_bytes());
+    let shop = Address::repeat_byte(0x5e).to_string();
+    let acct = account.address().to_string();
+    let url = net.url().to_string();
+    let run = |via: &str| {
+        Command::new(env!("CARGO_BIN_EXE_keyward"))
+            .args(["exec", "--account", &acct, "--via", via, "--key-type", "p256", "--value", "1", &shop])
+            .env("ETH_RPC_URL", &url)
+            .env("KEYWARD_PRIVATE_KEY", &relayer)
+            .env("KEYWARD_SESSION_KEY_FILE", &key_file)
+            .output()
+            .expect("runs")
+    };
+    for via in ["relayed", "4337"] {
+        let o = run(via);
+        ensure!(o.status.success(), "{via}: {}", stderr(&o));
+        ensure!(stdout(&o).contains(&session.key_hash().to_string()));
+    }
+    ensure!(net.provider().get_balance(Address::repeat_byte(0x5e)).await? == U256::from(2));
+    net.warp_to(end + 1).await?;
+    let o = run("4337");
+    ensure!(
+        o.status.code() == Some(1) && stderr(&o).contains("AA22") && stderr(&o).lines().count() == 1,
+        "{}",
+        stderr(&o)
+    );
+    std::fs::remove_dir_all(&dir)?;
     Ok(())
 }
