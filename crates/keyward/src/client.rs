@@ -280,7 +280,8 @@ impl<P: Provider> Account<P> {
         Ok(status_at(Settings::try_from(raw)?, self.now().await?))
     }
 
-    async fn now(&self) -> Result<u64, Error> {
+    /// The latest block's timestamp.
+    pub async fn now(&self) -> Result<u64, Error> {
         let block = self
             .provider
             .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)

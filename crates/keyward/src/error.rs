@@ -46,6 +46,9 @@ pub enum Error {
     /// A revert that is not one of the account's errors (e.g. from a hook or a target).
     #[error("reverted with {0}")]
     Reverted(Bytes),
+    /// The agent's store could not be read or written.
+    #[error("agent store: {0}")]
+    Store(String),
     /// The RPC failed.
     #[error("rpc: {0}")]
     Rpc(String),

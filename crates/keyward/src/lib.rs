@@ -1,5 +1,7 @@
 #![doc = include_str!("../README.md")]
 
+#[cfg(feature = "client")]
+pub mod agent;
 pub mod bindings;
 #[cfg(feature = "client")]
 pub mod client;

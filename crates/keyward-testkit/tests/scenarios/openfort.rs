@@ -49,3 +49,77 @@ async fn dca_agent_until_expiry() -> Result<()> {
     ensure!(account.keys().await?.is_empty());
     Ok(())
 }
+
+/// The agent runtime: a DCA job every minute under a 5-minute key, state in a file; a restart and an RPC outage lose
+/// nothing; the agent stops at expiry, and another stops when its key is revoked.
+#[tokio::test]
+async fn agent_runtime_persists_and_stops_cleanly() -> Result<()> {
+    use std::time::Duration;
+
+    use alloy::providers::Provider;
+    use keyward::agent::{Agent, FileStore, Route, RunReport};
+
+    let net = Testnet::start().await?;
+    let token = net.deploy_token().await?;
+    let pool = alloy::primitives::Address::repeat_byte(0xd2);
+    let key = P256KeySigner::from_bytes(&[11; 32])?;
+    let start = net.now().await?;
+    let (_, account) = net
+        .new_account(&[Testnet::grant_call(&key.key(), Settings::builder().expires_at(start + 300).build()?)])
+        .await?;
+    net.mint(token, account.address(), alloy::primitives::U256::from(1_000)).await?;
+    let job = vec![Testnet::transfer_call(token, pool, alloy::primitives::U256::from(10))];
+    let dir = std::env::temp_dir().join(format!("keyward-agent-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let store = FileStore::new(dir.join("dca.json"));
+    let agent = |provider: alloy::providers::DynProvider| {
+        Agent::new(
+            Account::at(account.address(), provider),
+            Box::new(P256KeySigner::from_bytes(&[11; 32]).expect("key")),
+            job.clone(),
+            Duration::from_mins(1),
+            Route::UserOp(ENTRY_POINT_V08),
+            store.clone(),
+        )
+    };
+    let a = agent(net.provider().clone());
+    ensure!(matches!(a.tick().await?, RunReport::Executed { run: 1, .. }));
+    ensure!(matches!(a.tick().await?, RunReport::NotDue(_)), "not due within the minute");
+    net.warp(60).await?;
+    ensure!(matches!(a.tick().await?, RunReport::Executed { run: 2, .. }));
+    // Restart: a new agent on the same store continues the count.
+    drop(a);
+    let a = agent(net.provider().clone());
+    net.warp(60).await?;
+    ensure!(matches!(a.tick().await?, RunReport::Executed { run: 3, .. }));
+    // RPC outage: the attempt fails, the state keeps its runs, the next tick on a working RPC goes on.
+    let dead = agent(ProviderBuilder::new().connect_http("http://127.0.0.1:9".parse()?).erased());
+    net.warp(60).await?;
+    ensure!(matches!(dead.tick().await?, RunReport::Failed(_)));
+    ensure!(a.state()?.runs == 3 && a.state()?.failures == 1);
+    ensure!(matches!(a.tick().await?, RunReport::Executed { run: 4, .. }));
+    // Expiry (start + 300): the agent stops for good, and says so on every later tick.
+    net.warp(400).await?;
+    let why = a.run_until_stopped(Duration::from_millis(10), |_| {}).await?;
+    ensure!(why == "the session key expired", "{why}");
+    ensure!(matches!(a.tick().await?, RunReport::Stopped(_)));
+    ensure!(net.balance_of(token, pool).await? >= alloy::primitives::U256::from(40));
+
+    // Revocation stops a second agent.
+    let key2 = P256KeySigner::from_bytes(&[12; 32])?;
+    account.grant(&key2.key(), Settings::builder().build()?).await?;
+    let b = Agent::new(
+        Account::at(account.address(), net.provider().clone()),
+        Box::new(key2),
+        job.clone(),
+        Duration::from_mins(1),
+        Route::Relayed,
+        FileStore::new(dir.join("b.json")),
+    );
+    ensure!(matches!(b.tick().await?, RunReport::Executed { run: 1, .. }));
+    account.revoke(keyward::KeyExt::hash(&P256KeySigner::from_bytes(&[12; 32])?.key())).await?;
+    ensure!(b.tick().await? == RunReport::Stopped("the session key was revoked".into()));
+    let _ = net.provider().get_block_number().await?;
+    std::fs::remove_dir_all(&dir)?;
+    Ok(())
+}
