@@ -117,6 +117,9 @@ enum Command {
         /// First block to read.
         #[arg(long, default_value_t = 0)]
         from_block: u64,
+        /// Only report events this many blocks deep (reorg safety).
+        #[arg(long, default_value_t = 0)]
+        confirmations: u64,
         /// Stop after reading up to the current block instead of following.
         #[arg(long)]
         once: bool,
@@ -495,16 +498,21 @@ async fn run(cli: Cli) -> Result<()> {
             let tx = online.account(true).await?.revoke_all().await?;
             out(j, &json!({ "tx": tx }), &format!("revoked every key in {tx}"));
         }
-        Command::Watch { online, from_block, once } => {
+        Command::Watch { online, from_block, confirmations, once } => {
             let account = online.account(false).await?;
             let mut next = from_block;
             loop {
-                let head = account.provider().get_block_number().await.map_err(|e| eyre!("rpc: {e}"))?;
-                if head >= next {
-                    for e in account.key_events(next).await? {
-                        println!("{}", event_json(&e));
+                // An RPC error while following is reported on stderr and retried: the watcher survives reconnects
+                // and never skips or repeats a block (`next` only moves after a successful read).
+                match watch_step(&account, next, confirmations).await {
+                    Ok((events, new_next)) => {
+                        for e in events {
+                            println!("{}", event_json(&e));
+                        }
+                        next = new_next;
                     }
-                    next = head + 1;
+                    Err(e) if !once => eprintln!("watch: {e:#} (retrying)"),
+                    Err(e) => return Err(e),
                 }
                 if once {
                     break;
@@ -575,6 +583,31 @@ async fn print_keys(account: &Account<DynProvider>, j: bool) -> Result<()> {
         println!("{:<66}  {kind:<12}  {status:<13}  {left}", k.key_hash.to_string());
     }
     Ok(())
+}
+
+/// Events from `next` to the confirmed head, and the next block to read.
+async fn watch_step(
+    account: &Account<DynProvider>,
+    next: u64,
+    confirmations: u64,
+) -> Result<(Vec<keyward::client::KeyEvent>, u64)> {
+    let head = account.provider().get_block_number().await.map_err(|e| eyre!("rpc: {e}"))?;
+    let Some(confirmed) = head.checked_sub(confirmations) else { return Ok((Vec::new(), next)) };
+    if confirmed < next {
+        return Ok((Vec::new(), next));
+    }
+    let events = account.key_events(next).await?.into_iter().filter(|e| event_block(e) <= confirmed).collect();
+    Ok((events, confirmed + 1))
+}
+
+fn event_block(e: &keyward::client::KeyEvent) -> u64 {
+    use keyward::client::KeyEvent;
+    match e {
+        KeyEvent::Registered { block, .. }
+        | KeyEvent::SettingsUpdated { block, .. }
+        | KeyEvent::Revoked { block, .. }
+        | KeyEvent::AllRevoked { block, .. } => *block,
+    }
 }
 
 fn event_json(e: &keyward::client::KeyEvent) -> serde_json::Value {

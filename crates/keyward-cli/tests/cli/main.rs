@@ -133,6 +133,15 @@ async fn online_commands() -> Result<()> {
     let events: Vec<serde_json::Value> = stdout(&o).lines().map(serde_json::from_str).collect::<Result<_, _>>()?;
     let kinds: Vec<&str> = events.iter().filter_map(|e| e["event"].as_str()).collect();
     ensure!(kinds == ["registered", "settingsUpdated", "revoked"], "{kinds:?}");
+    // With confirmations, the revocation (in the last block) is not reported yet.
+    let o = run(&["watch", "--account", &acct, "--once", "--confirmations", "1"]);
+    let kinds: Vec<String> = stdout(&o)
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).map(|v| v["event"].as_str().unwrap_or_default().to_owned())
+        })
+        .collect::<Result<_, _>>()?;
+    ensure!(kinds == ["registered", "settingsUpdated"], "{kinds:?}");
     // Revoking an unknown key: the account's typed error, one line.
     let o = run(&["revoke", "--account", &acct, &B256::repeat_byte(1).to_string()]);
     ensure!(o.status.code() == Some(1) && stderr(&o).contains("KeyDoesNotExist"), "{}", stderr(&o));
