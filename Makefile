@@ -15,7 +15,7 @@ export FOUNDRY_PROFILE ?= default
 
 STAMP := node_modules/.keyward-setup
 
-.PHONY: setup build test artifacts demo lint fmt snapshot clean versions
+.PHONY: setup build test artifacts demo invariants lint fmt snapshot clean versions
 
 ## setup: install the pinned toolchain and Solidity deps (npm ci); quick when already done
 setup: $(STAMP)
@@ -51,6 +51,10 @@ artifacts: setup
 ## an agent paying until the daily limit and then the expiry stop it, revoke)
 demo: setup
 	cargo run -q -p keyward-cli -- demo
+
+## invariants: the invariant suites under several fixed seeds (CI runs this with the `ci` profile's depth)
+invariants: setup
+	for seed in 0x1 0x2a 0xdecafbad; do $(FORGE) test --match-test invariant --fuzz-seed $$seed || exit 1; done
 
 ## lint: formatting and clippy
 lint: setup

@@ -2,4 +2,5 @@
 
 #[cfg(feature = "client")]
 mod anvil;
+mod decoders;
 mod differential;
