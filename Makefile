@@ -56,11 +56,12 @@ demo: setup
 invariants: setup
 	for seed in 0x1 0x2a 0xdecafbad; do $(FORGE) test --match-test invariant --fuzz-seed $$seed || exit 1; done
 
-## lint: formatting and clippy
+## lint: formatting, clippy, and slither (every medium/high finding must be triaged in tools/slither-triage.json)
 lint: setup
 	$(FORGE) fmt --check
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets --all-features -- -D warnings
+	tools/slither.sh
 
 ## fmt: format Solidity and Rust
 fmt: setup
