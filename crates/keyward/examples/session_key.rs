@@ -1,6 +1,6 @@
 //! A session key on a local anvil it starts itself: deploy Keyward and the real EntryPoint v0.8, delegate an EOA
 //! with EIP-7702 and grant a 5-minute session key in the same transaction, act with the key on each path, watch the
-//! expiry stop it, revoke. Run with `make demo` (or `cargo run -p keyward --features client --example session_key`).
+//! expiry stop it, revoke. Run with `cargo run -p keyward --features client --example session_key`.
 
 use std::{path::PathBuf, time::Duration};
 
