@@ -15,7 +15,7 @@ export FOUNDRY_PROFILE ?= default
 
 STAMP := node_modules/.keyward-setup
 
-.PHONY: setup build test artifacts demo invariants lint fmt snapshot clean versions
+.PHONY: setup build test verify artifacts demo invariants lint fmt snapshot clean versions
 
 ## setup: install the pinned toolchain and Solidity deps (npm ci); quick when already done
 setup: $(STAMP)
@@ -33,7 +33,7 @@ build: setup
 	$(FORGE) build
 	cargo build --workspace --all-targets --all-features
 
-## test: everything: solc adapter, forge tests, cargo tests
+## test: everything: solc adapter, forge tests, cargo tests, symbolic checks
 test: setup
 	tools/test-solc.sh
 	$(FORGE) build
@@ -41,6 +41,11 @@ test: setup
 	$(FORGE) test --no-match-contract RustSignaturesTest
 	cargo test --workspace --all-features -- --include-ignored
 	$(FORGE) test --match-contract RustSignaturesTest
+	tools/halmos.sh
+
+## verify: the halmos symbolic checks of test/symbolic/ alone (about a minute; halmos is pinned, from PyPI)
+verify: setup
+	tools/halmos.sh
 
 ## artifacts: refresh the bytecode the Rust crates embed
 artifacts: setup
