@@ -73,6 +73,9 @@ interface IKeyward {
     event Revoked(bytes32 indexed keyHash);
     /// @notice Every non-root key was revoked at once; `epoch` is the new key epoch.
     event AllKeysRevoked(uint256 epoch);
+    /// @notice A registered (non-root) key executed a batch, on any path (direct, relayed, ERC-4337). Emitted once
+    /// per batch that did not revert; the root key's own batches emit nothing.
+    event KeyUsed(bytes32 indexed keyHash);
     /// @notice The ERC-4337 EntryPoint was changed (`address(0)` disables ERC-4337).
     event EntryPointUpdated(address indexed newEntryPoint);
 

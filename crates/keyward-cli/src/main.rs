@@ -110,7 +110,7 @@ enum Command {
     },
     /// Revoke every non-root key ("log out everywhere").
     RevokeAll(Online),
-    /// Print grants, updates and revocations as JSON lines, then follow new blocks.
+    /// Print grants, updates, revocations and key uses as JSON lines, then follow new blocks.
     Watch {
         #[command(flatten)]
         online: Online,
@@ -124,7 +124,7 @@ enum Command {
         #[arg(long)]
         once: bool,
     },
-    /// Run the demo on a local anvil it starts itself.
+    /// Run the demo on a local anvil it starts itself (`--json`: one JSON line per step).
     Demo,
 }
 
@@ -520,7 +520,7 @@ async fn run(cli: Cli) -> Result<()> {
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
         }
-        Command::Demo => demo().await?,
+        Command::Demo => demo(j).await?,
     }
     Ok(())
 }
@@ -596,75 +596,148 @@ async fn watch_step(
     if confirmed < next {
         return Ok((Vec::new(), next));
     }
-    let events = account.key_events(next).await?.into_iter().filter(|e| event_block(e) <= confirmed).collect();
+    let events = account.key_events_between(next, confirmed).await?;
     Ok((events, confirmed + 1))
-}
-
-fn event_block(e: &keyward::client::KeyEvent) -> u64 {
-    use keyward::client::KeyEvent;
-    match e {
-        KeyEvent::Registered { block, .. }
-        | KeyEvent::SettingsUpdated { block, .. }
-        | KeyEvent::Revoked { block, .. }
-        | KeyEvent::AllRevoked { block, .. } => *block,
-    }
 }
 
 fn event_json(e: &keyward::client::KeyEvent) -> serde_json::Value {
     use keyward::client::KeyEvent;
     match e {
-        KeyEvent::Registered { key_hash, block } => json!({"event": "registered", "keyHash": key_hash, "block": block}),
-        KeyEvent::SettingsUpdated { key_hash, settings, block } => {
-            json!({"event": "settingsUpdated", "keyHash": key_hash, "settings": format!("{settings:#066x}"), "block": block})
+        KeyEvent::Registered { key_hash, block, tx } => {
+            json!({"event": "registered", "keyHash": key_hash, "block": block, "tx": tx})
         }
-        KeyEvent::Revoked { key_hash, block } => json!({"event": "revoked", "keyHash": key_hash, "block": block}),
-        KeyEvent::AllRevoked { epoch, block } => json!({"event": "allRevoked", "epoch": epoch, "block": block}),
+        KeyEvent::SettingsUpdated { key_hash, settings, block, tx } => json!({
+            "event": "settingsUpdated", "keyHash": key_hash, "settings": format!("{settings:#066x}"), "block": block, "tx": tx
+        }),
+        KeyEvent::Revoked { key_hash, block, tx } => {
+            json!({"event": "revoked", "keyHash": key_hash, "block": block, "tx": tx})
+        }
+        KeyEvent::AllRevoked { epoch, block, tx } => {
+            json!({"event": "allRevoked", "epoch": epoch, "block": block, "tx": tx})
+        }
+        KeyEvent::Used { key_hash, block, tx } => {
+            json!({"event": "used", "keyHash": key_hash, "block": block, "tx": tx})
+        }
+    }
+}
+
+/// Prints one narrated step: a JSON line with `--json`, otherwise the text.
+fn step(j: bool, step: &str, value: serde_json::Value, text: &str) {
+    if j {
+        let mut v = json!({ "step": step });
+        if let (Some(obj), serde_json::Value::Object(fields)) = (v.as_object_mut(), value) {
+            obj.extend(fields);
+        }
+        println!("{v}");
+    } else {
+        println!("{step}. {text}");
     }
 }
 
 /// The demo: a 5-minute session key with a daily limit, used until the limit and then the expiry stop it.
-async fn demo() -> Result<()> {
-    use keyward::{KeySigner, P256KeySigner, policy, userop::ENTRY_POINT_V08};
+async fn demo(j: bool) -> Result<()> {
+    use keyward::{
+        KeySigner, P256KeySigner, bindings::policy::IPolicyHook::IPolicyHookErrors, client::KeyEvent, policy,
+        userop::ENTRY_POINT_V08,
+    };
     use keyward_testkit::Testnet;
 
     let net = Testnet::start().await?;
-    println!(
-        "1. started anvil at {} and deployed Keyward {} and PolicyHook {} (CREATE2)",
-        net.url(),
-        net.keyward,
-        net.policy_hook
+    step(
+        j,
+        "1",
+        json!({ "action": "started", "rpc": net.url().to_string(), "keyward": net.keyward, "policyHook": net.policy_hook }),
+        &format!(
+            "started anvil at {} and deployed Keyward {} and PolicyHook {} (CREATE2)",
+            net.url(),
+            net.keyward,
+            net.policy_hook
+        ),
     );
     let session = P256KeySigner::from_bytes(&[42; 32])?;
     let kh = session.key_hash();
     let shop = Address::repeat_byte(0x5e);
-    let start = net.now().await?;
-    let settings = Settings::builder().hook(net.policy_hook).expires_at(start + 300).build()?;
-    let (eoa, account) = net
-        .new_account(&[
-            Testnet::grant_call(&session.key(), settings),
-            policy::to_hook(net.policy_hook, policy::allow(kh, shop, policy::EMPTY_CALLDATA)),
-            policy::to_hook(net.policy_hook, policy::native_limits(kh, 0, 3_000_000_000_000_000, 86_400, 0)),
-        ])
+    let expires_at = net.now().await? + 300;
+    let daily_limit = 3_000_000_000_000_000u128;
+    let settings = Settings::builder().hook(net.policy_hook).expires_at(expires_at).build()?;
+    let eoa = PrivateKeySigner::random();
+    net.fund(eoa.address(), U256::from(10u128.pow(19))).await?;
+    let account = Account::at(eoa.address(), net.provider_for(&eoa));
+    let tx = account
+        .delegate_and_execute(
+            &eoa,
+            net.keyward,
+            &[
+                Testnet::grant_call(&session.key(), settings),
+                policy::to_hook(net.policy_hook, policy::allow(kh, shop, policy::EMPTY_CALLDATA)),
+                policy::to_hook(net.policy_hook, policy::native_limits(kh, 0, daily_limit, 86_400, 0)),
+            ],
+        )
         .await?;
-    println!(
-        "2. EOA {} delegated to Keyward (EIP-7702) and granted a 5-minute P256 session key {kh} with a daily limit of 0.003 ETH, in one transaction",
-        eoa.address()
+    step(
+        j,
+        "2",
+        json!({
+            "action": "delegatedAndGranted", "account": eoa.address(), "keyHash": kh, "keyType": "P256",
+            "expiresAt": expires_at, "dailyLimitWei": daily_limit.to_string(), "tx": tx,
+        }),
+        &format!(
+            "EOA {} delegated to Keyward (EIP-7702) and granted a 5-minute P256 session key {kh} with a daily limit of 0.003 ETH, in one transaction: {tx}",
+            eoa.address()
+        ),
     );
     let agent = net.relayed(account.address());
     let pay = [keyward::bindings::Call { to: shop, value: U256::from(1_000_000_000_000_000u64), data: Bytes::new() }];
+    // Three payments fit the daily limit; the fourth must be refused by the PolicyHook's spend limit.
     for i in 1..=4 {
+        let n = format!("3.{i}");
         match agent.execute_user_op(&session, &pay, ENTRY_POINT_V08).await {
-            Ok(tx) => println!("3.{i} the agent paid 0.001 ETH through ERC-4337: {tx}"),
-            Err(e) => println!("3.{i} refused, daily limit reached: {e}"),
+            Ok(tx) if i <= 3 => step(
+                j,
+                &n,
+                json!({ "action": "paid", "via": "erc4337", "valueWei": "1000000000000000", "tx": tx }),
+                &format!("the agent paid 0.001 ETH through ERC-4337: {tx}"),
+            ),
+            Ok(tx) => bail!("the daily limit did not stop payment {i}: {tx}"),
+            Err(e @ keyward::Error::Policy(IPolicyHookErrors::SpendLimitExceeded(_))) if i == 4 => step(
+                j,
+                &n,
+                json!({ "action": "refused", "reason": "daily limit reached", "error": e.to_string() }),
+                &format!("refused, daily limit reached: {e}"),
+            ),
+            Err(e) => bail!("payment {i} failed unexpectedly: {e}"),
         }
     }
     net.warp(86_400).await?;
     match agent.execute_user_op(&session, &pay, ENTRY_POINT_V08).await {
+        Err(e @ keyward::Error::UserOpRejected(_)) if e.to_string().contains("AA22") => step(
+            j,
+            "4",
+            json!({ "action": "refused", "reason": "key expired", "error": e.to_string() }),
+            &format!("a day later the limit is fresh but the key expired after 5 minutes: {e}"),
+        ),
         Ok(tx) => bail!("an expired key paid: {tx}"),
-        Err(e) => println!("4. a day later the limit is fresh but the key expired after 5 minutes: {e}"),
+        Err(e) => bail!("the expired key was refused for another reason: {e}"),
     }
     let tx = account.revoke(kh).await?;
-    println!("5. revoked the key: {tx}; the shop received {} wei", net.provider().get_balance(shop).await?);
+    let received = net.provider().get_balance(shop).await?;
+    step(
+        j,
+        "5",
+        json!({ "action": "revoked", "keyHash": kh, "tx": tx, "shopReceivedWei": received.to_string() }),
+        &format!("revoked the key: {tx}; the shop received {received} wei"),
+    );
+    let events = account.key_events(0).await?;
+    let uses = events.iter().filter(|e| matches!(e, KeyEvent::Used { key_hash, .. } if *key_hash == kh)).count();
+    step(
+        j,
+        "6",
+        json!({ "action": "watched", "events": events.len(), "uses": uses }),
+        &format!(
+            "the account's log, which `keyward watch` follows, holds {} key events: the grant (Registered, KeySettingsUpdated), {uses} uses (KeyUsed) and the revocation",
+            events.len()
+        ),
+    );
     Ok(())
 }
 

@@ -68,7 +68,7 @@ pub struct KeyInfo {
     pub time_left: Option<u64>,
 }
 
-/// A grant, update or revocation seen in the account's events.
+/// A grant, update, revocation or use seen in the account's events.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum KeyEvent {
     /// `Registered(keyHash, key)`.
@@ -77,6 +77,8 @@ pub enum KeyEvent {
         key_hash: B256,
         /// Block number.
         block: u64,
+        /// Transaction hash.
+        tx: B256,
     },
     /// `KeySettingsUpdated(keyHash, settings)`.
     SettingsUpdated {
@@ -86,6 +88,8 @@ pub enum KeyEvent {
         settings: U256,
         /// Block number.
         block: u64,
+        /// Transaction hash.
+        tx: B256,
     },
     /// `Revoked(keyHash)`.
     Revoked {
@@ -93,6 +97,8 @@ pub enum KeyEvent {
         key_hash: B256,
         /// Block number.
         block: u64,
+        /// Transaction hash.
+        tx: B256,
     },
     /// `AllKeysRevoked(epoch)`.
     AllRevoked {
@@ -100,7 +106,32 @@ pub enum KeyEvent {
         epoch: U256,
         /// Block number.
         block: u64,
+        /// Transaction hash.
+        tx: B256,
     },
+    /// `KeyUsed(keyHash)`: the key executed a batch (direct, relayed or ERC-4337); one per batch.
+    Used {
+        /// The key hash.
+        key_hash: B256,
+        /// Block number.
+        block: u64,
+        /// Transaction hash.
+        tx: B256,
+    },
+}
+
+impl KeyEvent {
+    /// The block the event is in.
+    #[must_use]
+    pub fn block(&self) -> u64 {
+        match self {
+            Self::Registered { block, .. }
+            | Self::SettingsUpdated { block, .. }
+            | Self::Revoked { block, .. }
+            | Self::AllRevoked { block, .. }
+            | Self::Used { block, .. } => *block,
+        }
+    }
 }
 
 /// The status of `settings` at unix time `now`.
@@ -392,26 +423,38 @@ impl<P: Provider> Account<P> {
         self.handle_ops(vec![op], entry_point).await
     }
 
-    /// Grants, updates and revocations from `from_block` to the latest block, in order.
+    /// Grants, updates, revocations and uses from `from_block` to the latest block, in order.
     pub async fn key_events(&self, from_block: u64) -> Result<Vec<KeyEvent>, Error> {
-        let filter = Filter::new().address(self.address).from_block(from_block).event_signature(vec![
+        self.read_key_events(Filter::new().from_block(from_block)).await
+    }
+
+    /// Grants, updates, revocations and uses in blocks `from_block..=to_block`, in order.
+    pub async fn key_events_between(&self, from_block: u64, to_block: u64) -> Result<Vec<KeyEvent>, Error> {
+        self.read_key_events(Filter::new().from_block(from_block).to_block(to_block)).await
+    }
+
+    async fn read_key_events(&self, filter: Filter) -> Result<Vec<KeyEvent>, Error> {
+        let filter = filter.address(self.address).event_signature(vec![
             IKeyward::Registered::SIGNATURE_HASH,
             IKeyward::KeySettingsUpdated::SIGNATURE_HASH,
             IKeyward::Revoked::SIGNATURE_HASH,
             IKeyward::AllKeysRevoked::SIGNATURE_HASH,
+            IKeyward::KeyUsed::SIGNATURE_HASH,
         ]);
         let logs = self.provider.get_logs(&filter).await.map_err(rpc_error)?;
         let mut out = Vec::with_capacity(logs.len());
         for log in logs {
             let block = log.block_number.unwrap_or_default();
+            let tx = log.transaction_hash.unwrap_or_default();
             let decoded = IKeyward::IKeywardEvents::decode_log(&log.inner).map_err(|e| Error::Rpc(e.to_string()))?;
             out.push(match decoded.data {
-                IKeyward::IKeywardEvents::Registered(e) => KeyEvent::Registered { key_hash: e.keyHash, block },
+                IKeyward::IKeywardEvents::Registered(e) => KeyEvent::Registered { key_hash: e.keyHash, block, tx },
                 IKeyward::IKeywardEvents::KeySettingsUpdated(e) => {
-                    KeyEvent::SettingsUpdated { key_hash: e.keyHash, settings: e.settings, block }
+                    KeyEvent::SettingsUpdated { key_hash: e.keyHash, settings: e.settings, block, tx }
                 }
-                IKeyward::IKeywardEvents::Revoked(e) => KeyEvent::Revoked { key_hash: e.keyHash, block },
-                IKeyward::IKeywardEvents::AllKeysRevoked(e) => KeyEvent::AllRevoked { epoch: e.epoch, block },
+                IKeyward::IKeywardEvents::Revoked(e) => KeyEvent::Revoked { key_hash: e.keyHash, block, tx },
+                IKeyward::IKeywardEvents::AllKeysRevoked(e) => KeyEvent::AllRevoked { epoch: e.epoch, block, tx },
+                IKeyward::IKeywardEvents::KeyUsed(e) => KeyEvent::Used { key_hash: e.keyHash, block, tx },
                 IKeyward::IKeywardEvents::EntryPointUpdated(_) => continue,
             });
         }

@@ -127,12 +127,18 @@ async fn online_commands() -> Result<()> {
     let o = run(&["--json", "keys", "--account", &acct]);
     let line: serde_json::Value = serde_json::from_str(stdout(&o).lines().next().unwrap_or_default())?;
     ensure!(line["keyHash"] == kh.to_string() && line["status"] == "Active", "{line}");
+    // One use of the key on the direct path: a KeyUsed event the watcher reports with its transaction.
+    let shop = alloy::primitives::Address::repeat_byte(0x5e);
+    let call = keyward::bindings::Call { to: shop, value: alloy::primitives::U256::ZERO, data: Default::default() };
+    let used_tx = net.as_key(account.address(), &session.0).await?.execute_direct(&[call]).await?;
     let o = run(&["revoke", "--account", &acct, &kh.to_string()]);
     ensure!(o.status.success(), "revoke {kh}: {} (keys: {})", stderr(&o), stdout(&run(&["keys", "--account", &acct])));
     let o = run(&["watch", "--account", &acct, "--once"]);
     let events: Vec<serde_json::Value> = stdout(&o).lines().map(serde_json::from_str).collect::<Result<_, _>>()?;
     let kinds: Vec<&str> = events.iter().filter_map(|e| e["event"].as_str()).collect();
-    ensure!(kinds == ["registered", "settingsUpdated", "revoked"], "{kinds:?}");
+    ensure!(kinds == ["registered", "settingsUpdated", "used", "revoked"], "{kinds:?}");
+    ensure!(events[2]["keyHash"] == kh.to_string() && events[2]["tx"] == used_tx.to_string(), "{}", events[2]);
+    ensure!(events.iter().all(|e| e["tx"].as_str().is_some_and(|t| t.len() == 66) && e["block"].is_u64()));
     // With confirmations, the revocation (in the last block) is not reported yet.
     let o = run(&["watch", "--account", &acct, "--once", "--confirmations", "1"]);
     let kinds: Vec<String> = stdout(&o)
@@ -141,7 +147,7 @@ async fn online_commands() -> Result<()> {
             serde_json::from_str::<serde_json::Value>(l).map(|v| v["event"].as_str().unwrap_or_default().to_owned())
         })
         .collect::<Result<_, _>>()?;
-    ensure!(kinds == ["registered", "settingsUpdated"], "{kinds:?}");
+    ensure!(kinds == ["registered", "settingsUpdated", "used"], "{kinds:?}");
     // Revoking an unknown key: the account's typed error, one line.
     let o = run(&["revoke", "--account", &acct, &B256::repeat_byte(1).to_string()]);
     ensure!(o.status.code() == Some(1) && stderr(&o).contains("KeyDoesNotExist"), "{}", stderr(&o));
@@ -163,6 +169,24 @@ fn demo_runs() -> Result<()> {
     let text = stdout(&o);
     ensure!(text.contains("refused, daily limit reached") && text.contains("AA22") && text.contains("revoked the key"));
     ensure!(start.elapsed().as_secs() < 30);
+    // --json: one JSON object per step, in order, with transaction hashes and the reason of each refusal.
+    let o = keyward(&["--json", "demo"]);
+    ensure!(o.status.success(), "{}", stderr(&o));
+    let steps: Vec<serde_json::Value> = stdout(&o).lines().map(serde_json::from_str).collect::<Result<_, _>>()?;
+    let actions: Vec<&str> = steps.iter().filter_map(|v| v["action"].as_str()).collect();
+    ensure!(
+        actions
+            == ["started", "delegatedAndGranted", "paid", "paid", "paid", "refused", "refused", "revoked", "watched"],
+        "{actions:?}"
+    );
+    let is_tx = |v: &serde_json::Value| v["tx"].as_str().is_some_and(|t| t.len() == 66 && t.starts_with("0x"));
+    ensure!(steps.iter().filter(|v| v["action"] == "paid").all(is_tx) && is_tx(&steps[1]) && is_tx(&steps[7]));
+    ensure!(
+        steps[5]["reason"] == "daily limit reached"
+            && steps[5]["error"].as_str().is_some_and(|e| e.contains("SpendLimitExceeded"))
+    );
+    ensure!(steps[6]["reason"] == "key expired" && steps[6]["error"].as_str().is_some_and(|e| e.contains("AA22")));
+    ensure!(steps[8]["uses"] == 3 && steps[8]["events"] == 6, "{}", steps[8]);
     Ok(())
 }
 

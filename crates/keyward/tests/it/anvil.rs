@@ -100,6 +100,19 @@ async fn session_key_on_every_path() -> Result<()> {
     // ERC-4337: WebAuthn signature through handleOps.
     via_relayer.execute_user_op(&webauthn, &pay, ENTRY_POINT_V08).await?;
     ensure!(relayed.get_balance(recipient).await? == U256::from(3), "one wei per path");
+    // A user operation whose execution reverts is still mined (handleOps reports it), but leaves no KeyUsed.
+    let before = relayed.get_block_number().await?;
+    let failing =
+        [Call { to: ENTRY_POINT_V08, value: U256::ZERO, data: Bytes::from_static(&[0xde, 0xad, 0xbe, 0xef]) }];
+    via_relayer.execute_user_op(&webauthn, &failing, ENTRY_POINT_V08).await.expect_err("the call reverts");
+    ensure!(relayed.get_block_number().await? == before + 1, "the failed operation was mined");
+    let uses: Vec<B256> = user
+        .key_events(first_block)
+        .await?
+        .into_iter()
+        .filter_map(|e| if let KeyEvent::Used { key_hash, .. } = e { Some(key_hash) } else { None })
+        .collect();
+    ensure!(uses == [session.key_hash(), p256.key_hash(), webauthn.key_hash()], "one KeyUsed per executed batch");
 
     // A non-admin key cannot manage keys: the typed error comes back.
     let err = Account::at(eoa.address(), &as_session)
