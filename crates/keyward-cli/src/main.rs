@@ -621,6 +621,23 @@ fn event_json(e: &keyward::client::KeyEvent) -> serde_json::Value {
     }
 }
 
+/// The demo's last step: what the account's log says about the key.
+async fn watched_step(j: bool, account: &Account<DynProvider>, kh: B256) -> Result<()> {
+    use keyward::client::KeyEvent;
+    let events = account.key_events(0).await?;
+    let uses = events.iter().filter(|e| matches!(e, KeyEvent::Used { key_hash, .. } if *key_hash == kh)).count();
+    step(
+        j,
+        "6",
+        json!({ "action": "watched", "events": events.len(), "uses": uses }),
+        &format!(
+            "the account's log, which `keyward watch` follows, holds {} key events: the grant (Registered, KeySettingsUpdated), {uses} uses (KeyUsed) and the revocation",
+            events.len()
+        ),
+    );
+    Ok(())
+}
+
 /// Prints one narrated step: a JSON line with `--json`, otherwise the text.
 fn step(j: bool, step: &str, value: serde_json::Value, text: &str) {
     if j {
@@ -637,8 +654,7 @@ fn step(j: bool, step: &str, value: serde_json::Value, text: &str) {
 /// The demo: a 5-minute session key with a daily limit, used until the limit and then the expiry stop it.
 async fn demo(j: bool) -> Result<()> {
     use keyward::{
-        KeySigner, P256KeySigner, bindings::policy::IPolicyHook::IPolicyHookErrors, client::KeyEvent, policy,
-        userop::ENTRY_POINT_V08,
+        KeySigner, P256KeySigner, bindings::policy::IPolicyHook::IPolicyHookErrors, policy, userop::ENTRY_POINT_V08,
     };
     use keyward_testkit::Testnet;
 
@@ -727,18 +743,7 @@ async fn demo(j: bool) -> Result<()> {
         json!({ "action": "revoked", "keyHash": kh, "tx": tx, "shopReceivedWei": received.to_string() }),
         &format!("revoked the key: {tx}; the shop received {received} wei"),
     );
-    let events = account.key_events(0).await?;
-    let uses = events.iter().filter(|e| matches!(e, KeyEvent::Used { key_hash, .. } if *key_hash == kh)).count();
-    step(
-        j,
-        "6",
-        json!({ "action": "watched", "events": events.len(), "uses": uses }),
-        &format!(
-            "the account's log, which `keyward watch` follows, holds {} key events: the grant (Registered, KeySettingsUpdated), {uses} uses (KeyUsed) and the revocation",
-            events.len()
-        ),
-    );
-    Ok(())
+    watched_step(j, &account, kh).await
 }
 
 #[tokio::main]

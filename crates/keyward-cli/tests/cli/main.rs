@@ -1,15 +1,27 @@
 //! The `keyward` binary, run as a user would: exact outputs for the offline commands, one-line errors with a
-//! non-zero exit for bad input, and the online commands against a local chain.
+//! non-zero exit for bad input (also under random input), the online commands against a local chain, the watcher
+//! across an RPC outage, and the demo.
+
+mod demo;
+mod offline;
+mod online;
+mod props;
+mod watch;
 
 use std::process::{Command, Output};
 
-use alloy::{primitives::B256, providers::Provider};
-use eyre::{Result, ensure};
-use keyward::{KeySigner, Secp256k1Signer};
-use keyward_testkit::Testnet;
-
 fn keyward(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_keyward")).args(args).output().expect("the binary runs")
+}
+
+/// `keyward` with the RPC URL and the sender's private key in the environment, as cast users set them.
+fn keyward_env(url: &str, private_key: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_keyward"))
+        .args(args)
+        .env("ETH_RPC_URL", url)
+        .env("KEYWARD_PRIVATE_KEY", private_key)
+        .output()
+        .expect("the binary runs")
 }
 
 fn stdout(o: &Output) -> String {
@@ -18,279 +30,4 @@ fn stdout(o: &Output) -> String {
 
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// Offline commands print exactly this.
-#[test]
-fn offline_outputs() -> Result<()> {
-    let cases: [(&[&str], &str); 6] = [
-        (
-            &["settings", "encode", "--expires-at", "1900000000", "--admin"],
-            "0x0000000000000100713fb3000000000000000000000000000000000000000000\n",
-        ),
-        (
-            &["settings", "decode", "0x0000000000000100713fb3000000000000000000000000000000000000000000"],
-            "hook 0x0000000000000000000000000000000000000000\nexpiration 1900000000\nadmin true\nvalidAfter 0\n",
-        ),
-        (
-            &["key", "hash", "--public-key", "0x06625BeDF38e5DDC773c9eDbF4ed6C05497E50B1"],
-            "0x80b9be6ff49051eca0a9e2532bde9ceb67a892390800e4b09ee9c59b3dd0df5a\n",
-        ),
-        (&["encode", "revoke-all"], "0xa340fff4\n"),
-        (
-            &["encode", "revoke", "0x80b9be6ff49051eca0a9e2532bde9ceb67a892390800e4b09ee9c59b3dd0df5a"],
-            "0xb75c7dc680b9be6ff49051eca0a9e2532bde9ceb67a892390800e4b09ee9c59b3dd0df5a\n",
-        ),
-        (
-            &["--json", "key", "hash", "--public-key", "0x06625BeDF38e5DDC773c9eDbF4ed6C05497E50B1"],
-            "{\"keyHash\":\"0x80b9be6ff49051eca0a9e2532bde9ceb67a892390800e4b09ee9c59b3dd0df5a\"}\n",
-        ),
-    ];
-    for (args, want) in cases {
-        let o = keyward(args);
-        ensure!(o.status.success(), "{args:?}: {}", stderr(&o));
-        ensure!(stdout(&o) == want, "{args:?}: got {:?}", stdout(&o));
-    }
-    // The settings JSON explains every field, validationData included.
-    let o = keyward(&["--json", "settings", "encode", "--expires-at", "100", "--valid-after", "10"]);
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout)?;
-    ensure!(v["expiration"] == 100 && v["validAfter"] == 10 && v["admin"] == false);
-    ensure!(v["validationData"].as_str().is_some_and(|s| s.ends_with(&format!("{:0>40}", "")) && s.len() == 66));
-    Ok(())
-}
-
-/// Bad input: one line on stderr, exit code 1 (2 for usage errors, as clap does), nothing on stdout.
-#[test]
-fn bad_input_is_one_line_and_non_zero() -> Result<()> {
-    let cases: [(&[&str], &str); 6] = [
-        (
-            &["settings", "decode", "0x8000000000000000000000000000000000000000000000000000000000000000"],
-            "error: non-canonical settings: reserved bits 0x8000000000000000000000000000000000000000000000000000000000000000 are set\n",
-        ),
-        (&["settings", "decode", "12"], "error: invalid hex \"12\": missing 0x prefix\n"),
-        (&["settings", "decode", "0xzz"], "error: invalid hex \"0xzz\": not a hex number\n"),
-        (&["key", "hash", "--public-key", "0x1234"], "error: a secp256k1 key is a 20-byte address, got 2 bytes\n"),
-        (
-            &["key", "hash", "--type", "p256", "--public-key", "0x1234"],
-            "error: a P256 key is x ++ y, 64 bytes, got 2 bytes\n",
-        ),
-        (
-            &["settings", "encode", "--expires-at", "1099511627776"],
-            "error: expiration 1099511627776 does not fit in 40 bits\n",
-        ),
-    ];
-    for (args, want) in cases {
-        let o = keyward(args);
-        ensure!(o.status.code() == Some(1), "{args:?} exited {:?}", o.status.code());
-        ensure!(stderr(&o) == want, "{args:?}: got {:?}", stderr(&o));
-        ensure!(o.stdout.is_empty());
-    }
-    let o = keyward(&[
-        "keys",
-        "--account",
-        "0x0000000000000000000000000000000000000001",
-        "--rpc-url",
-        "http://127.0.0.1:1",
-    ]);
-    ensure!(o.status.code() == Some(1));
-    ensure!(
-        stderr(&o).starts_with("error: RPC at http://127.0.0.1:1 is unreachable") && stderr(&o).lines().count() == 1
-    );
-    let o = keyward(&["encode", "revoke", "0x12"]);
-    ensure!(o.status.code() == Some(2), "clap usage error");
-    ensure!(keyward(&["--help"]).status.success() && stdout(&keyward(&["--help"])).contains("revoke-all"));
-    Ok(())
-}
-
-/// grant, keys, revoke, watch against a local chain; the private key comes from the environment, never printed.
-#[tokio::test]
-async fn online_commands() -> Result<()> {
-    let net = Testnet::start().await?;
-    let (eoa, account) = net.new_account(&[]).await?;
-    let session = Secp256k1Signer(alloy::signers::local::PrivateKeySigner::random());
-    let url = net.url().to_string();
-    let acct = account.address().to_string();
-    let pk = alloy::primitives::hex::encode_prefixed(eoa.to_bytes());
-    let run = |args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_keyward"))
-            .args(args)
-            .env("ETH_RPC_URL", &url)
-            .env("KEYWARD_PRIVATE_KEY", &pk)
-            .output()
-            .expect("runs")
-    };
-    let addr = session.0.address().to_string();
-    let o = run(&["grant", "--account", &acct, "--public-key", &addr, "--expires-in", "3600"]);
-    ensure!(o.status.success(), "{}", stderr(&o));
-    ensure!(!stdout(&o).contains(&pk[2..]), "the key is never echoed");
-    let kh = session.key_hash();
-    let o = run(&["--json", "keys", "--account", &acct]);
-    let line: serde_json::Value = serde_json::from_str(stdout(&o).lines().next().unwrap_or_default())?;
-    ensure!(line["keyHash"] == kh.to_string() && line["status"] == "Active", "{line}");
-    // One use of the key on the direct path: a KeyUsed event the watcher reports with its transaction.
-    let shop = alloy::primitives::Address::repeat_byte(0x5e);
-    let call = keyward::bindings::Call { to: shop, value: alloy::primitives::U256::ZERO, data: Default::default() };
-    let used_tx = net.as_key(account.address(), &session.0).await?.execute_direct(&[call]).await?;
-    let o = run(&["revoke", "--account", &acct, &kh.to_string()]);
-    ensure!(o.status.success(), "revoke {kh}: {} (keys: {})", stderr(&o), stdout(&run(&["keys", "--account", &acct])));
-    let o = run(&["watch", "--account", &acct, "--once"]);
-    let events: Vec<serde_json::Value> = stdout(&o).lines().map(serde_json::from_str).collect::<Result<_, _>>()?;
-    let kinds: Vec<&str> = events.iter().filter_map(|e| e["event"].as_str()).collect();
-    ensure!(kinds == ["registered", "settingsUpdated", "used", "revoked"], "{kinds:?}");
-    ensure!(events[2]["keyHash"] == kh.to_string() && events[2]["tx"] == used_tx.to_string(), "{}", events[2]);
-    ensure!(events.iter().all(|e| e["tx"].as_str().is_some_and(|t| t.len() == 66) && e["block"].is_u64()));
-    // With confirmations, the revocation (in the last block) is not reported yet.
-    let o = run(&["watch", "--account", &acct, "--once", "--confirmations", "1"]);
-    let kinds: Vec<String> = stdout(&o)
-        .lines()
-        .map(|l| {
-            serde_json::from_str::<serde_json::Value>(l).map(|v| v["event"].as_str().unwrap_or_default().to_owned())
-        })
-        .collect::<Result<_, _>>()?;
-    ensure!(kinds == ["registered", "settingsUpdated", "used"], "{kinds:?}");
-    // Revoking an unknown key: the account's typed error, one line.
-    let o = run(&["revoke", "--account", &acct, &B256::repeat_byte(1).to_string()]);
-    ensure!(o.status.code() == Some(1) && stderr(&o).contains("KeyDoesNotExist"), "{}", stderr(&o));
-    // Without a private key, commands that send say so.
-    let o = Command::new(env!("CARGO_BIN_EXE_keyward"))
-        .args(["revoke-all", "--account", &acct, "--rpc-url", &url])
-        .env_remove("KEYWARD_PRIVATE_KEY")
-        .output()?;
-    ensure!(stderr(&o) == "error: a private key is needed: set KEYWARD_PRIVATE_KEY or --private-key-file\n");
-    Ok(())
-}
-
-/// `keyward demo` finishes and narrates each step.
-#[test]
-fn demo_runs() -> Result<()> {
-    let start = std::time::Instant::now();
-    let o = keyward(&["demo"]);
-    ensure!(o.status.success(), "{}", stderr(&o));
-    let text = stdout(&o);
-    ensure!(text.contains("refused, daily limit reached") && text.contains("AA22") && text.contains("revoked the key"));
-    ensure!(start.elapsed().as_secs() < 30);
-    // --json: one JSON object per step, in order, with transaction hashes and the reason of each refusal.
-    let o = keyward(&["--json", "demo"]);
-    ensure!(o.status.success(), "{}", stderr(&o));
-    let steps: Vec<serde_json::Value> = stdout(&o).lines().map(serde_json::from_str).collect::<Result<_, _>>()?;
-    let actions: Vec<&str> = steps.iter().filter_map(|v| v["action"].as_str()).collect();
-    ensure!(
-        actions
-            == ["started", "delegatedAndGranted", "paid", "paid", "paid", "refused", "refused", "revoked", "watched"],
-        "{actions:?}"
-    );
-    let is_tx = |v: &serde_json::Value| v["tx"].as_str().is_some_and(|t| t.len() == 66 && t.starts_with("0x"));
-    ensure!(steps.iter().filter(|v| v["action"] == "paid").all(is_tx) && is_tx(&steps[1]) && is_tx(&steps[7]));
-    ensure!(
-        steps[5]["reason"] == "daily limit reached"
-            && steps[5]["error"].as_str().is_some_and(|e| e.contains("SpendLimitExceeded"))
-    );
-    ensure!(steps[6]["reason"] == "key expired" && steps[6]["error"].as_str().is_some_and(|e| e.contains("AA22")));
-    ensure!(steps[8]["uses"] == 3 && steps[8]["events"] == 6, "{}", steps[8]);
-    Ok(())
-}
-
-/// deploy (idempotent, same CREATE2 addresses as the testkit), delegate, and grant with policy flags.
-#[tokio::test]
-async fn deploy_delegate_and_grant_with_policy() -> Result<()> {
-    use alloy::primitives::{Address, Bytes, U256};
-    use keyward::bindings::{Call, policy::IPolicyHook::IPolicyHookErrors};
-
-    let net = Testnet::start().await?;
-    let url = net.url().to_string();
-    let eoa = alloy::signers::local::PrivateKeySigner::random();
-    net.fund(eoa.address(), U256::from(10u128.pow(19))).await?;
-    let pk = alloy::primitives::hex::encode_prefixed(eoa.to_bytes());
-    let run = |args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_keyward"))
-            .args(args)
-            .env("ETH_RPC_URL", &url)
-            .env("KEYWARD_PRIVATE_KEY", &pk)
-            .output()
-            .expect("runs")
-    };
-    let o = run(&["--json", "deploy"]);
-    ensure!(o.status.success(), "{}", stderr(&o));
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout)?;
-    let same = |field: &str, a: Address| v[field].as_str().is_some_and(|s| s.parse::<Address>().is_ok_and(|x| x == a));
-    ensure!(same("keyward", net.keyward) && same("policyHook", net.policy_hook), "{v}");
-    let acct = eoa.address().to_string();
-    let o = run(&["delegate", "--account", &acct]);
-    ensure!(o.status.success(), "{}", stderr(&o));
-    let session = Secp256k1Signer(alloy::signers::local::PrivateKeySigner::random());
-    let shop = Address::repeat_byte(0x5e);
-    let allow = format!("{shop}:0x00000000");
-    let o = run(&[
-        "grant",
-        "--account",
-        &acct,
-        "--public-key",
-        &session.0.address().to_string(),
-        "--allow",
-        &allow,
-        "--max-calls",
-        "2",
-    ]);
-    ensure!(o.status.success(), "{}", stderr(&o));
-    // The key works twice (ETH needs a native policy; a zero-value call does not), then the call cap refuses it.
-    let as_key = net.as_key(eoa.address(), &session.0).await?;
-    let call = [Call { to: shop, value: U256::ZERO, data: Bytes::new() }];
-    as_key.execute_direct(&call).await?;
-    as_key.execute_direct(&call).await?;
-    let e = as_key.execute_direct(&call).await.expect_err("third call");
-    ensure!(matches!(e, keyward::Error::Policy(IPolicyHookErrors::CallLimitExceeded(_))), "{e}");
-    let o =
-        run(&["grant", "--account", &acct, "--public-key", &session.0.address().to_string(), "--allow", "nonsense"]);
-    ensure!(
-        o.status.code() == Some(1) && stderr(&o) == "error: --allow \"nonsense\": expected TARGET:SELECTOR\n",
-        "{}",
-        stderr(&o)
-    );
-    Ok(())
-}
-
-/// `exec` as a session key on both signed paths; an expired key gets the EntryPoint's reason in one line.
-#[tokio::test]
-async fn exec_as_a_session_key() -> Result<()> {
-    use alloy::primitives::{Address, U256};
-    use keyward::{KeySigner, P256KeySigner, Settings};
-
-    let net = Testnet::start().await?;
-    let session = P256KeySigner::from_bytes(&[3; 32])?;
-    let end = net.now().await? + 100;
-    let settings = Settings::builder().expires_at(end).build()?;
-    let (_, account) = net.new_account(&[Testnet::grant_call(&session.key(), settings)]).await?;
-    let dir = std::env::temp_dir().join(format!("keyward-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
-    let key_file = dir.join("session.key");
-    std::fs::write(&key_file, format!("0x{}", "03".repeat(32)))?;
-    // The relayer pays gas: the funded anvil account.
-    let relayer = alloy::primitives::hex::encode_prefixed(net.funder().to_bytes());
-    let shop = Address::repeat_byte(0x5e).to_string();
-    let acct = account.address().to_string();
-    let url = net.url().to_string();
-    let run = |via: &str| {
-        Command::new(env!("CARGO_BIN_EXE_keyward"))
-            .args(["exec", "--account", &acct, "--via", via, "--key-type", "p256", "--value", "1", &shop])
-            .env("ETH_RPC_URL", &url)
-            .env("KEYWARD_PRIVATE_KEY", &relayer)
-            .env("KEYWARD_SESSION_KEY_FILE", &key_file)
-            .output()
-            .expect("runs")
-    };
-    for via in ["relayed", "4337"] {
-        let o = run(via);
-        ensure!(o.status.success(), "{via}: {}", stderr(&o));
-        ensure!(stdout(&o).contains(&session.key_hash().to_string()));
-    }
-    ensure!(net.provider().get_balance(Address::repeat_byte(0x5e)).await? == U256::from(2));
-    net.warp_to(end + 1).await?;
-    let o = run("4337");
-    ensure!(
-        o.status.code() == Some(1) && stderr(&o).contains("AA22") && stderr(&o).lines().count() == 1,
-        "{}",
-        stderr(&o)
-    );
-    std::fs::remove_dir_all(&dir)?;
-    Ok(())
 }

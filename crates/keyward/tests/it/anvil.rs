@@ -106,13 +106,13 @@ async fn session_key_on_every_path() -> Result<()> {
         [Call { to: ENTRY_POINT_V08, value: U256::ZERO, data: Bytes::from_static(&[0xde, 0xad, 0xbe, 0xef]) }];
     via_relayer.execute_user_op(&webauthn, &failing, ENTRY_POINT_V08).await.expect_err("the call reverts");
     ensure!(relayed.get_block_number().await? == before + 1, "the failed operation was mined");
-    let uses: Vec<B256> = user
+    let used_by: Vec<B256> = user
         .key_events(first_block)
         .await?
         .into_iter()
         .filter_map(|e| if let KeyEvent::Used { key_hash, .. } = e { Some(key_hash) } else { None })
         .collect();
-    ensure!(uses == [session.key_hash(), p256.key_hash(), webauthn.key_hash()], "one KeyUsed per executed batch");
+    ensure!(used_by == [session.key_hash(), p256.key_hash(), webauthn.key_hash()], "one KeyUsed per executed batch");
 
     // A non-admin key cannot manage keys: the typed error comes back.
     let err = Account::at(eoa.address(), &as_session)

@@ -1,0 +1,163 @@
+//! Online commands against a local chain (the testkit's anvil).
+
+use std::process::Command;
+
+use alloy::{primitives::B256, providers::Provider};
+use eyre::{Result, ensure};
+use keyward::{KeySigner, Secp256k1Signer};
+use keyward_testkit::Testnet;
+
+use crate::{keyward_env, stderr, stdout};
+
+/// grant, keys, revoke, watch against a local chain; the private key comes from the environment, never printed.
+#[tokio::test]
+async fn online_commands() -> Result<()> {
+    let net = Testnet::start().await?;
+    let (eoa, account) = net.new_account(&[]).await?;
+    let session = Secp256k1Signer(alloy::signers::local::PrivateKeySigner::random());
+    let url = net.url().to_string();
+    let acct = account.address().to_string();
+    let pk = alloy::primitives::hex::encode_prefixed(eoa.to_bytes());
+    let run = |args: &[&str]| keyward_env(&url, &pk, args);
+    let addr = session.0.address().to_string();
+    let o = run(&["grant", "--account", &acct, "--public-key", &addr, "--expires-in", "3600"]);
+    ensure!(o.status.success(), "{}", stderr(&o));
+    ensure!(!stdout(&o).contains(&pk[2..]), "the key is never echoed");
+    let kh = session.key_hash();
+    let o = run(&["--json", "keys", "--account", &acct]);
+    let line: serde_json::Value = serde_json::from_str(stdout(&o).lines().next().unwrap_or_default())?;
+    ensure!(line["keyHash"] == kh.to_string() && line["status"] == "Active", "{line}");
+    // One use of the key on the direct path: a KeyUsed event the watcher reports with its transaction.
+    let shop = alloy::primitives::Address::repeat_byte(0x5e);
+    let call = keyward::bindings::Call {
+        to: shop,
+        value: alloy::primitives::U256::ZERO,
+        data: alloy::primitives::Bytes::default(),
+    };
+    let used_tx = net.as_key(account.address(), &session.0).await?.execute_direct(&[call]).await?;
+    let o = run(&["revoke", "--account", &acct, &kh.to_string()]);
+    ensure!(o.status.success(), "revoke {kh}: {} (keys: {})", stderr(&o), stdout(&run(&["keys", "--account", &acct])));
+    let o = run(&["watch", "--account", &acct, "--once"]);
+    let events: Vec<serde_json::Value> = stdout(&o).lines().map(serde_json::from_str).collect::<Result<_, _>>()?;
+    let kinds: Vec<&str> = events.iter().filter_map(|e| e["event"].as_str()).collect();
+    ensure!(kinds == ["registered", "settingsUpdated", "used", "revoked"], "{kinds:?}");
+    ensure!(events[2]["keyHash"] == kh.to_string() && events[2]["tx"] == used_tx.to_string(), "{}", events[2]);
+    ensure!(events.iter().all(|e| e["tx"].as_str().is_some_and(|t| t.len() == 66) && e["block"].is_u64()));
+    // With confirmations, the revocation (in the last block) is not reported yet.
+    let o = run(&["watch", "--account", &acct, "--once", "--confirmations", "1"]);
+    let kinds: Vec<String> = stdout(&o)
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).map(|v| v["event"].as_str().unwrap_or_default().to_owned())
+        })
+        .collect::<Result<_, _>>()?;
+    ensure!(kinds == ["registered", "settingsUpdated", "used"], "{kinds:?}");
+    // Revoking an unknown key: the account's typed error, one line.
+    let o = run(&["revoke", "--account", &acct, &B256::repeat_byte(1).to_string()]);
+    ensure!(o.status.code() == Some(1) && stderr(&o).contains("KeyDoesNotExist"), "{}", stderr(&o));
+    // Without a private key, commands that send say so.
+    let o = Command::new(env!("CARGO_BIN_EXE_keyward"))
+        .args(["revoke-all", "--account", &acct, "--rpc-url", &url])
+        .env_remove("KEYWARD_PRIVATE_KEY")
+        .output()?;
+    ensure!(stderr(&o) == "error: a private key is needed: set KEYWARD_PRIVATE_KEY or --private-key-file\n");
+    Ok(())
+}
+
+/// deploy (idempotent, same CREATE2 addresses as the testkit), delegate, and grant with policy flags.
+#[tokio::test]
+async fn deploy_delegate_and_grant_with_policy() -> Result<()> {
+    use alloy::primitives::{Address, Bytes, U256};
+    use keyward::bindings::{Call, policy::IPolicyHook::IPolicyHookErrors};
+
+    let net = Testnet::start().await?;
+    let url = net.url().to_string();
+    let eoa = alloy::signers::local::PrivateKeySigner::random();
+    net.fund(eoa.address(), U256::from(10u128.pow(19))).await?;
+    let pk = alloy::primitives::hex::encode_prefixed(eoa.to_bytes());
+    let run = |args: &[&str]| keyward_env(&url, &pk, args);
+    let o = run(&["--json", "deploy"]);
+    ensure!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout)?;
+    let same = |field: &str, a: Address| v[field].as_str().is_some_and(|s| s.parse::<Address>().is_ok_and(|x| x == a));
+    ensure!(same("keyward", net.keyward) && same("policyHook", net.policy_hook), "{v}");
+    let acct = eoa.address().to_string();
+    let o = run(&["delegate", "--account", &acct]);
+    ensure!(o.status.success(), "{}", stderr(&o));
+    let session = Secp256k1Signer(alloy::signers::local::PrivateKeySigner::random());
+    let shop = Address::repeat_byte(0x5e);
+    let allow = format!("{shop}:0x00000000");
+    let o = run(&[
+        "grant",
+        "--account",
+        &acct,
+        "--public-key",
+        &session.0.address().to_string(),
+        "--allow",
+        &allow,
+        "--max-calls",
+        "2",
+    ]);
+    ensure!(o.status.success(), "{}", stderr(&o));
+    // The key works twice (ETH needs a native policy; a zero-value call does not), then the call cap refuses it.
+    let as_key = net.as_key(eoa.address(), &session.0).await?;
+    let call = [Call { to: shop, value: U256::ZERO, data: Bytes::new() }];
+    as_key.execute_direct(&call).await?;
+    as_key.execute_direct(&call).await?;
+    let e = as_key.execute_direct(&call).await.expect_err("third call");
+    ensure!(matches!(e, keyward::Error::Policy(IPolicyHookErrors::CallLimitExceeded(_))), "{e}");
+    let o =
+        run(&["grant", "--account", &acct, "--public-key", &session.0.address().to_string(), "--allow", "nonsense"]);
+    ensure!(
+        o.status.code() == Some(1) && stderr(&o) == "error: --allow \"nonsense\": expected TARGET:SELECTOR\n",
+        "{}",
+        stderr(&o)
+    );
+    Ok(())
+}
+
+/// `exec` as a session key on both signed paths; an expired key gets the EntryPoint's reason in one line.
+#[tokio::test]
+async fn exec_as_a_session_key() -> Result<()> {
+    use alloy::primitives::{Address, U256};
+    use keyward::{KeySigner, P256KeySigner, Settings};
+
+    let net = Testnet::start().await?;
+    let session = P256KeySigner::from_bytes(&[3; 32])?;
+    let end = net.now().await? + 100;
+    let settings = Settings::builder().expires_at(end).build()?;
+    let (_, account) = net.new_account(&[Testnet::grant_call(&session.key(), settings)]).await?;
+    let dir = std::env::temp_dir().join(format!("keyward-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let key_file = dir.join("session.key");
+    std::fs::write(&key_file, format!("0x{}", "03".repeat(32)))?;
+    // The relayer pays gas: the funded anvil account.
+    let relayer = alloy::primitives::hex::encode_prefixed(net.funder().to_bytes());
+    let shop = Address::repeat_byte(0x5e).to_string();
+    let acct = account.address().to_string();
+    let url = net.url().to_string();
+    let run = |via: &str| {
+        Command::new(env!("CARGO_BIN_EXE_keyward"))
+            .args(["exec", "--account", &acct, "--via", via, "--key-type", "p256", "--value", "1", &shop])
+            .env("ETH_RPC_URL", &url)
+            .env("KEYWARD_PRIVATE_KEY", &relayer)
+            .env("KEYWARD_SESSION_KEY_FILE", &key_file)
+            .output()
+            .expect("runs")
+    };
+    for via in ["relayed", "4337"] {
+        let o = run(via);
+        ensure!(o.status.success(), "{via}: {}", stderr(&o));
+        ensure!(stdout(&o).contains(&session.key_hash().to_string()));
+    }
+    ensure!(net.provider().get_balance(Address::repeat_byte(0x5e)).await? == U256::from(2));
+    net.warp_to(end + 1).await?;
+    let o = run("4337");
+    ensure!(
+        o.status.code() == Some(1) && stderr(&o).contains("AA22") && stderr(&o).lines().count() == 1,
+        "{}",
+        stderr(&o)
+    );
+    std::fs::remove_dir_all(&dir)?;
+    Ok(())
+}
