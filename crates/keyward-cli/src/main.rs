@@ -654,7 +654,10 @@ fn step(j: bool, step: &str, value: serde_json::Value, text: &str) {
 /// The demo: a 5-minute session key with a daily limit, used until the limit and then the expiry stop it.
 async fn demo(j: bool) -> Result<()> {
     use keyward::{
-        KeySigner, P256KeySigner, bindings::policy::IPolicyHook::IPolicyHookErrors, policy, userop::ENTRY_POINT_V08,
+        KeySigner, P256KeySigner,
+        agent::{Agent, FileStore, Route, RunReport},
+        policy,
+        userop::ENTRY_POINT_V08,
     };
     use keyward_testkit::Testnet;
 
@@ -673,7 +676,8 @@ async fn demo(j: bool) -> Result<()> {
     let session = P256KeySigner::from_bytes(&[42; 32])?;
     let kh = session.key_hash();
     let shop = Address::repeat_byte(0x5e);
-    let expires_at = net.now().await? + 300;
+    let granted_at = net.now().await?;
+    let expires_at = granted_at + 300;
     let daily_limit = 3_000_000_000_000_000u128;
     let settings = Settings::builder().hook(net.policy_hook).expires_at(expires_at).build()?;
     let eoa = PrivateKeySigner::random();
@@ -702,35 +706,69 @@ async fn demo(j: bool) -> Result<()> {
             eoa.address()
         ),
     );
-    let agent = net.relayed(account.address());
+    let store = std::env::temp_dir().join(format!("keyward-demo-{}.json", std::process::id()));
+    let _ = std::fs::remove_file(&store);
     let pay = [keyward::bindings::Call { to: shop, value: U256::from(1_000_000_000_000_000u64), data: Bytes::new() }];
-    // Three payments fit the daily limit; the fourth must be refused by the PolicyHook's spend limit.
-    for i in 1..=4 {
-        let n = format!("3.{i}");
-        match agent.execute_user_op(&session, &pay, ENTRY_POINT_V08).await {
-            Ok(tx) if i <= 3 => step(
-                j,
-                &n,
-                json!({ "action": "paid", "via": "erc4337", "valueWei": "1000000000000000", "tx": tx }),
-                &format!("the agent paid 0.001 ETH through ERC-4337: {tx}"),
-            ),
-            Ok(tx) => bail!("the daily limit did not stop payment {i}: {tx}"),
-            Err(e @ keyward::Error::Policy(IPolicyHookErrors::SpendLimitExceeded(_))) if i == 4 => step(
-                j,
-                &n,
-                json!({ "action": "refused", "reason": "daily limit reached", "error": e.to_string() }),
-                &format!("refused, daily limit reached: {e}"),
-            ),
-            Err(e) => bail!("payment {i} failed unexpectedly: {e}"),
+    let agent = Agent::new(
+        net.relayed(account.address()),
+        Box::new(session.clone()),
+        pay.to_vec(),
+        Duration::from_mins(1),
+        Route::UserOp(ENTRY_POINT_V08),
+        FileStore::new(&store),
+    );
+    // The agent pays every minute of chain time: three payments fit the daily limit, the next ones are refused by
+    // the PolicyHook, and once the key has expired the agent stops by itself.
+    let (mut paid, mut refused) = (0, 0);
+    for tick in 1..=20 {
+        let at = net.now().await?.saturating_sub(granted_at);
+        let n = format!("3.{tick}");
+        match agent.tick().await? {
+            RunReport::Executed { run, tx } => {
+                paid += 1;
+                step(
+                    j,
+                    &n,
+                    json!({ "action": "paid", "run": run, "at": at, "via": "erc4337", "valueWei": "1000000000000000", "tx": tx }),
+                    &format!("t+{at}s the agent paid 0.001 ETH through ERC-4337 (run {run}): {tx}"),
+                );
+            }
+            RunReport::Failed(e) if e.contains("SpendLimitExceeded") && paid == 3 => {
+                refused += 1;
+                step(
+                    j,
+                    &n,
+                    json!({ "action": "refused", "at": at, "reason": "daily limit reached", "error": e }),
+                    &format!("t+{at}s refused, daily limit reached: {e}"),
+                );
+            }
+            RunReport::Stopped(why) if refused > 0 => {
+                step(
+                    j,
+                    &n,
+                    json!({ "action": "stopped", "at": at, "reason": why }),
+                    &format!("t+{at}s the agent stopped: {why}"),
+                );
+                break;
+            }
+            other => bail!("the demo's agent did something unexpected at t+{at}s: {other:?}"),
         }
+        net.warp(60).await?;
     }
+    let stopped = agent.state()?.stopped.is_some();
+    let _ = std::fs::remove_file(&store);
+    if !stopped {
+        bail!("the agent did not stop at the key's expiry");
+    }
+    // The account enforces the expiry itself: an operation signed with the expired key anyway is rejected.
+    let direct = net.relayed(account.address());
     net.warp(86_400).await?;
-    match agent.execute_user_op(&session, &pay, ENTRY_POINT_V08).await {
+    match direct.execute_user_op(&session, &pay, ENTRY_POINT_V08).await {
         Err(e @ keyward::Error::UserOpRejected(_)) if e.to_string().contains("AA22") => step(
             j,
             "4",
             json!({ "action": "refused", "reason": "key expired", "error": e.to_string() }),
-            &format!("a day later the limit is fresh but the key expired after 5 minutes: {e}"),
+            &format!("a day later the limit is fresh, but an operation signed with the expired key anyway: {e}"),
         ),
         Ok(tx) => bail!("an expired key paid: {tx}"),
         Err(e) => bail!("the expired key was refused for another reason: {e}"),

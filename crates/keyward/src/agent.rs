@@ -183,12 +183,7 @@ impl<P: Provider> Agent<P> {
             if let RunReport::Stopped(why) = r {
                 return Ok(why);
             }
-            tokio_sleep(poll).await;
+            tokio::time::sleep(poll).await;
         }
     }
-}
-
-async fn tokio_sleep(d: Duration) {
-    // The client feature already pulls tokio through alloy's HTTP transport.
-    tokio::time::sleep(d).await;
 }

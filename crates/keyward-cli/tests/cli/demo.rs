@@ -12,24 +12,30 @@ fn demo_runs() -> Result<()> {
     ensure!(o.status.success(), "{}", stderr(&o));
     let text = stdout(&o);
     ensure!(text.contains("refused, daily limit reached") && text.contains("AA22") && text.contains("revoked the key"));
+    ensure!(text.contains("the agent stopped: the session key expired"));
     ensure!(start.elapsed().as_secs() < 30);
     // --json: one JSON object per step, in order, with transaction hashes and the reason of each refusal.
     let o = keyward(&["--json", "demo"]);
     ensure!(o.status.success(), "{}", stderr(&o));
     let steps: Vec<serde_json::Value> = stdout(&o).lines().map(serde_json::from_str).collect::<Result<_, _>>()?;
     let actions: Vec<&str> = steps.iter().filter_map(|v| v["action"].as_str()).collect();
-    ensure!(
-        actions
-            == ["started", "delegatedAndGranted", "paid", "paid", "paid", "refused", "refused", "revoked", "watched"],
-        "{actions:?}"
-    );
+    // The agent pays three times, is refused by the daily limit until the key expires, then stops by itself.
+    let agent: Vec<&str> = actions.iter().copied().skip(2).take_while(|a| *a != "stopped").collect();
+    ensure!(agent[..3] == ["paid", "paid", "paid"] && agent[3..].iter().all(|a| *a == "refused") && agent.len() > 3);
+    let stop = 2 + agent.len();
+    ensure!(actions[..2] == ["started", "delegatedAndGranted"], "{actions:?}");
+    ensure!(actions[stop..] == ["stopped", "refused", "revoked", "watched"], "{actions:?}");
     let is_tx = |v: &serde_json::Value| v["tx"].as_str().is_some_and(|t| t.len() == 66 && t.starts_with("0x"));
-    ensure!(steps.iter().filter(|v| v["action"] == "paid").all(is_tx) && is_tx(&steps[1]) && is_tx(&steps[7]));
-    ensure!(
-        steps[5]["reason"] == "daily limit reached"
-            && steps[5]["error"].as_str().is_some_and(|e| e.contains("SpendLimitExceeded"))
-    );
-    ensure!(steps[6]["reason"] == "key expired" && steps[6]["error"].as_str().is_some_and(|e| e.contains("AA22")));
-    ensure!(steps[8]["uses"] == 3 && steps[8]["events"] == 6, "{}", steps[8]);
+    ensure!(steps.iter().filter(|v| v["action"] == "paid").all(is_tx) && is_tx(&steps[1]) && is_tx(&steps[stop + 2]));
+    let refusals = &steps[5..stop];
+    ensure!(refusals.iter().all(|v| v["reason"] == "daily limit reached"
+        && v["error"].as_str().is_some_and(|e| e.contains("SpendLimitExceeded"))));
+    // Chain time: the last refusal is at most at the expiry (valid through its second), the stop after it.
+    let expires_in = 300;
+    ensure!(refusals.iter().all(|v| v["at"].as_u64().is_some_and(|t| t <= expires_in)));
+    ensure!(steps[stop]["reason"] == "the session key expired" && steps[stop]["at"].as_u64() > Some(expires_in));
+    let after = &steps[stop + 1];
+    ensure!(after["reason"] == "key expired" && after["error"].as_str().is_some_and(|e| e.contains("AA22")));
+    ensure!(steps[stop + 3]["uses"] == 3 && steps[stop + 3]["events"] == 6, "{}", steps[stop + 3]);
     Ok(())
 }
