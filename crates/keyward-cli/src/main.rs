@@ -18,6 +18,8 @@ use keyward::{
 };
 use serde_json::json;
 
+mod demo;
+
 /// Keyward: delegated permissions on EIP-7702 / ERC-4337 accounts.
 #[derive(Parser)]
 #[command(name = "keyward", version, about)]
@@ -520,7 +522,7 @@ async fn run(cli: Cli) -> Result<()> {
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
         }
-        Command::Demo => demo(j).await?,
+        Command::Demo => demo::run(j).await?,
     }
     Ok(())
 }
@@ -619,169 +621,6 @@ fn event_json(e: &keyward::client::KeyEvent) -> serde_json::Value {
             json!({"event": "used", "keyHash": key_hash, "block": block, "tx": tx})
         }
     }
-}
-
-/// The demo's last step: what the account's log says about the key.
-async fn watched_step(j: bool, account: &Account<DynProvider>, kh: B256) -> Result<()> {
-    use keyward::client::KeyEvent;
-    let events = account.key_events(0).await?;
-    let uses = events.iter().filter(|e| matches!(e, KeyEvent::Used { key_hash, .. } if *key_hash == kh)).count();
-    step(
-        j,
-        "6",
-        json!({ "action": "watched", "events": events.len(), "uses": uses }),
-        &format!(
-            "the account's log, which `keyward watch` follows, holds {} key events: the grant (Registered, KeySettingsUpdated), {uses} uses (KeyUsed) and the revocation",
-            events.len()
-        ),
-    );
-    Ok(())
-}
-
-/// Prints one narrated step: a JSON line with `--json`, otherwise the text.
-fn step(j: bool, step: &str, value: serde_json::Value, text: &str) {
-    if j {
-        let mut v = json!({ "step": step });
-        if let (Some(obj), serde_json::Value::Object(fields)) = (v.as_object_mut(), value) {
-            obj.extend(fields);
-        }
-        println!("{v}");
-    } else {
-        println!("{step}. {text}");
-    }
-}
-
-/// The demo: a 5-minute session key with a daily limit, used until the limit and then the expiry stop it.
-async fn demo(j: bool) -> Result<()> {
-    use keyward::{
-        KeySigner, P256KeySigner,
-        agent::{Agent, FileStore, Route, RunReport},
-        policy,
-        userop::ENTRY_POINT_V08,
-    };
-    use keyward_testkit::Testnet;
-
-    let net = Testnet::start().await?;
-    step(
-        j,
-        "1",
-        json!({ "action": "started", "rpc": net.url().to_string(), "keyward": net.keyward, "policyHook": net.policy_hook }),
-        &format!(
-            "started anvil at {} and deployed Keyward {} and PolicyHook {} (CREATE2)",
-            net.url(),
-            net.keyward,
-            net.policy_hook
-        ),
-    );
-    let session = P256KeySigner::from_bytes(&[42; 32])?;
-    let kh = session.key_hash();
-    let shop = Address::repeat_byte(0x5e);
-    let granted_at = net.now().await?;
-    let expires_at = granted_at + 300;
-    let daily_limit = 3_000_000_000_000_000u128;
-    let settings = Settings::builder().hook(net.policy_hook).expires_at(expires_at).build()?;
-    let eoa = PrivateKeySigner::random();
-    net.fund(eoa.address(), U256::from(10u128.pow(19))).await?;
-    let account = Account::at(eoa.address(), net.provider_for(&eoa));
-    let tx = account
-        .delegate_and_execute(
-            &eoa,
-            net.keyward,
-            &[
-                Testnet::grant_call(&session.key(), settings),
-                policy::to_hook(net.policy_hook, policy::allow(kh, shop, policy::EMPTY_CALLDATA)),
-                policy::to_hook(net.policy_hook, policy::native_limits(kh, 0, daily_limit, 86_400, 0)),
-            ],
-        )
-        .await?;
-    step(
-        j,
-        "2",
-        json!({
-            "action": "delegatedAndGranted", "account": eoa.address(), "keyHash": kh, "keyType": "P256",
-            "expiresAt": expires_at, "dailyLimitWei": daily_limit.to_string(), "tx": tx,
-        }),
-        &format!(
-            "EOA {} delegated to Keyward (EIP-7702) and granted a 5-minute P256 session key {kh} with a daily limit of 0.003 ETH, in one transaction: {tx}",
-            eoa.address()
-        ),
-    );
-    let store = std::env::temp_dir().join(format!("keyward-demo-{}.json", std::process::id()));
-    let _ = std::fs::remove_file(&store);
-    let pay = [keyward::bindings::Call { to: shop, value: U256::from(1_000_000_000_000_000u64), data: Bytes::new() }];
-    let agent = Agent::new(
-        net.relayed(account.address()),
-        Box::new(session.clone()),
-        pay.to_vec(),
-        Duration::from_mins(1),
-        Route::UserOp(ENTRY_POINT_V08),
-        FileStore::new(&store),
-    );
-    // The agent pays every minute of chain time: three payments fit the daily limit, the next ones are refused by
-    // the PolicyHook, and once the key has expired the agent stops by itself.
-    let (mut paid, mut refused) = (0, 0);
-    for tick in 1..=20 {
-        let at = net.now().await?.saturating_sub(granted_at);
-        let n = format!("3.{tick}");
-        match agent.tick().await? {
-            RunReport::Executed { run, tx } => {
-                paid += 1;
-                step(
-                    j,
-                    &n,
-                    json!({ "action": "paid", "run": run, "at": at, "via": "erc4337", "valueWei": "1000000000000000", "tx": tx }),
-                    &format!("t+{at}s the agent paid 0.001 ETH through ERC-4337 (run {run}): {tx}"),
-                );
-            }
-            RunReport::Failed(e) if e.contains("SpendLimitExceeded") && paid == 3 => {
-                refused += 1;
-                step(
-                    j,
-                    &n,
-                    json!({ "action": "refused", "at": at, "reason": "daily limit reached", "error": e }),
-                    &format!("t+{at}s refused, daily limit reached: {e}"),
-                );
-            }
-            RunReport::Stopped(why) if refused > 0 => {
-                step(
-                    j,
-                    &n,
-                    json!({ "action": "stopped", "at": at, "reason": why }),
-                    &format!("t+{at}s the agent stopped: {why}"),
-                );
-                break;
-            }
-            other => bail!("the demo's agent did something unexpected at t+{at}s: {other:?}"),
-        }
-        net.warp(60).await?;
-    }
-    let stopped = agent.state()?.stopped.is_some();
-    let _ = std::fs::remove_file(&store);
-    if !stopped {
-        bail!("the agent did not stop at the key's expiry");
-    }
-    // The account enforces the expiry itself: an operation signed with the expired key anyway is rejected.
-    let direct = net.relayed(account.address());
-    net.warp(86_400).await?;
-    match direct.execute_user_op(&session, &pay, ENTRY_POINT_V08).await {
-        Err(e @ keyward::Error::UserOpRejected(_)) if e.to_string().contains("AA22") => step(
-            j,
-            "4",
-            json!({ "action": "refused", "reason": "key expired", "error": e.to_string() }),
-            &format!("a day later the limit is fresh, but an operation signed with the expired key anyway: {e}"),
-        ),
-        Ok(tx) => bail!("an expired key paid: {tx}"),
-        Err(e) => bail!("the expired key was refused for another reason: {e}"),
-    }
-    let tx = account.revoke(kh).await?;
-    let received = net.provider().get_balance(shop).await?;
-    step(
-        j,
-        "5",
-        json!({ "action": "revoked", "keyHash": kh, "tx": tx, "shopReceivedWei": received.to_string() }),
-        &format!("revoked the key: {tx}; the shop received {received} wei"),
-    );
-    watched_step(j, &account, kh).await
 }
 
 #[tokio::main]
