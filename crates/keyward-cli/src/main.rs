@@ -125,6 +125,9 @@ enum Command {
         /// Stop after reading up to the current block instead of following.
         #[arg(long)]
         once: bool,
+        /// Most blocks per `eth_getLogs` query (RPC providers cap the range); a long history is read in pages.
+        #[arg(long, default_value_t = 2_000, value_parser = clap::value_parser!(u64).range(1..))]
+        max_blocks: u64,
     },
     /// Run the demo on a local anvil it starts itself (`--json`: one JSON line per step).
     Demo,
@@ -500,24 +503,27 @@ async fn run(cli: Cli) -> Result<()> {
             let tx = online.account(true).await?.revoke_all().await?;
             out(j, &json!({ "tx": tx }), &format!("revoked every key in {tx}"));
         }
-        Command::Watch { online, from_block, confirmations, once } => {
+        Command::Watch { online, from_block, confirmations, once, max_blocks } => {
             let account = online.account(false).await?;
             let mut next = from_block;
             loop {
                 // An RPC error while following is reported on stderr and retried: the watcher survives reconnects
                 // and never skips or repeats a block (`next` only moves after a successful read).
-                match watch_step(&account, next, confirmations).await {
-                    Ok((events, new_next)) => {
+                match watch_step(&account, next, confirmations, max_blocks).await {
+                    Ok((events, new_next, caught_up)) => {
                         for e in events {
                             println!("{}", event_json(&e));
                         }
                         next = new_next;
+                        if !caught_up {
+                            continue; // more pages of history: no pause
+                        }
+                        if once {
+                            break;
+                        }
                     }
                     Err(e) if !once => eprintln!("watch: {e:#} (retrying)"),
                     Err(e) => return Err(e),
-                }
-                if once {
-                    break;
                 }
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
@@ -587,19 +593,22 @@ async fn print_keys(account: &Account<DynProvider>, j: bool) -> Result<()> {
     Ok(())
 }
 
-/// Events from `next` to the confirmed head, and the next block to read.
+/// Events from `next` towards the confirmed head (at most `max_blocks` blocks), the next block to read, and
+/// whether the confirmed head has been reached.
 async fn watch_step(
     account: &Account<DynProvider>,
     next: u64,
     confirmations: u64,
-) -> Result<(Vec<keyward::client::KeyEvent>, u64)> {
+    max_blocks: u64,
+) -> Result<(Vec<keyward::client::KeyEvent>, u64, bool)> {
     let head = account.provider().get_block_number().await.map_err(|e| eyre!("rpc: {e}"))?;
-    let Some(confirmed) = head.checked_sub(confirmations) else { return Ok((Vec::new(), next)) };
+    let Some(confirmed) = head.checked_sub(confirmations) else { return Ok((Vec::new(), next, true)) };
     if confirmed < next {
-        return Ok((Vec::new(), next));
+        return Ok((Vec::new(), next, true));
     }
-    let events = account.key_events_between(next, confirmed).await?;
-    Ok((events, confirmed + 1))
+    let last = confirmed.min(next.saturating_add(max_blocks - 1));
+    let events = account.key_events_between(next, last).await?;
+    Ok((events, last + 1, last == confirmed))
 }
 
 fn event_json(e: &keyward::client::KeyEvent) -> serde_json::Value {

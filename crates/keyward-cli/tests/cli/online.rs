@@ -43,6 +43,12 @@ async fn online_commands() -> Result<()> {
     ensure!(kinds == ["registered", "settingsUpdated", "used", "revoked"], "{kinds:?}");
     ensure!(events[2]["keyHash"] == kh.to_string() && events[2]["tx"] == used_tx.to_string(), "{}", events[2]);
     ensure!(events.iter().all(|e| e["tx"].as_str().is_some_and(|t| t.len() == 66) && e["block"].is_u64()));
+    // Paged one block per query, the history is the same.
+    let o = run(&["watch", "--account", &acct, "--once", "--max-blocks", "1"]);
+    let paged: Vec<serde_json::Value> = stdout(&o).lines().map(serde_json::from_str).collect::<Result<_, _>>()?;
+    ensure!(paged == events, "paged {paged:?}");
+    let o = run(&["watch", "--account", &acct, "--once", "--max-blocks", "0"]);
+    ensure!(o.status.code() == Some(2), "--max-blocks 0 is a usage error");
     // With confirmations, the revocation (in the last block) is not reported yet.
     let o = run(&["watch", "--account", &acct, "--once", "--confirmations", "1"]);
     let kinds: Vec<String> = stdout(&o)
