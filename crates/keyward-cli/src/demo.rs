@@ -148,7 +148,7 @@ async fn run_agent(
                     j,
                     &n,
                     json!({ "action": "refused", "at": at, "reason": "daily limit reached", "error": e }),
-                    &format!("t+{at}s refused, daily limit reached: {e}"),
+                    &format!("t+{at}s refused, daily limit reached (found in simulation, nothing sent): {e}"),
                 );
             }
             RunReport::Stopped(why) if refused > 0 => {

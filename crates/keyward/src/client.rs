@@ -394,9 +394,7 @@ impl<P: Provider> Account<P> {
 
     /// Sends signed operations through `entry_point.handleOps` with the provider's wallet as bundler.
     pub async fn handle_ops(&self, ops: Vec<PackedUserOperation>, entry_point: Address) -> Result<TxHash, Error> {
-        let beneficiary = self.provider.get_accounts().await.map_err(rpc_error)?.first().copied().unwrap_or_default();
-        let input = handle_ops_call_data(ops, beneficiary);
-        let receipt = self.send_receipt(TransactionRequest::default().with_to(entry_point).with_input(input)).await?;
+        let receipt = self.send_receipt(self.handle_ops_tx(ops, entry_point).await?).await?;
         // handleOps succeeds even when an operation's execution reverts: the EntryPoint reports it in its events.
         for log in receipt.inner.logs() {
             if let Ok(event) = log.log_decode::<IEntryPoint::UserOperationRevertReason>() {
@@ -411,8 +409,22 @@ impl<P: Provider> Account<P> {
         Ok(receipt.transaction_hash)
     }
 
+    async fn handle_ops_tx(
+        &self,
+        ops: Vec<PackedUserOperation>,
+        entry_point: Address,
+    ) -> Result<TransactionRequest, Error> {
+        let beneficiary = self.provider.get_accounts().await.map_err(rpc_error)?.first().copied().unwrap_or_default();
+        Ok(TransactionRequest::default().with_to(entry_point).with_input(handle_ops_call_data(ops, beneficiary)))
+    }
+
     /// ERC-4337: sends `calls` as a user operation signed by `signer` through `entry_point.handleOps`, with the
     /// provider's wallet as bundler and beneficiary (local chains; use a bundler elsewhere).
+    ///
+    /// Both phases are simulated first, in the EntryPoint's order: validation (an `eth_call` of `handleOps`: a bad
+    /// signature or an expired key gets the EntryPoint's reason, e.g. `AA22`), then execution
+    /// ([`Self::simulate_user_op`]: a spend limit or a call the hook does not allow gets its typed error). A refused
+    /// operation is never sent, so a refusal costs no gas.
     pub async fn execute_user_op(
         &self,
         signer: &dyn KeySigner,
@@ -420,7 +432,24 @@ impl<P: Provider> Account<P> {
         entry_point: Address,
     ) -> Result<TxHash, Error> {
         let op = self.user_op(signer, calls, entry_point).await?;
+        let tx = self.handle_ops_tx(vec![op.clone()], entry_point).await?;
+        if let Err(e) = self.provider.call(tx).await {
+            return Err(revert_error(&e, revert_data(&e)));
+        }
+        self.simulate_user_op(&op, entry_point).await?;
         self.handle_ops(vec![op], entry_point).await
+    }
+
+    /// Simulates the execution phase of `op` (an `eth_call` of the account's `executeUserOp` from `entry_point`,
+    /// on the latest state) and returns the typed error the account or its hook would revert with. The signature is
+    /// not checked here: that is the validation phase, which the EntryPoint runs in `handleOps`.
+    pub async fn simulate_user_op(&self, op: &PackedUserOperation, entry_point: Address) -> Result<(), Error> {
+        let input = IKeyward::executeUserOpCall { userOp: op.clone(), userOpHash: B256::ZERO }.abi_encode();
+        let tx = TransactionRequest::default().with_from(entry_point).with_to(self.address).with_input(input);
+        match self.provider.call(tx).await {
+            Ok(_) => Ok(()),
+            Err(e) => Err(revert_error(&e, revert_data(&e))),
+        }
     }
 
     /// Grants, updates, revocations and uses from `from_block` to the latest block, in order.

@@ -100,11 +100,16 @@ async fn session_key_on_every_path() -> Result<()> {
     // ERC-4337: WebAuthn signature through handleOps.
     via_relayer.execute_user_op(&webauthn, &pay, ENTRY_POINT_V08).await?;
     ensure!(relayed.get_balance(recipient).await? == U256::from(3), "one wei per path");
-    // A user operation whose execution reverts is still mined (handleOps reports it), but leaves no KeyUsed.
+    // A user operation whose execution would revert is refused before sending (simulated): no transaction.
     let before = relayed.get_block_number().await?;
     let failing =
         [Call { to: ENTRY_POINT_V08, value: U256::ZERO, data: Bytes::from_static(&[0xde, 0xad, 0xbe, 0xef]) }];
-    via_relayer.execute_user_op(&webauthn, &failing, ENTRY_POINT_V08).await.expect_err("the call reverts");
+    let refused = via_relayer.execute_user_op(&webauthn, &failing, ENTRY_POINT_V08).await.expect_err("simulated");
+    ensure!(matches!(refused, keyward::Error::Keyward(IKeywardErrors::CallFailed(_))), "{refused}");
+    ensure!(relayed.get_block_number().await? == before, "nothing was sent");
+    // Sent anyway, it is mined (handleOps reports the failed execution) but leaves no KeyUsed.
+    let op = via_relayer.user_op(&webauthn, &failing, ENTRY_POINT_V08).await?;
+    via_relayer.handle_ops(vec![op], ENTRY_POINT_V08).await.expect_err("the call reverts");
     ensure!(relayed.get_block_number().await? == before + 1, "the failed operation was mined");
     let used_by: Vec<B256> = user
         .key_events(first_block)
