@@ -6,13 +6,9 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 venv="$root/.venv-halmos"
-version=0.3.3
-if ! "$venv/bin/halmos" --version 2>/dev/null | grep -qx "halmos $version"; then
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check "halmos==$version"
-fi
-plat=$(node -p "process.platform + '-' + (process.arch === 'x64' ? 'amd64' : process.arch)")
-export PATH="$root/node_modules/@foundry-rs/forge-$plat/bin:$PATH"
+# shellcheck source=tools/venv.sh
+. "$root/tools/venv.sh"
+pinned_tool "$venv" halmos 0.3.3 halmos
 export FOUNDRY_OUT=target/halmos/out FOUNDRY_CACHE_PATH=target/halmos/cache
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

@@ -5,13 +5,9 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 venv="$root/.venv-slither"
-version=0.11.6
-if ! "$venv/bin/slither" --version 2>/dev/null | grep -qx "$version"; then
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check "slither-analyzer==$version"
-fi
-plat=$(node -p "process.platform + '-' + (process.arch === 'x64' ? 'amd64' : process.arch)")
-export PATH="$root/node_modules/@foundry-rs/forge-$plat/bin:$PATH"
+# shellcheck source=tools/venv.sh
+. "$root/tools/venv.sh"
+pinned_tool "$venv" slither-analyzer 0.11.6 slither
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 report="$tmp/slither.json" # slither refuses to overwrite an existing file

@@ -7,7 +7,7 @@
 use alloy::{
     eips::eip7702::Authorization,
     network::{TransactionBuilder, TransactionBuilder7702},
-    primitives::{Address, B256, Bytes, TxHash, U256},
+    primitives::{Address, B256, Bytes, TxHash, U256, aliases::U192},
     providers::Provider,
     rpc::types::{Filter, TransactionRequest},
     signers::{SignerSync, local::PrivateKeySigner},
@@ -342,17 +342,35 @@ impl<P: Provider> Account<P> {
 
     /// The relayed path: `signer` signs a batch in its nonce lane 0; the provider's wallet relays it.
     pub async fn execute_relayed(&self, signer: &dyn KeySigner, calls: &[Call]) -> Result<TxHash, Error> {
+        let (batch, signature) = self.signed_batch(signer, calls, U192::ZERO).await?;
+        self.relay(batch, signature).await
+    }
+
+    /// A batch of `calls` signed by `signer` in nonce lane `lane` (any relayer, no deadline), to hand to a relayer
+    /// or to [`Self::relay`]. Each lane has its own sequence, so batches in different lanes are independent: an
+    /// agent can keep several in flight and they land in any order.
+    pub async fn signed_batch(
+        &self,
+        signer: &dyn KeySigner,
+        calls: &[Call],
+        lane: U192,
+    ) -> Result<(SignedBatchedCall, Bytes), Error> {
         let key_hash = signer.key_hash();
-        let nonce: U256 =
-            self.view(self.address, IKeyward::getSeq_1Call { keyHash: key_hash, key: U256::ZERO }).await?;
+        let seq: U256 =
+            self.view(self.address, IKeyward::getSeq_1Call { keyHash: key_hash, key: U256::from(lane) }).await?;
         let batch = SignedBatchedCall {
             batchedCall: BatchedCall { calls: calls.to_vec(), revertOnFailure: true },
-            nonce,
+            nonce: (U256::from(lane) << 64) | seq,
             keyHash: key_hash,
             executor: Address::ZERO,
             deadline: U256::ZERO,
         };
         let signature = signer.sign_batch(&batch, &self.domain().await?, Bytes::new())?;
+        Ok((batch, signature))
+    }
+
+    /// Relays a signed batch with the provider's wallet.
+    pub async fn relay(&self, batch: SignedBatchedCall, signature: Bytes) -> Result<TxHash, Error> {
         let input = IKeyward::execute_1Call { signedBatchedCall: batch, wrappedSignature: signature }.abi_encode();
         self.send(TransactionRequest::default().with_to(self.address).with_input(input)).await
     }
@@ -364,7 +382,20 @@ impl<P: Provider> Account<P> {
         calls: &[Call],
         entry_point: Address,
     ) -> Result<PackedUserOperation, Error> {
-        let mut builder = userop::UserOpBuilder::new(self.address, self.entry_point_nonce(entry_point).await?);
+        self.user_op_in_lane(signer, calls, entry_point, U192::ZERO).await
+    }
+
+    /// Builds and signs a user operation of `calls` for `signer` in EntryPoint nonce lane `lane` (the nonce's
+    /// 192-bit key): operations in different lanes do not wait for each other.
+    pub async fn user_op_in_lane(
+        &self,
+        signer: &dyn KeySigner,
+        calls: &[Call],
+        entry_point: Address,
+        lane: U192,
+    ) -> Result<PackedUserOperation, Error> {
+        let mut builder =
+            userop::UserOpBuilder::new(self.address, self.entry_point_nonce_in_lane(entry_point, lane).await?);
         for call in calls {
             builder = builder.call(call.clone());
         }
@@ -373,11 +404,12 @@ impl<P: Provider> Account<P> {
 
     /// The next EntryPoint nonce of this account (lane 0), to start a [`userop::UserOpBuilder`].
     pub async fn entry_point_nonce(&self, entry_point: Address) -> Result<U256, Error> {
-        self.view(
-            entry_point,
-            IEntryPoint::getNonceCall { sender: self.address, key: alloy::primitives::aliases::U192::ZERO },
-        )
-        .await
+        self.entry_point_nonce_in_lane(entry_point, U192::ZERO).await
+    }
+
+    /// The next EntryPoint nonce of this account in lane `lane` (the full nonce: `lane << 64 | sequence`).
+    pub async fn entry_point_nonce_in_lane(&self, entry_point: Address, lane: U192) -> Result<U256, Error> {
+        self.view(entry_point, IEntryPoint::getNonceCall { sender: self.address, key: lane }).await
     }
 
     /// Signs a built operation (fees, paymaster, ... as the builder set them) for `signer`.

@@ -119,6 +119,24 @@ async fn session_key_on_every_path() -> Result<()> {
         .collect();
     ensure!(used_by == [session.key_hash(), p256.key_hash(), webauthn.key_hash()], "one KeyUsed per executed batch");
 
+    // Nonce lanes: batches signed in lanes 0 and 7 before either is sent land in either order; a replay fails.
+    let lane = |n: u64| alloy::primitives::aliases::U192::from(n);
+    let (b0, s0) = via_relayer.signed_batch(&p256, &pay, lane(0)).await?;
+    let (b7, s7) = via_relayer.signed_batch(&p256, &pay, lane(7)).await?;
+    ensure!(b7.nonce == U256::from(7) << 64, "lane 7, sequence 0");
+    via_relayer.relay(b7.clone(), s7.clone()).await?;
+    via_relayer.relay(b0, s0).await?;
+    let replay = via_relayer.relay(b7, s7).await.expect_err("replay");
+    ensure!(matches!(replay, keyward::Error::Keyward(IKeywardErrors::InvalidNonce(_))), "{replay}");
+    // ERC-4337: an operation in EntryPoint lane 3 does not wait for lane 0.
+    let op3 = via_relayer.user_op_in_lane(&webauthn, &pay, ENTRY_POINT_V08, lane(3)).await?;
+    ensure!(op3.nonce >> 64 == U256::from(3));
+    via_relayer.handle_ops(vec![op3], ENTRY_POINT_V08).await?;
+    ensure!(
+        via_relayer.entry_point_nonce_in_lane(ENTRY_POINT_V08, lane(3)).await? == (U256::from(3) << 64) + U256::from(1)
+    );
+    ensure!(relayed.get_balance(recipient).await? == U256::from(6), "three more wei");
+
     // A non-admin key cannot manage keys: the typed error comes back.
     let err = Account::at(eoa.address(), &as_session)
         .execute_direct(&[keyward::encode::self_call(keyward::encode::revoke_all())])
