@@ -6,12 +6,20 @@ mod demo;
 mod offline;
 mod online;
 mod props;
+mod snapshots;
 mod watch;
 
 use std::process::{Command, Output};
 
+/// `keyward` with none of its environment variables set (they would show in `--help` and change defaults).
 fn keyward(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_keyward")).args(args).output().expect("the binary runs")
+    Command::new(env!("CARGO_BIN_EXE_keyward"))
+        .args(args)
+        .env_remove("ETH_RPC_URL")
+        .env_remove("KEYWARD_PRIVATE_KEY")
+        .env_remove("KEYWARD_SESSION_KEY_FILE")
+        .output()
+        .expect("the binary runs")
 }
 
 /// `keyward` with the RPC URL and the sender's private key in the environment, as cast users set them.
