@@ -2,7 +2,7 @@
 //! A change to what users see fails here until the snapshot is refreshed on purpose:
 //! `KEYWARD_BLESS=1 cargo test -p keyward-cli --test cli snapshots` rewrites them; review the diff and commit it.
 
-use std::path::PathBuf;
+use std::{fmt::Write as _, path::PathBuf};
 
 use eyre::{Result, bail, ensure};
 
@@ -63,7 +63,7 @@ fn errors() -> Result<()> {
         let code = o.status.code().unwrap_or(-1);
         // Usage errors (exit 2) are clap's: keep their first line.
         let first = stderr(&o).lines().next().unwrap_or_default().to_owned();
-        out.push_str(&format!("$ keyward {}\nexit {code}: {first}\n", args.join(" ")));
+        writeln!(out, "$ keyward {}\nexit {code}: {first}", args.join(" "))?;
     }
     snapshot("errors", &out)
 }
