@@ -11,6 +11,7 @@ import {
     PackedUserOperation,
     SignedBatchedCall
 } from "../../contracts/interfaces/IKeyward.sol";
+import {IKeywardHook} from "../../contracts/interfaces/IKeywardHook.sol";
 import {KeyLib} from "../../contracts/libraries/KeyLib.sol";
 import {Settings} from "../../contracts/types/Settings.sol";
 import {Test} from "forge-std/Test.sol";
@@ -23,6 +24,25 @@ contract KeyLibHarness {
 
     function hashSecp256k1(address signer) external pure returns (bytes32) {
         return KeyLib.hashSecp256k1(signer);
+    }
+}
+
+/// @dev A hook that approves everything and does every callback: the most permissive policy there is.
+contract AllowAllHook is IKeywardHook {
+    function onValidate(bytes32, bytes32, bytes calldata) external pure returns (uint256) {
+        return 0;
+    }
+
+    function onSignature(bytes32, bytes32, bytes32, bytes calldata) external pure returns (bytes4) {
+        return IKeywardHook.onSignature.selector;
+    }
+
+    function beforeExecute(bytes32, address, uint256, bytes calldata) external pure returns (bytes memory) {
+        return "";
+    }
+
+    function afterExecute(bytes32, bool, bytes calldata) external pure returns (bytes4) {
+        return IKeywardHook.afterExecute.selector;
     }
 }
 
@@ -165,6 +185,33 @@ contract KeywardSymbolicTest is Test {
             .call(
                 abi.encodeWithSignature(
                     "execute((((address,uint256,bytes)[],bool),uint256,bytes32,address,uint256),bytes)", b, wrapped
+                )
+            );
+        _assertOnlyOutsideCalls(ok, settings, to0, to1);
+    }
+
+    /// @dev Even under a hook that approves everything and runs every callback (validate, before, after, after
+    /// failure), a non-admin key reaches no self-call: the account refuses before it asks the hook.
+    function check_nonAdmin_permissiveHook_noSelfCall(
+        uint256 settings,
+        bool continueOnFailure,
+        address to0,
+        address to1,
+        bytes4 selector
+    ) public {
+        address hook = address(uint160(0xa110000000000000000000000000000000000000) | 0x1f);
+        vm.etch(hook, address(new AllowAllHook()).code);
+        Settings s = Settings.wrap(settings);
+        vm.assume(s.isCanonical() && !s.isAdmin());
+        settings = (settings & ~uint256(type(uint160).max)) | uint160(hook);
+        _grantSession(settings);
+        Call[] memory calls = _calls(to0, to1, selector);
+        vm.assume(to0 != hook && to1 != hook);
+        vm.prank(SESSION);
+        (bool ok,) = address(acct)
+            .call(
+                abi.encodeWithSignature(
+                    "execute(bytes32,bytes)", continueOnFailure ? MODE_CONTINUE : MODE_REVERT, abi.encode(calls)
                 )
             );
         _assertOnlyOutsideCalls(ok, settings, to0, to1);
