@@ -30,6 +30,14 @@ fn messy() -> impl Strategy<Value = String> {
     prop_oneof![
         proptest::collection::vec(any::<u8>(), 0..80).prop_map(|b| format!("0x{}", alloy::primitives::hex::encode(b))),
         "(0x)?[0-9a-fA-F]{0,70}",
+        // Canonical-looking words: hook, expiration, admin bit, validAfter in their places.
+        (any::<[u8; 20]>(), any::<u32>(), any::<bool>(), any::<u32>()).prop_map(|(h, e, a, v)| {
+            let word = alloy::primitives::U256::from_be_slice(&h)
+                | (alloy::primitives::U256::from(e) << 160)
+                | (alloy::primitives::U256::from(u8::from(a)) << 200)
+                | (alloy::primitives::U256::from(v) << 208);
+            format!("{word:#x}")
+        }),
         "[0-9]{0,80}",
         "-?[0-9]{1,30}",
         "0x[0-9a-f]{40}:(0x[0-9a-f]{0,10}|any|[a-z]{0,5})",
@@ -54,7 +62,17 @@ proptest! {
         if o.status.success() {
             // A word that decodes encodes back to itself.
             let text = String::from_utf8_lossy(&o.stdout).into_owned();
-            prop_assert_eq!(text.lines().count(), 4);
+            let fields: Vec<&str> = text.lines().filter_map(|l| l.split_once(' ').map(|(_, v)| v)).collect();
+            prop_assert_eq!(fields.len(), 4);
+            let mut args = vec!["settings", "encode", "--hook", fields[0], "--expires-at", fields[1]];
+            args.extend(["--valid-after", fields[3]]);
+            if fields[2] == "true" {
+                args.push("--admin");
+            }
+            let again = keyward(&args);
+            prop_assert!(again.status.success(), "{:?}", args);
+            let parse = |s: &str| alloy::primitives::U256::from_str_radix(s.trim().trim_start_matches("0x"), 16);
+            prop_assert_eq!(parse(&String::from_utf8_lossy(&again.stdout)).ok(), parse(&word).ok());
         }
     }
 
