@@ -134,14 +134,7 @@ contract KeywardSymbolicTest is Test {
     ) public {
         _grantSession(_nonAdmin(settings));
         Call[] memory calls = _calls(to0, to1, selector);
-        vm.prank(SESSION);
-        (bool ok,) = address(acct)
-            .call(
-                abi.encodeWithSignature(
-                    "execute(bytes32,bytes)", continueOnFailure ? MODE_CONTINUE : MODE_REVERT, abi.encode(calls)
-                )
-            );
-        _assertOnlyOutsideCalls(ok, settings, to0, to1);
+        _assertOnlyOutsideCalls(_directAsSession(continueOnFailure, calls), settings, to0, to1);
     }
 
     /// @dev ERC-4337 execution path (the EntryPoint calls executeUserOp after validation).
@@ -207,19 +200,23 @@ contract KeywardSymbolicTest is Test {
         _grantSession(settings);
         Call[] memory calls = _calls(to0, to1, selector);
         vm.assume(to0 != hook && to1 != hook);
-        vm.prank(SESSION);
-        (bool ok,) = address(acct)
-            .call(
-                abi.encodeWithSignature(
-                    "execute(bytes32,bytes)", continueOnFailure ? MODE_CONTINUE : MODE_REVERT, abi.encode(calls)
-                )
-            );
-        _assertOnlyOutsideCalls(ok, settings, to0, to1);
+        _assertOnlyOutsideCalls(_directAsSession(continueOnFailure, calls), settings, to0, to1);
     }
 
     // ------------------------------------------------------------------------------------------------------------
     // Helpers
     // ------------------------------------------------------------------------------------------------------------
+
+    /// @dev ERC-7821 execute from the session key's own address; whether it succeeded.
+    function _directAsSession(bool continueOnFailure, Call[] memory calls) private returns (bool ok) {
+        vm.prank(SESSION);
+        (ok,) = address(acct)
+            .call(
+                abi.encodeWithSignature(
+                    "execute(bytes32,bytes)", continueOnFailure ? MODE_CONTINUE : MODE_REVERT, abi.encode(calls)
+                )
+            );
+    }
 
     function _nonAdmin(uint256 settings) private pure returns (uint256) {
         Settings s = Settings.wrap(settings);
