@@ -2,54 +2,31 @@
 //! with EIP-7702 and grant a 5-minute session key in the same transaction, act with the key on each path, watch the
 //! expiry stop it, revoke. Run with `cargo run -p keyward --features client --example session_key`.
 
-use std::{path::PathBuf, time::Duration};
+use std::time::Duration;
 
 use alloy::{
-    network::{EthereumWallet, TransactionBuilder},
+    network::EthereumWallet,
     node_bindings::Anvil,
-    primitives::{Address, Bytes, U256, hex},
+    primitives::{Address, Bytes, U256},
     providers::{Provider, ProviderBuilder, ext::AnvilApi},
-    rpc::types::TransactionRequest,
     signers::local::PrivateKeySigner,
 };
 use eyre::{OptionExt, Result};
 use keyward::{KeySigner, P256KeySigner, Settings, bindings::Call, client::Account, encode, userop::ENTRY_POINT_V08};
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn anvil_path() -> Result<PathBuf> {
-    if let Some(p) = std::env::var_os("ANVIL_BIN") {
-        return Ok(p.into());
-    }
-    let arch = if cfg!(target_arch = "x86_64") { "amd64" } else { "arm64" };
-    let os = if cfg!(target_os = "macos") { "darwin" } else { "linux" };
-    let p = root().join(format!("node_modules/@foundry-rs/anvil-{os}-{arch}/bin/anvil"));
-    eyre::ensure!(p.exists(), "anvil not found at {}: run `make setup` or set ANVIL_BIN", p.display());
-    Ok(p)
-}
-
-async fn deploy(provider: &impl Provider, code: Bytes) -> Result<Address> {
-    let receipt =
-        provider.send_transaction(TransactionRequest::default().with_deploy_code(code)).await?.get_receipt().await?;
-    receipt.contract_address.ok_or_eyre("no contract address")
-}
+#[path = "../tests/support/chain.rs"]
+mod chain;
 
 #[tokio::main]
 async fn main() -> Result<()> {
-    let anvil = Anvil::at(anvil_path()?).spawn();
+    let anvil = Anvil::at(chain::anvil_path()?).spawn();
     let url = anvil.endpoint_url();
     println!("anvil at {url} (chain {})", anvil.chain_id());
     let relayer_key: PrivateKeySigner = anvil.keys()[0].clone().into();
     let relayer = ProviderBuilder::new().wallet(EthereumWallet::from(relayer_key)).connect_http(url.clone());
 
-    let keyward = deploy(&relayer, keyward::keyward_bytecode()).await?;
-    let artifact: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(
-        root().join("node_modules/@account-abstraction/contracts/artifacts/EntryPoint.json"),
-    )?)?;
-    let ep = deploy(&relayer, hex::decode(artifact["bytecode"].as_str().ok_or_eyre("bytecode")?)?.into()).await?;
-    relayer.anvil_set_code(ENTRY_POINT_V08, relayer.get_code_at(ep).await?).await?;
+    let keyward = chain::deploy(&relayer, keyward::keyward_bytecode()).await?;
+    chain::place_entry_point(&relayer).await?;
     println!("deployed Keyward at {keyward}; EntryPoint v0.8 at {ENTRY_POINT_V08}");
 
     let eoa = PrivateKeySigner::random();

@@ -2,45 +2,22 @@
 //! key's operation built in Rust on each path (direct, relayed, ERC-4337 through the real EntryPoint v0.8), key
 //! listing, the event stream, and typed contract errors.
 
-use std::path::PathBuf;
-
 use alloy::{
-    network::{EthereumWallet, TransactionBuilder},
+    network::EthereumWallet,
     node_bindings::Anvil,
-    primitives::{Address, B256, Bytes, U256, hex},
+    primitives::{Address, B256, Bytes, U256},
     providers::{Provider, ProviderBuilder, ext::AnvilApi},
-    rpc::types::TransactionRequest,
     signers::local::PrivateKeySigner,
 };
 use eyre::{OptionExt, Result, ensure};
+
+use crate::chain::{anvil_path, deploy, place_entry_point};
 use keyward::{
     KeySigner, P256KeySigner, Secp256k1Signer, Settings, WebAuthnSigner,
     bindings::{Call, IKeyward::IKeywardErrors},
     client::{Account, KeyEvent, KeyStatus},
     userop::ENTRY_POINT_V08,
 };
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// anvil from `ANVIL_BIN`, else the native binary npm installed; a clear error when neither exists.
-fn anvil_path() -> Result<PathBuf> {
-    if let Some(p) = std::env::var_os("ANVIL_BIN") {
-        return Ok(p.into());
-    }
-    let arch = if cfg!(target_arch = "x86_64") { "amd64" } else { "arm64" };
-    let os = if cfg!(target_os = "macos") { "darwin" } else { "linux" };
-    let p = root().join(format!("node_modules/@foundry-rs/anvil-{os}-{arch}/bin/anvil"));
-    ensure!(p.exists(), "anvil not found at {}: run `make setup` (npm ci) or set ANVIL_BIN", p.display());
-    Ok(p)
-}
-
-async fn deploy(provider: &impl Provider, code: Bytes) -> Result<Address> {
-    let receipt =
-        provider.send_transaction(TransactionRequest::default().with_deploy_code(code)).await?.get_receipt().await?;
-    receipt.contract_address.ok_or_eyre("no contract address")
-}
 
 #[tokio::test]
 #[ignore = "spawns anvil from node_modules: `make test` runs it"]
@@ -52,12 +29,7 @@ async fn session_key_on_every_path() -> Result<()> {
 
     // Keyward from the committed artifact; EntryPoint v0.8 from the official artifact, placed at its address.
     let keyward = deploy(&relayed, keyward::keyward_bytecode()).await?;
-    let artifact: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(
-        root().join("node_modules/@account-abstraction/contracts/artifacts/EntryPoint.json"),
-    )?)?;
-    let ep_code: Bytes = hex::decode(artifact["bytecode"].as_str().ok_or_eyre("bytecode")?)?.into();
-    let ep = deploy(&relayed, ep_code).await?;
-    relayed.anvil_set_code(ENTRY_POINT_V08, relayed.get_code_at(ep).await?).await?;
+    place_entry_point(&relayed).await?;
 
     // The user's EOA delegates and grants a 1-hour secp256k1 session key in one transaction.
     let eoa = PrivateKeySigner::random();

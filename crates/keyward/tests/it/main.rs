@@ -2,5 +2,8 @@
 
 #[cfg(feature = "client")]
 mod anvil;
+#[cfg(feature = "client")]
+#[path = "../support/chain.rs"]
+mod chain;
 mod decoders;
 mod differential;

@@ -1,0 +1,49 @@
+//! Local-chain helpers shared by this crate's anvil tests and its `session_key` example. (`keyward-testkit` does
+//! all of this and more, but it depends on this crate, so this crate's own tests cannot use it.)
+
+use std::path::PathBuf;
+
+use alloy::{
+    network::TransactionBuilder,
+    primitives::{Address, Bytes, hex},
+    providers::{Provider, ext::AnvilApi},
+    rpc::types::TransactionRequest,
+};
+use eyre::{OptionExt, Result, ensure};
+use keyward::userop::ENTRY_POINT_V08;
+
+/// The workspace root (where `node_modules` lives).
+pub(crate) fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// anvil from `ANVIL_BIN`, else the native binary npm installed; a clear error when neither exists.
+pub(crate) fn anvil_path() -> Result<PathBuf> {
+    if let Some(p) = std::env::var_os("ANVIL_BIN") {
+        return Ok(p.into());
+    }
+    let arch = if cfg!(target_arch = "x86_64") { "amd64" } else { "arm64" };
+    let os = if cfg!(target_os = "macos") { "darwin" } else { "linux" };
+    let p = root().join(format!("node_modules/@foundry-rs/anvil-{os}-{arch}/bin/anvil"));
+    ensure!(p.exists(), "anvil not found at {}: run `make setup` (npm ci) or set ANVIL_BIN", p.display());
+    Ok(p)
+}
+
+/// Deploys `code` (creation bytecode) and returns the new address.
+pub(crate) async fn deploy(provider: &impl Provider, code: Bytes) -> Result<Address> {
+    let receipt =
+        provider.send_transaction(TransactionRequest::default().with_deploy_code(code)).await?.get_receipt().await?;
+    receipt.contract_address.ok_or_eyre("no contract address")
+}
+
+/// Places the EntryPoint v0.8 from its official artifact (npm `@account-abstraction/contracts`) at its canonical
+/// address.
+pub(crate) async fn place_entry_point(provider: &impl Provider) -> Result<()> {
+    let artifact: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(
+        root().join("node_modules/@account-abstraction/contracts/artifacts/EntryPoint.json"),
+    )?)?;
+    let code: Bytes = hex::decode(artifact["bytecode"].as_str().ok_or_eyre("bytecode")?)?.into();
+    let deployed = deploy(provider, code).await?;
+    provider.anvil_set_code(ENTRY_POINT_V08, provider.get_code_at(deployed).await?).await?;
+    Ok(())
+}
