@@ -13,7 +13,7 @@ use eyre::{Result, bail};
 use keyward::{
     KeySigner, P256KeySigner, Settings,
     agent::{Agent, FileStore, Route, RunReport},
-    bindings::Call,
+    bindings::{Call, policy::IPolicyHook::IPolicyHookErrors},
     client::{Account, KeyEvent},
     policy,
     userop::ENTRY_POINT_V08,
@@ -128,7 +128,7 @@ async fn run_agent(
         Route::UserOp(ENTRY_POINT_V08),
         FileStore::new(&store),
     );
-    let (mut paid, mut refused) = (0, 0);
+    let (mut paid, mut refused) = (0u64, 0u64);
     for tick in 1..=20 {
         let at = net.now().await?.saturating_sub(granted_at);
         let n = format!("3.{tick}");
@@ -142,12 +142,12 @@ async fn run_agent(
                     &format!("t+{at}s the agent paid 0.001 ETH through ERC-4337 (run {run}): {tx}"),
                 );
             }
-            RunReport::Failed(e) if e.contains("SpendLimitExceeded") && paid == 3 => {
+            RunReport::Refused(e @ keyward::Error::Policy(IPolicyHookErrors::SpendLimitExceeded(_))) if paid == 3 => {
                 refused += 1;
                 step(
                     j,
                     &n,
-                    json!({ "action": "refused", "at": at, "reason": "daily limit reached", "error": e }),
+                    json!({ "action": "refused", "at": at, "reason": "daily limit reached", "error": e.to_string() }),
                     &format!("t+{at}s refused, daily limit reached (found in simulation, nothing sent): {e}"),
                 );
             }
@@ -164,10 +164,13 @@ async fn run_agent(
         }
         net.warp(60).await?;
     }
-    let stopped = agent.state()?.stopped.is_some();
+    let state = agent.state()?;
     let _ = std::fs::remove_file(&store);
-    if !stopped {
+    if state.stopped.is_none() {
         bail!("the agent did not stop at the key's expiry");
+    }
+    if state.runs != paid || state.refusals != refused || state.failures != 0 {
+        bail!("the agent's store disagrees with what it reported: {state:?}");
     }
     Ok(())
 }

@@ -37,6 +37,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             RunReport::Executed { run, tx } => println!("run {run}: bought 100 in {tx}"),
             RunReport::NotDue(secs) => println!("next run in {secs}s"),
             RunReport::Failed(e) => println!("attempt failed, will retry: {e}"),
+            RunReport::Refused(e) => println!("refused, nothing sent: {e}"),
             RunReport::Stopped(why) => {
                 println!("stopped: {why}; state in {}", store_path.display());
                 break;

@@ -30,8 +30,12 @@ pub struct AgentState {
     pub last_run: Option<u64>,
     /// Its transaction.
     pub last_tx: Option<TxHash>,
-    /// Failed attempts (RPC errors, refusals that are not final).
+    /// Failed attempts (RPC errors and other transient failures).
     pub failures: u64,
+    /// Runs the account, its hook or the EntryPoint refused (a spend limit, a call not allowed, ...). Found in
+    /// simulation, so nothing was sent and no gas was spent.
+    #[serde(default)]
+    pub refusals: u64,
     /// Why the agent stopped for good, once it has.
     pub stopped: Option<String>,
 }
@@ -76,7 +80,7 @@ pub enum Route {
 }
 
 /// What one tick did.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum RunReport {
     /// The job ran.
     Executed {
@@ -87,8 +91,12 @@ pub enum RunReport {
     },
     /// Not due yet: seconds until the next run.
     NotDue(u64),
-    /// The attempt failed; state is unchanged but for the failure count, and the next tick retries.
+    /// The attempt failed (an RPC error, ...); state is unchanged but for the failure count, and the next tick
+    /// retries.
     Failed(String),
+    /// The account, the key's hook or the EntryPoint refused the run (a spend limit, a call not allowed, a call
+    /// cap): nothing was sent. The next tick tries again, since limits may reset with their period.
+    Refused(Error),
     /// The agent stopped for good.
     Stopped(String),
 }
@@ -165,7 +173,7 @@ impl<P: Provider> Agent<P> {
                 self.store.save(&state)?;
                 Ok(RunReport::Executed { run: state.runs, tx })
             }
-            Err(e) => self.fail(&mut state, &e),
+            Err(e) => self.refused_or_failed(&mut state, e),
         }
     }
 
@@ -173,6 +181,18 @@ impl<P: Provider> Agent<P> {
         state.failures += 1;
         self.store.save(state)?;
         Ok(RunReport::Failed(e.to_string()))
+    }
+
+    /// Refusals are told apart from transient failures: they come from the chain's rules, not from the network.
+    fn refused_or_failed(&self, state: &mut AgentState, e: Error) -> Result<RunReport, Error> {
+        match e {
+            Error::Keyward(_) | Error::Policy(_) | Error::UserOpRejected(_) | Error::Reverted(_) => {
+                state.refusals += 1;
+                self.store.save(state)?;
+                Ok(RunReport::Refused(e))
+            }
+            other => self.fail(state, &other),
+        }
     }
 
     /// Ticks every `poll` until the agent stops, reporting each tick; returns why it stopped.

@@ -117,8 +117,23 @@ async fn agent_runtime_persists_and_stops_cleanly() -> Result<()> {
         FileStore::new(dir.join("b.json")),
     );
     ensure!(matches!(b.tick().await?, RunReport::Executed { run: 1, .. }));
+    // A run the chain would refuse (more tokens than the account holds) is a refusal, not a failure, and is
+    // found in simulation: nothing is sent.
+    let overdraft = Agent::new(
+        Account::at(account.address(), net.provider().clone()),
+        Box::new(P256KeySigner::from_bytes(&[12; 32])?),
+        vec![Testnet::transfer_call(token, pool, alloy::primitives::U256::from(1_000_000))],
+        Duration::from_mins(1),
+        Route::UserOp(ENTRY_POINT_V08),
+        FileStore::new(dir.join("overdraft.json")),
+    );
+    let before = net.provider().get_block_number().await?;
+    ensure!(matches!(overdraft.tick().await?, RunReport::Refused(_)));
+    let state = overdraft.state()?;
+    ensure!(state.refusals == 1 && state.failures == 0 && state.runs == 0, "{state:?}");
+    ensure!(net.provider().get_block_number().await? == before, "a refused run sends nothing");
     account.revoke(keyward::KeyExt::hash(&P256KeySigner::from_bytes(&[12; 32])?.key())).await?;
-    ensure!(b.tick().await? == RunReport::Stopped("the session key was revoked".into()));
+    ensure!(matches!(b.tick().await?, RunReport::Stopped(why) if why == "the session key was revoked"));
     let _ = net.provider().get_block_number().await?;
     std::fs::remove_dir_all(&dir)?;
     Ok(())
