@@ -207,3 +207,40 @@ impl<P: Provider> Agent<P> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp(name: &str) -> PathBuf {
+        std::env::temp_dir().join(format!("keyward-agent-unit-{}-{name}.json", std::process::id()))
+    }
+
+    #[test]
+    fn store_round_trips_and_starts_empty() {
+        let store = FileStore::new(temp("rt"));
+        let _ = std::fs::remove_file(&store.path);
+        assert_eq!(store.load().expect("fresh"), AgentState::default());
+        let state = AgentState { runs: 3, last_run: Some(9), refusals: 2, failures: 1, ..AgentState::default() };
+        store.save(&state).expect("save");
+        assert_eq!(store.load().expect("load"), state);
+        std::fs::remove_file(&store.path).expect("cleanup");
+    }
+
+    #[test]
+    fn store_reads_files_written_before_refusals_existed() {
+        let path = temp("old");
+        std::fs::write(&path, r#"{"runs":4,"last_run":60,"last_tx":null,"failures":1,"stopped":null}"#).expect("write");
+        let state = FileStore::new(&path).load().expect("old file loads");
+        assert_eq!((state.runs, state.failures, state.refusals), (4, 1, 0));
+        std::fs::remove_file(&path).expect("cleanup");
+    }
+
+    #[test]
+    fn a_corrupt_store_is_a_typed_error() {
+        let path = temp("bad");
+        std::fs::write(&path, "{not json").expect("write");
+        assert!(matches!(FileStore::new(&path).load(), Err(Error::Store(_))));
+        std::fs::remove_file(&path).expect("cleanup");
+    }
+}
