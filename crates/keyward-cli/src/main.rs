@@ -112,7 +112,7 @@ enum Command {
     },
     /// Revoke every non-root key ("log out everywhere").
     RevokeAll(Online),
-    /// Print grants, updates, revocations and key uses as JSON lines, then follow new blocks.
+    /// Print grants, updates, revocations, key uses and EntryPoint changes as JSON lines, then follow new blocks.
     Watch {
         #[command(flatten)]
         online: Online,
@@ -628,6 +628,9 @@ fn event_json(e: &keyward::client::KeyEvent) -> serde_json::Value {
         }
         KeyEvent::Used { key_hash, block, tx } => {
             json!({"event": "used", "keyHash": key_hash, "block": block, "tx": tx})
+        }
+        KeyEvent::EntryPointUpdated { entry_point, block, tx } => {
+            json!({"event": "entryPointUpdated", "entryPoint": entry_point, "block": block, "tx": tx})
         }
     }
 }

@@ -68,7 +68,7 @@ pub struct KeyInfo {
     pub time_left: Option<u64>,
 }
 
-/// A grant, update, revocation or use seen in the account's events.
+/// A grant, update, revocation, use or EntryPoint change seen in the account's events.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum KeyEvent {
     /// `Registered(keyHash, key)`.
@@ -118,6 +118,15 @@ pub enum KeyEvent {
         /// Transaction hash.
         tx: B256,
     },
+    /// `EntryPointUpdated(newEntryPoint)`: the account now trusts another ERC-4337 EntryPoint (zero: none).
+    EntryPointUpdated {
+        /// The new EntryPoint.
+        entry_point: Address,
+        /// Block number.
+        block: u64,
+        /// Transaction hash.
+        tx: B256,
+    },
 }
 
 impl KeyEvent {
@@ -129,7 +138,8 @@ impl KeyEvent {
             | Self::SettingsUpdated { block, .. }
             | Self::Revoked { block, .. }
             | Self::AllRevoked { block, .. }
-            | Self::Used { block, .. } => *block,
+            | Self::Used { block, .. }
+            | Self::EntryPointUpdated { block, .. } => *block,
         }
     }
 }
@@ -484,12 +494,12 @@ impl<P: Provider> Account<P> {
         }
     }
 
-    /// Grants, updates, revocations and uses from `from_block` to the latest block, in order.
+    /// Grants, updates, revocations, uses and EntryPoint changes from `from_block` to the latest block, in order.
     pub async fn key_events(&self, from_block: u64) -> Result<Vec<KeyEvent>, Error> {
         self.read_key_events(Filter::new().from_block(from_block)).await
     }
 
-    /// Grants, updates, revocations and uses in blocks `from_block..=to_block`, in order.
+    /// The same events in blocks `from_block..=to_block`, in order.
     pub async fn key_events_between(&self, from_block: u64, to_block: u64) -> Result<Vec<KeyEvent>, Error> {
         self.read_key_events(Filter::new().from_block(from_block).to_block(to_block)).await
     }
@@ -501,6 +511,7 @@ impl<P: Provider> Account<P> {
             IKeyward::Revoked::SIGNATURE_HASH,
             IKeyward::AllKeysRevoked::SIGNATURE_HASH,
             IKeyward::KeyUsed::SIGNATURE_HASH,
+            IKeyward::EntryPointUpdated::SIGNATURE_HASH,
         ]);
         let logs = self.provider.get_logs(&filter).await.map_err(rpc_error)?;
         let mut out = Vec::with_capacity(logs.len());
@@ -516,7 +527,9 @@ impl<P: Provider> Account<P> {
                 IKeyward::IKeywardEvents::Revoked(e) => KeyEvent::Revoked { key_hash: e.keyHash, block, tx },
                 IKeyward::IKeywardEvents::AllKeysRevoked(e) => KeyEvent::AllRevoked { epoch: e.epoch, block, tx },
                 IKeyward::IKeywardEvents::KeyUsed(e) => KeyEvent::Used { key_hash: e.keyHash, block, tx },
-                IKeyward::IKeywardEvents::EntryPointUpdated(_) => continue,
+                IKeyward::IKeywardEvents::EntryPointUpdated(e) => {
+                    KeyEvent::EntryPointUpdated { entry_point: e.newEntryPoint, block, tx }
+                }
             });
         }
         Ok(out)

@@ -53,6 +53,11 @@ pub fn revoke_all() -> Bytes {
     IKeyward::revokeAllCall {}.abi_encode().into()
 }
 
+/// `updateEntryPoint(entryPoint)`; `Address::ZERO` disables ERC-4337.
+pub fn update_entry_point(entry_point: Address) -> Bytes {
+    IKeyward::updateEntryPointCall { entryPoint: entry_point }.abi_encode().into()
+}
+
 /// A call from the account to itself (target `address(0)` means self).
 pub fn self_call(data: Bytes) -> Call {
     Call { to: Address::ZERO, value: U256::ZERO, data }

@@ -37,10 +37,15 @@ async fn online_commands() -> Result<()> {
     let used_tx = net.as_key(account.address(), &session.0).await?.execute_direct(&[call]).await?;
     let o = run(&["revoke", "--account", &acct, &kh.to_string()]);
     ensure!(o.status.success(), "revoke {kh}: {} (keys: {})", stderr(&o), stdout(&run(&["keys", "--account", &acct])));
+    // An EntryPoint change is reported too (security-relevant: it decides who may validate operations).
+    let new_entry_point = alloy::primitives::Address::repeat_byte(0xe9);
+    let update = keyward::encode::self_call(keyward::encode::update_entry_point(new_entry_point));
+    account.execute_as_root(&[update]).await?;
     let o = run(&["watch", "--account", &acct, "--once"]);
     let events: Vec<serde_json::Value> = stdout(&o).lines().map(serde_json::from_str).collect::<Result<_, _>>()?;
     let kinds: Vec<&str> = events.iter().filter_map(|e| e["event"].as_str()).collect();
-    ensure!(kinds == ["registered", "settingsUpdated", "used", "revoked"], "{kinds:?}");
+    ensure!(kinds == ["registered", "settingsUpdated", "used", "revoked", "entryPointUpdated"], "{kinds:?}");
+    ensure!(events[4]["entryPoint"] == new_entry_point.to_string().to_lowercase(), "{}", events[4]);
     ensure!(events[2]["keyHash"] == kh.to_string() && events[2]["tx"] == used_tx.to_string(), "{}", events[2]);
     ensure!(events.iter().all(|e| e["tx"].as_str().is_some_and(|t| t.len() == 66) && e["block"].is_u64()));
     // Paged one block per query, the history is the same.
@@ -49,7 +54,7 @@ async fn online_commands() -> Result<()> {
     ensure!(paged == events, "paged {paged:?}");
     let o = run(&["watch", "--account", &acct, "--once", "--max-blocks", "0"]);
     ensure!(o.status.code() == Some(2), "--max-blocks 0 is a usage error");
-    // With confirmations, the revocation (in the last block) is not reported yet.
+    // With confirmations, the EntryPoint change (in the last block) is not reported yet.
     let o = run(&["watch", "--account", &acct, "--once", "--confirmations", "1"]);
     let kinds: Vec<String> = stdout(&o)
         .lines()
@@ -57,7 +62,7 @@ async fn online_commands() -> Result<()> {
             serde_json::from_str::<serde_json::Value>(l).map(|v| v["event"].as_str().unwrap_or_default().to_owned())
         })
         .collect::<Result<_, _>>()?;
-    ensure!(kinds == ["registered", "settingsUpdated", "used"], "{kinds:?}");
+    ensure!(kinds == ["registered", "settingsUpdated", "used", "revoked"], "{kinds:?}");
     // Revoking an unknown key: the account's typed error, one line.
     let o = run(&["revoke", "--account", &acct, &B256::repeat_byte(1).to_string()]);
     ensure!(o.status.code() == Some(1) && stderr(&o).contains("KeyDoesNotExist"), "{}", stderr(&o));
