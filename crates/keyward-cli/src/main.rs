@@ -102,6 +102,9 @@ enum Command {
         /// Value in wei.
         #[arg(long, default_value_t = U256::ZERO)]
         value: U256,
+        /// Nonce lane (operations in different lanes do not wait for each other).
+        #[arg(long, default_value_t = 0)]
+        lane: u64,
     },
     /// Revoke a key (sent by the account's own EOA).
     Revoke {
@@ -471,7 +474,7 @@ async fn run(cli: Cli) -> Result<()> {
                 &format!("delegated to {implementation} in {tx}"),
             );
         }
-        Command::Exec { online, via, key_type, session_key_file, to, data, value } => {
+        Command::Exec { online, via, key_type, session_key_file, to, data, value, lane } => {
             let text = std::fs::read_to_string(&session_key_file)
                 .wrap_err_with(|| format!("reading {}", session_key_file.display()))?;
             let secret: B256 = text.trim().parse().map_err(|_| eyre!("the session key is not 32 bytes of hex"))?;
@@ -487,11 +490,14 @@ async fn run(cli: Cli) -> Result<()> {
             };
             let calls = [keyward::bindings::Call { to, value, data }];
             let account = online.account(true).await?;
+            let lane = alloy::primitives::aliases::U192::from(lane);
+            let entry_point = keyward::userop::ENTRY_POINT_V08;
             let tx = match via {
-                Via::Erc4337 => {
-                    account.execute_user_op(signer.as_ref(), &calls, keyward::userop::ENTRY_POINT_V08).await?
+                Via::Erc4337 => account.execute_user_op_in_lane(signer.as_ref(), &calls, entry_point, lane).await?,
+                Via::Relayed => {
+                    let (batch, signature) = account.signed_batch(signer.as_ref(), &calls, lane).await?;
+                    account.relay(batch, signature).await?
                 }
-                Via::Relayed => account.execute_relayed(signer.as_ref(), &calls).await?,
             };
             out(j, &json!({ "tx": tx }), &format!("executed as {} in {tx}", signer.key_hash()));
         }

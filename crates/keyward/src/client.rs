@@ -473,7 +473,18 @@ impl<P: Provider> Account<P> {
         calls: &[Call],
         entry_point: Address,
     ) -> Result<TxHash, Error> {
-        let op = self.user_op(signer, calls, entry_point).await?;
+        self.execute_user_op_in_lane(signer, calls, entry_point, U192::ZERO).await
+    }
+
+    /// [`Self::execute_user_op`] in EntryPoint nonce lane `lane`.
+    pub async fn execute_user_op_in_lane(
+        &self,
+        signer: &dyn KeySigner,
+        calls: &[Call],
+        entry_point: Address,
+        lane: U192,
+    ) -> Result<TxHash, Error> {
+        let op = self.user_op_in_lane(signer, calls, entry_point, lane).await?;
         let tx = self.handle_ops_tx(vec![op.clone()], entry_point).await?;
         if let Err(e) = self.provider.call(tx).await {
             return Err(revert_error(&e, revert_data(&e)));

@@ -147,9 +147,22 @@ async fn exec_as_a_session_key() -> Result<()> {
     let shop = Address::repeat_byte(0x5e).to_string();
     let acct = account.address().to_string();
     let url = net.url().to_string();
-    let run = |via: &str| {
+    let run = |via: &str, lane: &str| {
         Command::new(env!("CARGO_BIN_EXE_keyward"))
-            .args(["exec", "--account", &acct, "--via", via, "--key-type", "p256", "--value", "1", &shop])
+            .args([
+                "exec",
+                "--account",
+                &acct,
+                "--via",
+                via,
+                "--key-type",
+                "p256",
+                "--value",
+                "1",
+                "--lane",
+                lane,
+                &shop,
+            ])
             .env("ETH_RPC_URL", &url)
             .env("KEYWARD_PRIVATE_KEY", &relayer)
             .env("KEYWARD_SESSION_KEY_FILE", &key_file)
@@ -157,13 +170,22 @@ async fn exec_as_a_session_key() -> Result<()> {
             .expect("runs")
     };
     for via in ["relayed", "4337"] {
-        let o = run(via);
+        let o = run(via, "0");
         ensure!(o.status.success(), "{via}: {}", stderr(&o));
         ensure!(stdout(&o).contains(&session.key_hash().to_string()));
+        // Another nonce lane works beside lane 0.
+        let o = run(via, "5");
+        ensure!(o.status.success(), "{via} lane 5: {}", stderr(&o));
     }
-    ensure!(net.provider().get_balance(Address::repeat_byte(0x5e)).await? == U256::from(2));
+    ensure!(net.provider().get_balance(Address::repeat_byte(0x5e)).await? == U256::from(4));
+    ensure!(
+        account
+            .entry_point_nonce_in_lane(keyward::userop::ENTRY_POINT_V08, alloy::primitives::aliases::U192::from(5))
+            .await?
+            == (U256::from(5) << 64) + U256::from(1)
+    );
     net.warp_to(end + 1).await?;
-    let o = run("4337");
+    let o = run("4337", "0");
     ensure!(
         o.status.code() == Some(1) && stderr(&o).contains("AA22") && stderr(&o).lines().count() == 1,
         "{}",
