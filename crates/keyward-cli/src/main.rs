@@ -131,6 +131,9 @@ enum Command {
         /// Most blocks per `eth_getLogs` query (RPC providers cap the range); a long history is read in pages.
         #[arg(long, default_value_t = 2_000, value_parser = clap::value_parser!(u64).range(1..))]
         max_blocks: u64,
+        /// Only this key's events (and the account-wide ones: revoke-all, EntryPoint changes).
+        #[arg(long)]
+        key_hash: Option<B256>,
     },
     /// Run the demo on a local anvil it starts itself (`--json`: one JSON line per step).
     Demo,
@@ -509,7 +512,7 @@ async fn run(cli: Cli) -> Result<()> {
             let tx = online.account(true).await?.revoke_all().await?;
             out(j, &json!({ "tx": tx }), &format!("revoked every key in {tx}"));
         }
-        Command::Watch { online, from_block, confirmations, once, max_blocks } => {
+        Command::Watch { online, from_block, confirmations, once, max_blocks, key_hash } => {
             let account = online.account(false).await?;
             let mut next = from_block;
             loop {
@@ -517,8 +520,8 @@ async fn run(cli: Cli) -> Result<()> {
                 // and never skips or repeats a block (`next` only moves after a successful read).
                 match watch_step(&account, next, confirmations, max_blocks).await {
                     Ok((events, new_next, caught_up)) => {
-                        for e in events {
-                            println!("{}", event_json(&e));
+                        for e in events.iter().filter(|e| key_hash.is_none_or(|k| concerns(e, k))) {
+                            println!("{}", event_json(e));
                         }
                         next = new_next;
                         if !caught_up {
@@ -615,6 +618,18 @@ async fn watch_step(
     let last = confirmed.min(next.saturating_add(max_blocks - 1));
     let events = account.key_events_between(next, last).await?;
     Ok((events, last + 1, last == confirmed))
+}
+
+/// Whether `e` is about key `k`: its own events, and the account-wide ones that affect every key.
+fn concerns(e: &keyward::client::KeyEvent, k: B256) -> bool {
+    use keyward::client::KeyEvent;
+    match e {
+        KeyEvent::Registered { key_hash, .. }
+        | KeyEvent::SettingsUpdated { key_hash, .. }
+        | KeyEvent::Revoked { key_hash, .. }
+        | KeyEvent::Used { key_hash, .. } => *key_hash == k,
+        KeyEvent::AllRevoked { .. } | KeyEvent::EntryPointUpdated { .. } => true,
+    }
 }
 
 fn event_json(e: &keyward::client::KeyEvent) -> serde_json::Value {

@@ -48,6 +48,13 @@ async fn online_commands() -> Result<()> {
     ensure!(events[4]["entryPoint"] == new_entry_point.to_string().to_lowercase(), "{}", events[4]);
     ensure!(events[2]["keyHash"] == kh.to_string() && events[2]["tx"] == used_tx.to_string(), "{}", events[2]);
     ensure!(events.iter().all(|e| e["tx"].as_str().is_some_and(|t| t.len() == 66) && e["block"].is_u64()));
+    // Filtered to another key: only the account-wide event is left.
+    let other = B256::repeat_byte(7).to_string();
+    let o = run(&["watch", "--account", &acct, "--once", "--key-hash", &other]);
+    let kinds: Vec<serde_json::Value> = stdout(&o).lines().map(serde_json::from_str).collect::<Result<_, _>>()?;
+    ensure!(kinds.len() == 1 && kinds[0]["event"] == "entryPointUpdated", "{kinds:?}");
+    let o = run(&["watch", "--account", &acct, "--once", "--key-hash", &kh.to_string()]);
+    ensure!(stdout(&o).lines().count() == 5, "all five concern the session key or the whole account");
     // Paged one block per query, the history is the same.
     let o = run(&["watch", "--account", &acct, "--once", "--max-blocks", "1"]);
     let paged: Vec<serde_json::Value> = stdout(&o).lines().map(serde_json::from_str).collect::<Result<_, _>>()?;
