@@ -106,6 +106,16 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         lane: u64,
     },
+    /// Show a key's PolicyHook policy: rules, caps and what was spent, call counts, ERC-1271 scope.
+    Policy {
+        #[command(flatten)]
+        online: Online,
+        /// The key hash.
+        key_hash: B256,
+        /// The hook to ask (default: the hook in the key's settings).
+        #[arg(long)]
+        hook: Option<Address>,
+    },
     /// Revoke a key (sent by the account's own EOA).
     Revoke {
         #[command(flatten)]
@@ -504,6 +514,21 @@ async fn run(cli: Cli) -> Result<()> {
             };
             out(j, &json!({ "tx": tx }), &format!("executed as {} in {tx}", signer.key_hash()));
         }
+        Command::Policy { online, key_hash, hook } => {
+            let account = online.account(false).await?;
+            let hook = if let Some(h) = hook {
+                h
+            } else {
+                let hook = account.settings(key_hash).await?.hook();
+                if hook == Address::ZERO {
+                    bail!("key {key_hash} has no hook: it is limited only by its settings");
+                }
+                hook
+            };
+            let p = account.policy(hook, key_hash).await?;
+            let (v, text) = policy_view(hook, &p);
+            out(j, &v, &text);
+        }
         Command::Revoke { online, key_hash } => {
             let tx = online.account(true).await?.revoke(key_hash).await?;
             out(j, &json!({ "keyHash": key_hash, "tx": tx }), &format!("revoked {key_hash} in {tx}"));
@@ -618,6 +643,78 @@ async fn watch_step(
     let last = confirmed.min(next.saturating_add(max_blocks - 1));
     let events = account.key_events_between(next, last).await?;
     Ok((events, last + 1, last == confirmed))
+}
+
+/// A policy as JSON and as text.
+fn policy_view(hook: Address, policy: &keyward::bindings::policy::Policy) -> (serde_json::Value, String) {
+    use keyward::bindings::policy::{Limits, RuleState, SignatureMode, Spend};
+    use std::fmt::Write as _;
+
+    let state = |s: &RuleState| match s {
+        RuleState::Allow => "allow",
+        RuleState::Deny => "deny",
+        _ => "none",
+    };
+    let limits = |l: &Limits| json!({ "perPeriod": l.perPeriod.to_string(), "lifetime": l.lifetime.to_string(), "period": l.period });
+    let spend = |s: &Spend| json!({ "inWindow": s.inWindow.to_string(), "total": s.total.to_string(), "windowStart": s.windowStart });
+    let rules: Vec<_> = policy
+        .rules
+        .iter()
+        .map(|r| json!({ "target": r.target, "selector": r.selector, "state": state(&r.state), "conditions": r.conditions.len() }))
+        .collect();
+    let tokens: Vec<_> = policy
+        .tokens
+        .iter()
+        .map(|t| json!({ "token": t.token, "limits": limits(&t.limits), "spend": spend(&t.spend) }))
+        .collect();
+    let usage = &policy.usage;
+    let mode = match policy.signatureMode {
+        SignatureMode::Any => "any",
+        SignatureMode::Domains => "domains",
+        _ => "off",
+    };
+    let value = json!({
+        "hook": hook,
+        "rules": rules,
+        "native": { "enabled": policy.native.enabled, "perCall": policy.native.perCall.to_string(), "limits": limits(&policy.native.limits), "spend": spend(&policy.native.spend) },
+        "tokens": tokens,
+        "usage": { "maxCalls": usage.maxCalls, "used": usage.used, "maxPerPeriod": usage.maxPerPeriod, "inWindow": usage.inWindow, "period": usage.period, "windowStart": usage.windowStart },
+        "signatures": { "mode": mode, "domains": policy.signatureDomains },
+    });
+    let mut text = format!("hook {hook}\n");
+    for r in &policy.rules {
+        let _ =
+            writeln!(text, "rule {} {}:{} ({} conditions)", state(&r.state), r.target, r.selector, r.conditions.len());
+    }
+    let native = &policy.native;
+    if native.enabled {
+        let _ = writeln!(
+            text,
+            "native per call {} per period {} every {}s lifetime {}; spent {} in window, {} in total",
+            native.perCall,
+            native.limits.perPeriod,
+            native.limits.period,
+            native.limits.lifetime,
+            native.spend.inWindow,
+            native.spend.total
+        );
+    } else {
+        text.push_str("native value not allowed\n");
+    }
+    for tk in &policy.tokens {
+        let _ = writeln!(
+            text,
+            "token {} per period {} every {}s lifetime {}; spent {} in window, {} in total",
+            tk.token, tk.limits.perPeriod, tk.limits.period, tk.limits.lifetime, tk.spend.inWindow, tk.spend.total
+        );
+    }
+    let _ = writeln!(
+        text,
+        "calls {} of {} (0 = no cap); {} of {} per {}s window",
+        usage.used, usage.maxCalls, usage.inWindow, usage.maxPerPeriod, usage.period
+    );
+    let _ = write!(text, "signatures {mode}");
+    (value, text)
 }
 
 /// Whether `e` is about key `k`: its own events, and the account-wide ones that affect every key.

@@ -220,6 +220,17 @@ impl<P: Provider> Account<P> {
         C::abi_decode_returns(&out).map_err(|e| Error::Rpc(format!("decoding {}: {e}", C::SIGNATURE)))
     }
 
+    /// The PolicyHook policy of `key_hash` on this account, read from `hook` (rules with conditions, native and
+    /// token caps with what was spent, call counts, ERC-1271 scope). A key the account does not know reverts with
+    /// `KeyDoesNotExist`.
+    pub async fn policy(&self, hook: Address, key_hash: B256) -> Result<crate::bindings::policy::Policy, Error> {
+        self.view(
+            hook,
+            crate::bindings::policy::IPolicyHook::getPolicyCall { account: self.address, keyHash: key_hash },
+        )
+        .await
+    }
+
     /// Sends `tx` and waits for its receipt; a revert becomes a typed error (checked with `eth_call` first).
     async fn send(&self, tx: TransactionRequest) -> Result<TxHash, Error> {
         Ok(self.send_receipt(tx).await?.transaction_hash)
@@ -310,6 +321,12 @@ impl<P: Provider> Account<P> {
             });
         }
         Ok(out)
+    }
+
+    /// A registered key's settings (`KeyDoesNotExist` otherwise; the root's are admin, no expiry, no hook).
+    pub async fn settings(&self, key_hash: B256) -> Result<Settings, Error> {
+        let raw: U256 = self.view(self.address, IKeyward::getKeySettingsCall { keyHash: key_hash }).await?;
+        Settings::try_from(raw)
     }
 
     /// A key's status now (`Revoked` when it is not registered).

@@ -124,6 +124,25 @@ async fn deploy_delegate_and_grant_with_policy() -> Result<()> {
     as_key.execute_direct(&call).await?;
     let e = as_key.execute_direct(&call).await.expect_err("third call");
     ensure!(matches!(e, keyward::Error::Policy(IPolicyHookErrors::CallLimitExceeded(_))), "{e}");
+    // `policy` shows what the grant configured and what was used, read from the hook in the key's settings.
+    let kh = session.key_hash().to_string();
+    let o = run(&["--json", "policy", "--account", &acct, &kh]);
+    ensure!(o.status.success(), "{}", stderr(&o));
+    let p: serde_json::Value = serde_json::from_slice(&o.stdout)?;
+    ensure!(p["hook"] == net.policy_hook.to_string().to_lowercase(), "{p}");
+    ensure!(p["rules"].as_array().is_some_and(|r| r.len() == 1), "{p}");
+    ensure!(p["rules"][0]["target"] == shop.to_string().to_lowercase() && p["rules"][0]["state"] == "allow", "{p}");
+    ensure!(p["usage"]["maxCalls"] == 2 && p["usage"]["used"] == 2 && p["native"]["enabled"] == false, "{p}");
+    let o = run(&["policy", "--account", &acct, &kh]);
+    ensure!(stdout(&o).contains("calls 2 of 2") && stdout(&o).contains("rule allow"), "{}", stdout(&o));
+    // A key without a hook, and an unknown key: one line each.
+    let plain = Secp256k1Signer(alloy::signers::local::PrivateKeySigner::random());
+    let o = run(&["grant", "--account", &acct, "--public-key", &plain.0.address().to_string()]);
+    ensure!(o.status.success(), "{}", stderr(&o));
+    let o = run(&["policy", "--account", &acct, &plain.key_hash().to_string()]);
+    ensure!(o.status.code() == Some(1) && stderr(&o).contains("has no hook") && stderr(&o).lines().count() == 1);
+    let o = run(&["policy", "--account", &acct, &alloy::primitives::B256::repeat_byte(3).to_string()]);
+    ensure!(o.status.code() == Some(1) && stderr(&o).contains("KeyDoesNotExist"), "{}", stderr(&o));
     let o =
         run(&["grant", "--account", &acct, "--public-key", &session.0.address().to_string(), "--allow", "nonsense"]);
     ensure!(
