@@ -47,12 +47,25 @@ pub(crate) async fn run(j: bool) -> Result<()> {
     let pay = [Call { to: shop, value: U256::from(PAYMENT_WEI), data: Bytes::new() }];
     run_agent(j, &net, &account, &session, &pay, granted_at).await?;
 
+    // The hook's books, as `keyward policy` shows them: the daily allowance is used up, three calls made.
+    let policy = account.policy(net.policy_hook, session.key_hash()).await?;
+    let spent = policy.native.spend.inWindow;
+    if spent.to::<u128>() != DAILY_LIMIT_WEI {
+        bail!("the hook's books say {spent} wei spent today, expected the whole limit");
+    }
+    step(
+        j,
+        "4",
+        json!({ "action": "policy", "spentTodayWei": spent.to_string(), "dailyLimitWei": DAILY_LIMIT_WEI.to_string(), "rules": policy.rules.len() }),
+        &format!("the PolicyHook's books (`keyward policy`): {spent} of {DAILY_LIMIT_WEI} wei spent in today's window"),
+    );
+
     // The account enforces the expiry itself: an operation signed with the expired key anyway is rejected.
     net.warp(86_400).await?;
     match net.relayed(account.address()).execute_user_op(&session, &pay, ENTRY_POINT_V08).await {
         Err(e @ keyward::Error::UserOpRejected(_)) if e.to_string().contains("AA22") => step(
             j,
-            "4",
+            "5",
             json!({ "action": "refused", "reason": "key expired", "error": e.to_string() }),
             &format!("a day later the limit is fresh, but an operation signed with the expired key anyway: {e}"),
         ),
@@ -65,7 +78,7 @@ pub(crate) async fn run(j: bool) -> Result<()> {
     let received = net.provider().get_balance(shop).await?;
     step(
         j,
-        "5",
+        "6",
         json!({ "action": "revoked", "keyHash": kh, "tx": tx, "shopReceivedWei": received.to_string() }),
         &format!("revoked the key: {tx}; the shop received {received} wei"),
     );
@@ -181,7 +194,7 @@ async fn watched(j: bool, account: &Account<DynProvider>, kh: B256) -> Result<()
     let uses = events.iter().filter(|e| matches!(e, KeyEvent::Used { key_hash, .. } if *key_hash == kh)).count();
     step(
         j,
-        "6",
+        "7",
         json!({ "action": "watched", "events": events.len(), "uses": uses }),
         &format!(
             "the account's log, which `keyward watch` follows, holds {} key events: the grant (Registered, KeySettingsUpdated), {uses} uses (KeyUsed) and the revocation",

@@ -24,9 +24,9 @@ fn demo_runs() -> Result<()> {
     ensure!(agent[..3] == ["paid", "paid", "paid"] && agent[3..].iter().all(|a| *a == "refused") && agent.len() > 3);
     let stop = 2 + agent.len();
     ensure!(actions[..2] == ["started", "delegatedAndGranted"], "{actions:?}");
-    ensure!(actions[stop..] == ["stopped", "refused", "revoked", "watched"], "{actions:?}");
+    ensure!(actions[stop..] == ["stopped", "policy", "refused", "revoked", "watched"], "{actions:?}");
     let is_tx = |v: &serde_json::Value| v["tx"].as_str().is_some_and(|t| t.len() == 66 && t.starts_with("0x"));
-    ensure!(steps.iter().filter(|v| v["action"] == "paid").all(is_tx) && is_tx(&steps[1]) && is_tx(&steps[stop + 2]));
+    ensure!(steps.iter().filter(|v| v["action"] == "paid").all(is_tx) && is_tx(&steps[1]) && is_tx(&steps[stop + 3]));
     let refusals = &steps[5..stop];
     ensure!(refusals.iter().all(|v| v["reason"] == "daily limit reached"
         && v["error"].as_str().is_some_and(|e| e.contains("SpendLimitExceeded"))));
@@ -34,8 +34,9 @@ fn demo_runs() -> Result<()> {
     let expires_in = 300;
     ensure!(refusals.iter().all(|v| v["at"].as_u64().is_some_and(|t| t <= expires_in)));
     ensure!(steps[stop]["reason"] == "the session key expired" && steps[stop]["at"].as_u64() > Some(expires_in));
-    let after = &steps[stop + 1];
+    ensure!(steps[stop + 1]["spentTodayWei"] == steps[stop + 1]["dailyLimitWei"], "{}", steps[stop + 1]);
+    let after = &steps[stop + 2];
     ensure!(after["reason"] == "key expired" && after["error"].as_str().is_some_and(|e| e.contains("AA22")));
-    ensure!(steps[stop + 3]["uses"] == 3 && steps[stop + 3]["events"] == 6, "{}", steps[stop + 3]);
+    ensure!(steps[stop + 4]["uses"] == 3 && steps[stop + 4]["events"] == 6, "{}", steps[stop + 4]);
     Ok(())
 }
