@@ -2,8 +2,8 @@
 pragma solidity ^0.8.30;
 
 import {PolicyHook} from "../contracts/hooks/PolicyHook.sol";
-import {Call, IKeyward, PackedUserOperation} from "../contracts/interfaces/IKeyward.sol";
-import {IPolicyHook, Limits, RuleState} from "../contracts/interfaces/IPolicyHook.sol";
+import {Call, PackedUserOperation} from "../contracts/interfaces/IKeyward.sol";
+import {Limits} from "../contracts/interfaces/IPolicyHook.sol";
 import {KeywardTestBase, TestKey} from "./utils/KeywardTestBase.sol";
 import {MockERC20} from "./utils/MockERC20.sol";
 
@@ -25,22 +25,8 @@ contract PolicyHookGasTest is KeywardTestBase {
         k = secp256k1Key("session");
     }
 
-    function _typicalPolicy() internal view returns (Call[] memory calls) {
-        calls = new Call[](4);
-        calls[0] = Call(address(0), 0, abi.encodeCall(IKeyward.grant, (k.key, settingsOf(address(hook), 0, false, 0))));
-        calls[1] = Call(
-            address(hook),
-            0,
-            abi.encodeCall(
-                IPolicyHook.setCallRule, (k.keyHash, address(token), token.transfer.selector, RuleState.Allow)
-            )
-        );
-        calls[2] = Call(
-            address(hook),
-            0,
-            abi.encodeCall(IPolicyHook.setTokenLimit, (k.keyHash, address(token), true, Limits(100 ether, 0, 1 days)))
-        );
-        calls[3] = Call(address(hook), 0, abi.encodeCall(IPolicyHook.setUsageLimits, (k.keyHash, 1000, 0, 0)));
+    function _typicalPolicy() internal view returns (Call[] memory) {
+        return tokenSpendingKey(hook, k, address(token), Limits(100 ether, 0, 1 days), 1000);
     }
 
     function _transfer(uint256 amount) internal view returns (Call[] memory) {

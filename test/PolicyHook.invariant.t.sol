@@ -3,7 +3,7 @@ pragma solidity ^0.8.30;
 
 import {PolicyHook} from "../contracts/hooks/PolicyHook.sol";
 import {Call, IKeyward} from "../contracts/interfaces/IKeyward.sol";
-import {IPolicyHook, Limits, RuleState} from "../contracts/interfaces/IPolicyHook.sol";
+import {Limits} from "../contracts/interfaces/IPolicyHook.sol";
 import {KeywardTestBase, TestKey} from "./utils/KeywardTestBase.sol";
 import {MockERC20} from "./utils/MockERC20.sol";
 
@@ -24,23 +24,7 @@ abstract contract SpendSetup is KeywardTestBase {
         token.mint(account, 1e30);
         k = secp256k1Key("session");
         t0 = block.timestamp;
-        Call[] memory calls = new Call[](3);
-        calls[0] = Call(address(0), 0, abi.encodeCall(IKeyward.grant, (k.key, settingsOf(address(hook), 0, false, 0))));
-        calls[1] = Call(
-            address(hook),
-            0,
-            abi.encodeCall(
-                IPolicyHook.setCallRule, (k.keyHash, address(token), token.transfer.selector, RuleState.Allow)
-            )
-        );
-        calls[2] = Call(
-            address(hook),
-            0,
-            abi.encodeCall(
-                IPolicyHook.setTokenLimit, (k.keyHash, address(token), true, Limits(PER_PERIOD, LIFETIME, PERIOD))
-            )
-        );
-        rootExecute(calls);
+        rootExecute(tokenSpendingKey(hook, k, address(token), Limits(PER_PERIOD, LIFETIME, PERIOD), 0));
     }
 
     /// @dev The key sends `amounts` in one batch; true when it went through.

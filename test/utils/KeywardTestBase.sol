@@ -12,7 +12,9 @@ import {
     PackedUserOperation,
     SignedBatchedCall
 } from "../../contracts/interfaces/IKeyward.sol";
+import {IPolicyHook, Limits, RuleState} from "../../contracts/interfaces/IPolicyHook.sol";
 import {MockHook} from "./MockHook.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {Test} from "forge-std/Test.sol";
 
 /// @notice The EntryPoint v0.8 functions the tests use.
@@ -167,6 +169,26 @@ abstract contract KeywardTestBase is Test {
         address where = address((uint160(uint256(keccak256("policy hook"))) & ~uint160(0xffff)) | 0x16);
         deployCodeTo("PolicyHook.sol:PolicyHook", where);
         hook = PolicyHook(where);
+    }
+
+    /// @dev The root batch that grants `k` under `hook` as a spending key for `token`: allowed to call
+    /// `transfer` on it within `limits`, and, when `maxCalls` is not 0, at most `maxCalls` calls.
+    function tokenSpendingKey(PolicyHook hook, TestKey memory k, address token, Limits memory limits, uint32 maxCalls)
+        internal
+        pure
+        returns (Call[] memory calls)
+    {
+        calls = new Call[](maxCalls == 0 ? 3 : 4);
+        calls[0] = Call(address(0), 0, abi.encodeCall(IKeyward.grant, (k.key, settingsOf(address(hook), 0, false, 0))));
+        calls[1] = Call(
+            address(hook),
+            0,
+            abi.encodeCall(IPolicyHook.setCallRule, (k.keyHash, token, IERC20.transfer.selector, RuleState.Allow))
+        );
+        calls[2] = Call(address(hook), 0, abi.encodeCall(IPolicyHook.setTokenLimit, (k.keyHash, token, true, limits)));
+        if (maxCalls != 0) {
+            calls[3] = Call(address(hook), 0, abi.encodeCall(IPolicyHook.setUsageLimits, (k.keyHash, maxCalls, 0, 0)));
+        }
     }
 
     // ------------------------------------------------------------------------------------------------------------
