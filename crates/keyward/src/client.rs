@@ -237,9 +237,17 @@ impl<P: Provider> Account<P> {
     }
 
     async fn send_receipt(&self, tx: TransactionRequest) -> Result<alloy::rpc::types::TransactionReceipt, Error> {
-        if let Err(e) = self.provider.call(tx.clone()).await {
-            return Err(revert_error(&e, revert_data(&e)));
-        }
+        self.check(&tx).await?;
+        self.send_checked(tx).await
+    }
+
+    /// `eth_call` of `tx`: its revert as a typed error.
+    async fn check(&self, tx: &TransactionRequest) -> Result<(), Error> {
+        self.provider.call(tx.clone()).await.map(drop).map_err(|e| revert_error(&e, revert_data(&e)))
+    }
+
+    /// Sends a transaction [`Self::check`] already ran and waits for its receipt.
+    async fn send_checked(&self, tx: TransactionRequest) -> Result<alloy::rpc::types::TransactionReceipt, Error> {
         let receipt =
             self.provider.send_transaction(tx).await.map_err(rpc_error)?.get_receipt().await.map_err(rpc_error)?;
         if !receipt.status() {
@@ -453,19 +461,7 @@ impl<P: Provider> Account<P> {
 
     /// Sends signed operations through `entry_point.handleOps` with the provider's wallet as bundler.
     pub async fn handle_ops(&self, ops: Vec<PackedUserOperation>, entry_point: Address) -> Result<TxHash, Error> {
-        let receipt = self.send_receipt(self.handle_ops_tx(ops, entry_point).await?).await?;
-        // handleOps succeeds even when an operation's execution reverts: the EntryPoint reports it in its events.
-        for log in receipt.inner.logs() {
-            if let Ok(event) = log.log_decode::<IEntryPoint::UserOperationRevertReason>() {
-                return Err(revert_error(&"user operation reverted", Some(event.inner.data.revertReason)));
-            }
-            if let Ok(event) = log.log_decode::<IEntryPoint::UserOperationEvent>()
-                && !event.inner.data.success
-            {
-                return Err(Error::UserOpRejected("the operation's execution reverted".into()));
-            }
-        }
-        Ok(receipt.transaction_hash)
+        handle_ops_outcome(&self.send_receipt(self.handle_ops_tx(ops, entry_point).await?).await?)
     }
 
     async fn handle_ops_tx(
@@ -503,11 +499,9 @@ impl<P: Provider> Account<P> {
     ) -> Result<TxHash, Error> {
         let op = self.user_op_in_lane(signer, calls, entry_point, lane).await?;
         let tx = self.handle_ops_tx(vec![op.clone()], entry_point).await?;
-        if let Err(e) = self.provider.call(tx).await {
-            return Err(revert_error(&e, revert_data(&e)));
-        }
+        self.check(&tx).await?;
         self.simulate_user_op(&op, entry_point).await?;
-        self.handle_ops(vec![op], entry_point).await
+        handle_ops_outcome(&self.send_checked(tx).await?)
     }
 
     /// Simulates the execution phase of `op` (an `eth_call` of the account's `executeUserOp` from `entry_point`,
@@ -562,6 +556,22 @@ impl<P: Provider> Account<P> {
         }
         Ok(out)
     }
+}
+
+/// The outcome of a mined `handleOps`: it succeeds even when an operation's execution reverts, and the EntryPoint
+/// reports that in its events.
+fn handle_ops_outcome(receipt: &alloy::rpc::types::TransactionReceipt) -> Result<TxHash, Error> {
+    for log in receipt.inner.logs() {
+        if let Ok(event) = log.log_decode::<IEntryPoint::UserOperationRevertReason>() {
+            return Err(revert_error(&"user operation reverted", Some(event.inner.data.revertReason)));
+        }
+        if let Ok(event) = log.log_decode::<IEntryPoint::UserOperationEvent>()
+            && !event.inner.data.success
+        {
+            return Err(Error::UserOpRejected("the operation's execution reverted".into()));
+        }
+    }
+    Ok(receipt.transaction_hash)
 }
 
 fn quantity(v: U256) -> String {
