@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.37;
 
+import {IExecutionHook, IHook, IValidationHook, PackedUserOperation} from "../interfaces/IHook.sol";
 import {IKeyward} from "../interfaces/IKeyward.sol";
-import {IKeywardHook} from "../interfaces/IKeywardHook.sol";
 import {
     CallRule,
     Condition,
@@ -17,44 +17,66 @@ import {
     TokenPolicy,
     UsagePolicy
 } from "../interfaces/IPolicyHook.sol";
+import {HooksLib} from "../libraries/HooksLib.sol";
+import {Settings, SettingsLib} from "../types/Settings.sol";
+import {Caps, CapsLib} from "./types/Caps.sol";
+import {PolicyHeader, PolicyHeaderLib} from "./types/PolicyHeader.sol";
+import {SpendState, SpendStateLib} from "./types/SpendState.sol";
 
 /// @title PolicyHook
 /// @notice Turns a session key into a scoped delegate. One deployment serves every account; each account
-/// configures its own keys (msg.sender is the account), and state lives under (keyId, account).
-/// @dev Deploy at an address whose low 5 bits are 0x16 (SIGNATURE | BEFORE | AFTER_FAILURE): `script/Deploy.s.sol`
-/// mines the salt. Callbacks: `onSignature` (ERC-1271 scope), `beforeExecute` (rules, conditions, caps; counters
-/// move here) and `afterExecute` on failed calls (a failed call gives back what it was charged). `onValidate` is
-/// not used.
+/// configures its own keys (msg.sender is the account), and state lives under (keyId, account). It speaks Uniswap
+/// Calibur's hook interface and reads Keyward's trailing words (`keyId`, settings, extra; see `IHook.sol`).
+/// @dev Deployed at an address whose low 5 bits are 0x1e (AFTER_VALIDATE_USER_OP | AFTER_IS_VALID_SIGNATURE |
+/// BEFORE_EXECUTE | AFTER_EXECUTE); it refuses to deploy or be configured elsewhere. Grant its keys with the
+/// AFTER_EXECUTE_ON_FAILURE settings flag: `afterExecute` only gives back what a failed call was charged.
 ///
 /// What is counted, per call made by the key:
-/// - native value: every call's `value`;
+/// - native value: every call's `value`, and Uniswap's ERC20ETH (`ERC20_ETH`), which moves native value through
+///   ERC-7914: its `transfer`, `transferFrom(account, ..)`, `approve` and `increaseAllowance`, directly or through
+///   Permit2 `approve` / `transferFrom(account, ..)`;
 /// - a limited token: `transfer(to, amount)`, `transferFrom(account, to, amount)`, `approve(spender, amount)` and
 ///   `increaseAllowance(spender, amount)` count `amount` (an approval is spending: the spender can move it later);
 ///   any other selector on a limited token is refused (`UncountedTokenCall`);
-/// - Permit2 (`0x000000000022D473030F116dDEE9F6B43aC78BA3`): `approve(token, spender, amount, expiration)` and
-///   `transferFrom(account, to, amount, token)` count against `token`'s limit.
+/// - Permit2 (`0x000000000022D473030F116dDEE9F6B43aC78BA3`): `approve(token, ..)` and `transferFrom(.., token)`
+///   must name a limited token (or ERC20ETH) and count against it; the batch `transferFrom` and the signature
+///   entry points are refused; `lockdown` and the nonce invalidations (they only take permissions away) pass.
 /// What is not counted: tokens moved by contracts the key is allowed to call (a router pulling an allowance that
 /// existed before the grant, a vault withdrawing to someone else), fee-on-transfer differences, ERC-721/1155. Allow
 /// such targets only with argument conditions, or not at all.
-contract PolicyHook is IKeywardHook, IPolicyHook {
+///
+/// ERC-4337 gas: an operation the account pays for (no paymaster) is refused unless the key's settings carry the
+/// GAS_BUDGET flag, under which the account itself charges the key's gas budget; a listed paymaster set narrows
+/// which paymasters may pay. Read in validation: the policy's first slots only (ERC-7562 associated storage).
+contract PolicyHook is IHook, IPolicyHook {
+    using SpendStateLib for SpendState;
+
     // ------------------------------------------------------------------------------------------------------------
     // Constants
     // ------------------------------------------------------------------------------------------------------------
 
     /// @notice Wildcard target.
     address public constant ANY_TARGET = address(type(uint160).max);
-    /// @notice Wildcard selector (never matches empty calldata).
+    /// @notice Wildcard selector (an allow never covers calls without data; a deny covers them too).
     bytes4 public constant ANY_SELECTOR = 0xffffffff;
-    /// @notice The selector of calls with less than 4 bytes of data.
+    /// @notice The rule selector of calls without data (plain ETH transfers).
     bytes4 public constant EMPTY_CALLDATA = 0x00000000;
+    /// @notice A condition's `argIndex` that compares the call's value.
+    uint16 public constant VALUE_ARG = type(uint16).max;
     /// @notice The canonical Permit2.
     address public constant PERMIT2 = 0x000000000022D473030F116dDEE9F6B43aC78BA3;
+    /// @notice Uniswap's ERC20ETH: an ERC-20 face for native value (through ERC-7914).
+    address public constant ERC20_ETH = 0x00000000e20E49e6dCeE6e8283A0C090578F0fb9;
+    /// @notice The callbacks this hook's address must enable.
+    uint160 public constant FLAGS = HooksLib.AFTER_VALIDATE_USER_OP | HooksLib.AFTER_IS_VALID_SIGNATURE
+        | HooksLib.BEFORE_EXECUTE | HooksLib.AFTER_EXECUTE;
 
     uint256 public constant MAX_RULES = 64;
     uint256 public constant MAX_CONDITIONS = 8;
     uint256 public constant MAX_SET_VALUES = 8;
     uint256 public constant MAX_TOKENS = 16;
     uint256 public constant MAX_DOMAINS = 8;
+    uint256 public constant MAX_PAYMASTERS = 4;
 
     bytes4 private constant TRANSFER = 0xa9059cbb;
     bytes4 private constant TRANSFER_FROM = 0x23b872dd;
@@ -62,32 +84,17 @@ contract PolicyHook is IKeywardHook, IPolicyHook {
     bytes4 private constant INCREASE_ALLOWANCE = 0x39509351;
     bytes4 private constant PERMIT2_APPROVE = 0x87517c45;
     bytes4 private constant PERMIT2_TRANSFER_FROM = 0x36c78516;
+    bytes4 private constant PERMIT2_LOCKDOWN = 0xcc53287f;
+    bytes4 private constant PERMIT2_INVALIDATE_NONCES = 0x65d9723c;
+    bytes4 private constant PERMIT2_INVALIDATE_UNORDERED_NONCES = 0x3ff9dcb1;
 
-    /// @dev Header flags.
-    uint8 private constant HAS_DENY = 1;
-    uint8 private constant HAS_TOKENS = 2;
-
-    uint256 private constant U32 = type(uint32).max;
-    uint256 private constant U40 = type(uint40).max;
+    /// @dev Set in the rule id of the rule for calls without data.
+    uint256 private constant EMPTY_BIT = 1 << 32;
     uint256 private constant U96 = type(uint96).max;
 
     // ------------------------------------------------------------------------------------------------------------
     // Storage (ERC-7201)
     // ------------------------------------------------------------------------------------------------------------
-
-    /// @dev One slot, read by every call and written once per counted call (raw word in the hot path):
-    /// maxCalls 0-31 | used 32-63 | maxPerPeriod 64-95 | inWindow 96-127 | period 128-167 | windowStart 168-207 |
-    /// flags 208-215 | signatureMode 216-223.
-    struct Header {
-        uint32 maxCalls;
-        uint32 used;
-        uint32 maxPerPeriod;
-        uint32 inWindow;
-        uint40 period;
-        uint40 windowStart;
-        uint8 flags;
-        SignatureMode signatureMode;
-    }
 
     struct Rule {
         RuleState state;
@@ -95,22 +102,16 @@ contract PolicyHook is IKeywardHook, IPolicyHook {
         uint16 index; // position + 1 in `ruleIds`
     }
 
-    /// @dev One slot: the caps and the list position.
-    struct TokenEntry {
-        uint96 perPeriod;
-        uint96 lifetime;
-        uint40 period;
-        uint8 index; // position + 1 in `tokens`
-    }
-
+    /// @dev The first five slots (header and paymasters) are what validation reads: storage associated with the
+    /// account (`keccak256(account || x) + n`) under ERC-7562.
     struct KeyPolicy {
-        Header header;
-        bool nativeEnabled;
-        uint128 nativePerCall;
-        Limits nativeLimits;
-        Spend nativeSpend;
-        mapping(address token => TokenEntry) tokenLimits;
-        mapping(address token => Spend) tokenSpend;
+        PolicyHeader header;
+        address[4] paymasters;
+        Caps nativeCaps;
+        uint256 nativePerCall;
+        SpendState nativeSpend;
+        mapping(address token => Caps) tokenCaps;
+        mapping(address token => SpendState) tokenSpend;
         address[] tokens;
         mapping(bytes32 ruleId => Rule) rules;
         mapping(bytes32 ruleId => Condition[]) conditions;
@@ -118,13 +119,17 @@ contract PolicyHook is IKeywardHook, IPolicyHook {
         bytes32[] domains;
     }
 
-    /// @custom:storage-location erc7201:keyward.hooks.policy.v1
+    /// @custom:storage-location erc7201:keyward.hooks.policy.v2
     struct HookStorage {
         mapping(bytes32 keyId => mapping(address account => KeyPolicy)) policies;
     }
 
-    /// @dev keccak256(abi.encode(uint256(keccak256("keyward.hooks.policy.v1")) - 1)) & ~bytes32(uint256(0xff))
-    bytes32 private constant STORAGE_SLOT = 0xecbb0ce9beb14d83c0f599f4f44fa7be252f1dc2a76de635ead983cbec5d0700;
+    /// @dev keccak256(abi.encode(uint256(keccak256("keyward.hooks.policy.v2")) - 1)) & ~bytes32(uint256(0xff))
+    bytes32 private constant STORAGE_SLOT = 0xc3995fef6f58cd9e5c0b060a15f2ac491d3b2e822621434e9800db1019303d00;
+
+    constructor() {
+        if (uint160(address(this)) & HooksLib.ALL != FLAGS) revert WrongHookAddress();
+    }
 
     function _policy(address account, bytes32 keyId) private view returns (KeyPolicy storage p) {
         HookStorage storage $;
@@ -134,14 +139,27 @@ contract PolicyHook is IKeywardHook, IPolicyHook {
         p = $.policies[keyId][account];
     }
 
-    /// @dev The account's current grant of `keyHash`; reverts (KeyDoesNotExist) for unknown keys.
+    /// @dev The account's current registration of `keyHash`, which must name this hook in its settings.
     function _configured(bytes32 keyHash) private view returns (KeyPolicy storage) {
+        if (uint160(address(this)) & HooksLib.ALL != FLAGS) revert WrongHookAddress();
         if (keyHash == bytes32(0)) revert InvalidConfiguration();
-        return _policy(msg.sender, IKeyward(msg.sender).keyIdOf(keyHash));
+        IKeyward account = IKeyward(msg.sender);
+        if (address(uint160(account.getKeySettings(keyHash))) != address(this)) revert HookNotInSettings(keyHash);
+        return _policy(msg.sender, account.keyIdOf(keyHash));
     }
 
-    function _ruleId(address target, bytes4 selector) private pure returns (bytes32) {
-        return bytes32(uint256(uint160(target)) << 96 | uint256(uint32(selector)));
+    /// @dev Keyward's trailing words of a callback: keyId, settings, extra.
+    function _trailer() private pure returns (bytes32 keyId, Settings settings, uint256 extra) {
+        assembly ("memory-safe") {
+            let end := calldatasize()
+            keyId := calldataload(sub(end, 0x60))
+            settings := calldataload(sub(end, 0x40))
+            extra := calldataload(sub(end, 0x20))
+        }
+    }
+
+    function _ruleId(address target, bytes4 selector, bool empty) private pure returns (bytes32) {
+        return bytes32((uint256(uint160(target)) << 96) | (empty ? EMPTY_BIT : 0) | uint256(uint32(selector)));
     }
 
     // ------------------------------------------------------------------------------------------------------------
@@ -151,7 +169,7 @@ contract PolicyHook is IKeywardHook, IPolicyHook {
     /// @inheritdoc IPolicyHook
     function setCallRule(bytes32 keyHash, address target, bytes4 selector, RuleState state) external {
         KeyPolicy storage p = _configured(keyHash);
-        bytes32 id = _ruleId(target, selector);
+        bytes32 id = _ruleId(target, selector, selector == EMPTY_CALLDATA);
         Rule storage r = p.rules[id];
         if (r.index == 0 && state != RuleState.None) {
             if (p.ruleIds.length >= MAX_RULES) revert TooManyEntries(MAX_RULES);
@@ -160,8 +178,15 @@ contract PolicyHook is IKeywardHook, IPolicyHook {
         } else if (r.index != 0 && state == RuleState.None) {
             _removeRule(p, id, r.index);
         }
-        if (state != RuleState.None) r.state = state;
-        if (state == RuleState.Deny) p.header.flags |= HAS_DENY;
+        if (state != RuleState.None) {
+            r.state = state;
+            // A deny leaves no conditions behind (they only narrow allows).
+            if (state == RuleState.Deny && r.conditionCount != 0) {
+                delete p.conditions[id];
+                r.conditionCount = 0;
+            }
+        }
+        if (state == RuleState.Deny) p.header = p.header.withFlag(PolicyHeaderLib.HAS_DENY, true);
         emit CallRuleSet(msg.sender, keyHash, target, selector, state);
     }
 
@@ -180,7 +205,7 @@ contract PolicyHook is IKeywardHook, IPolicyHook {
     /// @inheritdoc IPolicyHook
     function setConditions(bytes32 keyHash, address target, bytes4 selector, Condition[] calldata conditions) external {
         KeyPolicy storage p = _configured(keyHash);
-        bytes32 id = _ruleId(target, selector);
+        bytes32 id = _ruleId(target, selector, selector == EMPTY_CALLDATA);
         Rule storage r = p.rules[id];
         if (r.state != RuleState.Allow) revert InvalidConfiguration();
         if (conditions.length > MAX_CONDITIONS) revert TooManyEntries(MAX_CONDITIONS);
@@ -189,7 +214,7 @@ contract PolicyHook is IKeywardHook, IPolicyHook {
         for (uint256 i; i < conditions.length; ++i) {
             Condition calldata c = conditions[i];
             uint256 n = c.values.length;
-            if (c.op == ConditionOp.None || n == 0 || (c.op != ConditionOp.InSet && n != 1)) {
+            if (c.op == ConditionOp.None || n == 0 || (c.op != ConditionOp.InSet && n != 1) || c.bits > 256) {
                 revert InvalidConfiguration();
             }
             if (n > MAX_SET_VALUES) revert TooManyEntries(MAX_SET_VALUES);
@@ -203,39 +228,39 @@ contract PolicyHook is IKeywardHook, IPolicyHook {
     function setNativeLimits(bytes32 keyHash, bool enabled, uint128 perCall, Limits calldata limits) external {
         _checkLimits(limits);
         KeyPolicy storage p = _configured(keyHash);
-        p.nativeEnabled = enabled;
+        p.header = p.header.withFlag(PolicyHeaderLib.NATIVE, enabled);
         p.nativePerCall = perCall;
-        p.nativeLimits = limits;
-        p.nativeSpend = Spend(0, 0, uint40(block.timestamp));
+        p.nativeCaps = CapsLib.pack(limits.perPeriod, limits.lifetime, limits.period, 0);
+        p.nativeSpend = SpendStateLib.pack(0, 0, block.timestamp);
         emit NativeLimitsSet(msg.sender, keyHash, enabled, perCall, limits);
     }
 
     /// @inheritdoc IPolicyHook
     function setTokenLimit(bytes32 keyHash, address token, bool enabled, Limits calldata limits) external {
-        if (token == address(0) || token == ANY_TARGET) revert InvalidConfiguration();
+        if (token == address(0) || token == ANY_TARGET || token == ERC20_ETH) revert InvalidConfiguration();
         _checkLimits(limits);
         KeyPolicy storage p = _configured(keyHash);
-        TokenEntry storage e = p.tokenLimits[token];
+        Caps caps = p.tokenCaps[token];
+        uint256 index = caps.index();
         if (enabled) {
-            if (e.index == 0) {
+            if (index == 0) {
                 if (p.tokens.length >= MAX_TOKENS) revert TooManyEntries(MAX_TOKENS);
                 p.tokens.push(token);
-                e.index = uint8(p.tokens.length);
+                index = p.tokens.length;
             }
-            (e.perPeriod, e.lifetime, e.period) = (limits.perPeriod, limits.lifetime, limits.period);
-            p.header.flags |= HAS_TOKENS;
-        } else if (e.index != 0) {
-            uint256 index = e.index;
+            p.tokenCaps[token] = CapsLib.pack(limits.perPeriod, limits.lifetime, limits.period, index);
+            p.header = p.header.withFlag(PolicyHeaderLib.HAS_TOKENS, true);
+        } else if (index != 0) {
             uint256 last = p.tokens.length;
             if (index != last) {
                 address moved = p.tokens[last - 1];
                 p.tokens[index - 1] = moved;
-                p.tokenLimits[moved].index = uint8(index);
+                p.tokenCaps[moved] = p.tokenCaps[moved].withIndex(index);
             }
             p.tokens.pop();
-            delete p.tokenLimits[token];
+            p.tokenCaps[token] = Caps.wrap(0);
         }
-        p.tokenSpend[token] = Spend(0, 0, uint40(block.timestamp));
+        p.tokenSpend[token] = SpendStateLib.pack(0, 0, block.timestamp);
         emit TokenLimitSet(msg.sender, keyHash, token, enabled, limits);
     }
 
@@ -245,17 +270,13 @@ contract PolicyHook is IKeywardHook, IPolicyHook {
     }
 
     /// @inheritdoc IPolicyHook
-    function setUsageLimits(bytes32 keyHash, uint32 maxCalls, uint32 maxPerPeriod, uint40 period) external {
+    function setUsageLimits(bytes32 keyHash, uint32 maxCalls, uint32 maxPerPeriod, uint40 period, uint16 maxPerBatch)
+        external
+    {
         if (maxPerPeriod != 0 && period == 0) revert InvalidConfiguration();
         KeyPolicy storage p = _configured(keyHash);
-        Header storage h = p.header;
-        h.maxCalls = maxCalls;
-        h.used = 0;
-        h.maxPerPeriod = maxPerPeriod;
-        h.inWindow = 0;
-        h.period = period;
-        h.windowStart = uint40(block.timestamp);
-        emit UsageLimitsSet(msg.sender, keyHash, maxCalls, maxPerPeriod, period);
+        p.header = p.header.withUsageLimits(maxCalls, maxPerPeriod, period, block.timestamp).withMaxPerBatch(maxPerBatch);
+        emit UsageLimitsSet(msg.sender, keyHash, maxCalls, maxPerPeriod, period, maxPerBatch);
     }
 
     /// @inheritdoc IPolicyHook
@@ -263,216 +284,292 @@ contract PolicyHook is IKeywardHook, IPolicyHook {
         if (domains.length > MAX_DOMAINS) revert TooManyEntries(MAX_DOMAINS);
         if ((mode == SignatureMode.Domains) != (domains.length != 0)) revert InvalidConfiguration();
         KeyPolicy storage p = _configured(keyHash);
-        p.header.signatureMode = mode;
+        p.header = p.header.withSignatureMode(uint8(mode));
         p.domains = domains;
         emit SignaturePolicySet(msg.sender, keyHash, mode, domains);
     }
 
-    // ------------------------------------------------------------------------------------------------------------
-    // Hook callbacks
-    // ------------------------------------------------------------------------------------------------------------
-
-    /// @inheritdoc IKeywardHook
-    /// @dev Not enabled by this hook's address flags; answers "no restriction" if called anyway.
-    function onValidate(bytes32, bytes32, bytes calldata) external pure returns (uint256) {
-        return 0;
+    /// @inheritdoc IPolicyHook
+    function setPaymasters(bytes32 keyHash, address[] calldata paymasters) external {
+        uint256 n = paymasters.length;
+        if (n > MAX_PAYMASTERS) revert TooManyEntries(MAX_PAYMASTERS);
+        KeyPolicy storage p = _configured(keyHash);
+        for (uint256 i; i < MAX_PAYMASTERS; ++i) {
+            address pm = i < n ? paymasters[i] : address(0);
+            if (i < n && pm == address(0)) revert InvalidConfiguration();
+            p.paymasters[i] = pm;
+        }
+        p.header = p.header.withPaymasterCount(n);
+        emit PaymastersSet(msg.sender, keyHash, paymasters);
     }
 
-    /// @inheritdoc IKeywardHook
-    function onSignature(bytes32 keyId, bytes32, bytes32 appDomainSeparator, bytes calldata)
+    // ------------------------------------------------------------------------------------------------------------
+    // Validation callbacks
+    // ------------------------------------------------------------------------------------------------------------
+
+    /// @inheritdoc IValidationHook
+    /// @dev Who pays: a paymaster (one of the listed ones, when a list is set), or the account within the key's gas
+    /// budget (GAS_BUDGET flag, enforced by the account). No storage read for an unlisted-paymaster policy's
+    /// sponsored operation but the header.
+    function afterValidateUserOp(bytes32, PackedUserOperation calldata userOp, bytes32, uint256, bytes calldata)
         external
         view
         returns (bytes4)
     {
+        (bytes32 keyId, Settings settings,) = _trailer();
+        bytes calldata pmd = userOp.paymasterAndData;
+        address paymaster = pmd.length >= 20 ? address(bytes20(pmd[0:20])) : address(0);
+        if (paymaster == address(0)) {
+            if (!settings.hasFlag(SettingsLib.GAS_BUDGET)) revert PaymasterRequired();
+        } else {
+            KeyPolicy storage p = _policy(msg.sender, keyId);
+            uint256 n = p.header.paymasterCount();
+            if (n != 0) {
+                uint256 i;
+                while (i < n && p.paymasters[i] != paymaster) ++i;
+                if (i == n) revert PaymasterNotAllowed(paymaster);
+            }
+        }
+        return IValidationHook.afterValidateUserOp.selector;
+    }
+
+    /// @inheritdoc IValidationHook
+    /// @dev The ERC-1271 scope: off, any message, or only TypedDataSign messages of the listed application domains
+    /// (Keyward's trailing `extra` word is the application's domain separator, 0 for PersonalSign).
+    function afterIsValidSignature(bytes32, bytes32, bytes calldata) external view returns (bytes4) {
+        (bytes32 keyId,, uint256 appSeparator) = _trailer();
         KeyPolicy storage p = _policy(msg.sender, keyId);
-        SignatureMode mode = p.header.signatureMode;
-        if (mode == SignatureMode.Any) return IKeywardHook.onSignature.selector;
-        if (mode == SignatureMode.Domains && appDomainSeparator != bytes32(0)) {
+        uint8 mode = p.header.signatureMode();
+        if (mode == uint8(SignatureMode.Any)) return IValidationHook.afterIsValidSignature.selector;
+        if (mode == uint8(SignatureMode.Domains) && appSeparator != 0) {
             bytes32[] storage domains = p.domains;
             for (uint256 i; i < domains.length; ++i) {
-                if (domains[i] == appDomainSeparator) return IKeywardHook.onSignature.selector;
+                if (domains[i] == bytes32(appSeparator)) return IValidationHook.afterIsValidSignature.selector;
             }
         }
         return bytes4(0);
     }
 
-    /// @inheritdoc IKeywardHook
-    function beforeExecute(bytes32 keyId, address to, uint256 value, bytes calldata data)
+    /// @inheritdoc IValidationHook
+    /// @dev Not enabled by this hook's address flags; answers "no objection" if called anyway.
+    function afterVerifySignature(bytes32, bytes32, bytes calldata) external pure returns (bytes4) {
+        return IValidationHook.afterVerifySignature.selector;
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // Execution callbacks
+    // ------------------------------------------------------------------------------------------------------------
+
+    /// @inheritdoc IExecutionHook
+    function beforeExecute(bytes32, address to, uint256 value, bytes calldata data)
         external
-        returns (bytes memory context)
+        returns (bytes4, bytes memory context)
     {
         if (to == msg.sender || to == address(this)) revert SelfCallDenied(to);
-        KeyPolicy storage p = _policy(msg.sender, keyId);
-        uint8 flags = p.header.flags; // the header slot: warm for `_chargeUsage`
-        bytes4 selector = data.length < 4 ? EMPTY_CALLDATA : bytes4(data[0:4]);
+        KeyPolicy storage p;
+        PolicyHeader header;
+        bytes4 selector;
+        {
+            (bytes32 keyId,, uint256 callInfo) = _trailer();
+            p = _policy(msg.sender, keyId);
+            header = p.header;
+            selector = _checkCall(p, header, to, value, data, callInfo);
+        }
+        bool counted = _chargeUsage(p, header);
+        (uint256 native, uint256 tokenWord) = _chargeSpending(p, header, to, value, selector, data);
+        // Two words for `afterExecute`: native with bit 255 = counted; token | amount << 160 (amount < 2^96).
+        if (counted || native != 0 || tokenWord >> 160 != 0) {
+            context = abi.encode(native | (counted ? 1 << 255 : 0), tokenWord);
+        }
+        return (IExecutionHook.beforeExecute.selector, context);
+    }
 
-        (bytes32 matched, uint256 conditionCount) = _match(p, flags, to, selector);
-        if (conditionCount != 0) _checkConditions(p.conditions[matched], data);
-        bool counted = _chargeUsage(p);
-        if (value != 0) _chargeNative(p, value);
+    /// @dev Charges what the call spends; returns the native amount and `token | amount << 160`.
+    function _chargeSpending(
+        KeyPolicy storage p,
+        PolicyHeader header,
+        address to,
+        uint256 value,
+        bytes4 selector,
+        bytes calldata data
+    ) private returns (uint256 native, uint256 tokenWord) {
         address token;
         uint256 amount;
-        if (flags & HAS_TOKENS != 0) {
-            Limits memory limits;
-            (token, amount, limits) = _tokenSpend(p, to, selector, data);
-            if (amount != 0) _spend(limits, p.tokenSpend[token], token, amount);
-        }
-        // Two words for `afterExecute`: value with bit 255 = counted; token | amount << 160 (amount < 2^96).
-        if (counted || value != 0 || amount != 0) {
-            context = abi.encode(value | (counted ? 1 << 255 : 0), uint256(uint160(token)) | (amount << 160));
-        }
+        (native, token, amount) = _spending(p, header, to, selector, data);
+        native += value;
+        if (native != 0) _chargeNative(p, header, native);
+        if (amount != 0) p.tokenSpend[token] = _spend(p.tokenCaps[token], p.tokenSpend[token], token, amount);
+        tokenWord = uint256(uint160(token)) | (amount << 160);
     }
 
-    /// @dev Counts the call against the usage caps; false when the key has none. One read, one write of the
-    /// header word (layout on `Header`).
-    function _chargeUsage(KeyPolicy storage p) private returns (bool) {
-        Header storage stored = p.header;
-        uint256 word;
-        assembly ("memory-safe") {
-            word := sload(stored.slot)
-        }
-        uint256 maxCalls = word & U32;
-        uint256 maxPerPeriod = (word >> 64) & U32;
-        if (maxCalls == 0 && maxPerPeriod == 0) return false;
-        uint256 used = (word >> 32) & U32;
-        if (maxCalls != 0 && used >= maxCalls) revert CallLimitExceeded(2, maxCalls);
-        uint256 inWindow = (word >> 96) & U32;
-        uint256 windowStart = (word >> 168) & U40;
-        uint256 period = (word >> 128) & U40;
-        if (period != 0 && block.timestamp >= windowStart + period) {
-            windowStart += ((block.timestamp - windowStart) / period) * period;
-            inWindow = 0;
-        }
-        if (maxPerPeriod != 0 && inWindow >= maxPerPeriod) revert CallLimitExceeded(1, maxPerPeriod);
-        word = (word & ~((U32 << 32) | (U32 << 96) | (U40 << 168))) | ((used + 1) << 32) | ((inWindow + 1) << 96)
-            | (windowStart << 168);
-        assembly ("memory-safe") {
-            sstore(stored.slot, word)
-        }
-        return true;
+    /// @dev The batch cap, the rules and the matched rule's conditions; returns the call's selector (0 without
+    /// data; a short call's bytes padded with zeros).
+    function _checkCall(
+        KeyPolicy storage p,
+        PolicyHeader header,
+        address to,
+        uint256 value,
+        bytes calldata data,
+        uint256 callInfo
+    ) private view returns (bytes4 selector) {
+        uint256 maxPerBatch = header.maxPerBatch();
+        if (maxPerBatch != 0 && callInfo >> 128 > maxPerBatch) revert CallLimitExceeded(3, maxPerBatch);
+        bool empty = data.length == 0;
+        selector = empty ? bytes4(0) : bytes4(data);
+        (bytes32 matched, uint256 conditionCount) = _match(p, header, to, selector, empty);
+        if (conditionCount != 0) _checkConditions(p.conditions[matched], value, data);
     }
 
-    function _chargeNative(KeyPolicy storage p, uint256 value) private {
-        if (!p.nativeEnabled) revert NativeValueNotAllowed();
-        uint256 perCall = p.nativePerCall;
-        if (perCall != 0 && value > perCall) revert SpendLimitExceeded(address(0), 0, value, perCall);
-        _spend(p.nativeLimits, p.nativeSpend, address(0), value);
-    }
-
-    /// @inheritdoc IKeywardHook
+    /// @inheritdoc IExecutionHook
     /// @dev On failure, gives back what `beforeExecute` charged (a failed call does not use up any cap).
-    function afterExecute(bytes32 keyId, bool success, bytes calldata context) external returns (bytes4) {
+    function afterExecute(bytes32, bool success, bytes calldata, bytes calldata context) external returns (bytes4) {
         if (!success && context.length != 0) {
+            (bytes32 keyId,,) = _trailer();
             (uint256 w0, uint256 w1) = abi.decode(context, (uint256, uint256));
-            (uint256 value, bool counted) = (w0 & ~uint256(1 << 255), w0 >> 255 == 1);
+            (uint256 native, bool counted) = (w0 & ~uint256(1 << 255), w0 >> 255 == 1);
             (address token, uint256 amount) = (address(uint160(w1)), w1 >> 160);
             KeyPolicy storage p = _policy(msg.sender, keyId);
             if (counted) {
-                Header storage h = p.header;
-                if (h.used != 0) --h.used;
-                if (h.inWindow != 0) --h.inWindow;
+                PolicyHeader h = p.header;
+                uint256 used = h.used();
+                uint256 inWindow = h.inWindow();
+                p.header = h.withCount(used == 0 ? 0 : used - 1, inWindow == 0 ? 0 : inWindow - 1, h.windowStart());
             }
-            if (value != 0) _refund(p.nativeSpend, value);
-            if (amount != 0) _refund(p.tokenSpend[token], amount);
+            if (native != 0) p.nativeSpend = _refund(p.nativeSpend, native);
+            if (amount != 0) p.tokenSpend[token] = _refund(p.tokenSpend[token], amount);
         }
-        return IKeywardHook.afterExecute.selector;
+        return IExecutionHook.afterExecute.selector;
     }
 
     // ------------------------------------------------------------------------------------------------------------
-    // Rules, conditions, spending
+    // Rules and conditions
     // ------------------------------------------------------------------------------------------------------------
 
-    /// @dev The allowing rule for (to, selector), after denies. Empty calldata matches only an explicit
-    /// `EMPTY_CALLDATA` rule (for `to` or `ANY_TARGET`), never `ANY_SELECTOR`.
-    function _match(KeyPolicy storage p, uint8 flags, address to, bytes4 selector)
+    /// @dev The allowing rule for the call, after denies. A deny on any rule that covers the call wins: (to,
+    /// selector), (to, ANY_SELECTOR), (ANY_TARGET, selector), (ANY_TARGET, ANY_SELECTOR), calls without data
+    /// included. An allow with ANY_SELECTOR never covers a call without data: plain transfers need an explicit
+    /// EMPTY_CALLDATA rule.
+    function _match(KeyPolicy storage p, PolicyHeader header, address to, bytes4 selector, bool empty)
         private
         view
-        returns (bytes32, uint256 conditionCount)
+        returns (bytes32, uint256)
     {
-        bool empty = selector == EMPTY_CALLDATA;
-        bytes32 exact = _ruleId(to, selector);
+        bytes32 exact = _ruleId(to, selector, empty);
         Rule storage exactRule = p.rules[exact];
         RuleState exactState = exactRule.state;
-        if (flags & HAS_DENY == 0 && exactState == RuleState.Allow) return (exact, exactRule.conditionCount);
-        bytes32 anySel = _ruleId(to, ANY_SELECTOR);
-        bytes32 anyTarget = _ruleId(ANY_TARGET, selector);
-        if (flags & HAS_DENY != 0) {
+        bool hasDeny = header.hasFlag(PolicyHeaderLib.HAS_DENY);
+        if (!hasDeny && exactState == RuleState.Allow) return (exact, exactRule.conditionCount);
+        bytes32 anySel = _ruleId(to, ANY_SELECTOR, false);
+        bytes32 anyTarget = _ruleId(ANY_TARGET, selector, empty);
+        bytes32 anyAny = _ruleId(ANY_TARGET, ANY_SELECTOR, false);
+        if (hasDeny) {
             if (
-                exactState == RuleState.Deny || (!empty && p.rules[anySel].state == RuleState.Deny)
-                    || p.rules[anyTarget].state == RuleState.Deny
+                exactState == RuleState.Deny || p.rules[anySel].state == RuleState.Deny
+                    || p.rules[anyTarget].state == RuleState.Deny || p.rules[anyAny].state == RuleState.Deny
             ) revert CallDenied(to, selector);
         }
         if (exactState == RuleState.Allow) return (exact, exactRule.conditionCount);
         if (!empty && p.rules[anySel].state == RuleState.Allow) return (anySel, p.rules[anySel].conditionCount);
         if (p.rules[anyTarget].state == RuleState.Allow) return (anyTarget, p.rules[anyTarget].conditionCount);
-        if (!empty) {
-            bytes32 anyAny = _ruleId(ANY_TARGET, ANY_SELECTOR);
-            if (p.rules[anyAny].state == RuleState.Allow) return (anyAny, p.rules[anyAny].conditionCount);
-        }
+        if (!empty && p.rules[anyAny].state == RuleState.Allow) return (anyAny, p.rules[anyAny].conditionCount);
         revert CallNotAllowed(to, selector);
     }
 
-    function _checkConditions(Condition[] storage conditions, bytes calldata data) private view {
+    function _checkConditions(Condition[] storage conditions, uint256 value, bytes calldata data) private view {
         for (uint256 i; i < conditions.length; ++i) {
             Condition storage c = conditions[i];
-            uint256 pos = 4 + uint256(c.argIndex) * 32;
-            if (data.length < pos + 32) revert ConditionFailed(i);
-            uint256 arg = uint256(bytes32(data[pos:pos + 32]));
-            ConditionOp op = c.op;
-            bool ok;
-            if (op == ConditionOp.InSet) {
-                bytes32[] storage values = c.values;
-                for (uint256 j; j < values.length && !ok; ++j) {
-                    ok = uint256(values[j]) == arg;
-                }
+            uint256 argIndex = c.argIndex;
+            uint256 arg;
+            if (argIndex == VALUE_ARG) {
+                arg = value;
             } else {
-                uint256 v = uint256(c.values[0]);
-                ok = op == ConditionOp.Equal
-                    ? arg == v
-                    : op == ConditionOp.NotEqual ? arg != v : op == ConditionOp.LessOrEqual ? arg <= v : arg >= v;
+                uint256 pos = 4 + argIndex * 32;
+                if (data.length < pos + 32) revert ConditionFailed(i);
+                arg = uint256(bytes32(data[pos:pos + 32]));
             }
-            if (!ok) revert ConditionFailed(i);
+            uint256 bits = c.bits;
+            // A word with bits above the argument's width is not that type's encoding: fail, whatever the op.
+            if (bits != 0 && bits < 256 && arg >> bits != 0) revert ConditionFailed(i);
+            if (!_compare(c.op, arg, c.values)) revert ConditionFailed(i);
         }
     }
 
-    /// @dev Which limited token a call spends, how much, and that token's caps (one read of its entry).
-    function _tokenSpend(KeyPolicy storage p, address to, bytes4 selector, bytes calldata data)
+    function _compare(ConditionOp op, uint256 arg, bytes32[] storage values) private view returns (bool) {
+        if (op == ConditionOp.InSet) {
+            for (uint256 j; j < values.length; ++j) {
+                if (uint256(values[j]) == arg) return true;
+            }
+            return false;
+        }
+        uint256 v = uint256(values[0]);
+        if (op == ConditionOp.Equal) return arg == v;
+        if (op == ConditionOp.NotEqual) return arg != v;
+        if (op == ConditionOp.LessOrEqual) return arg <= v;
+        if (op == ConditionOp.GreaterOrEqual) return arg >= v;
+        if (op == ConditionOp.Less) return arg < v;
+        return arg > v; // Greater
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // Counting
+    // ------------------------------------------------------------------------------------------------------------
+
+    /// @dev Counts the call against the call caps; false when the key has none. One read (the caller's), one write
+    /// of the header.
+    function _chargeUsage(KeyPolicy storage p, PolicyHeader header) private returns (bool) {
+        uint256 maxCalls = header.maxCalls();
+        uint256 maxPerPeriod = header.maxPerPeriod();
+        if (maxCalls == 0 && maxPerPeriod == 0) return false;
+        uint256 used = header.used();
+        if (maxCalls != 0 && used >= maxCalls) revert CallLimitExceeded(2, maxCalls);
+        uint256 inWindow = header.inWindow();
+        uint256 windowStart = header.windowStart();
+        uint256 period = header.period();
+        if (period != 0 && block.timestamp >= windowStart + period) {
+            windowStart += ((block.timestamp - windowStart) / period) * period;
+            inWindow = 0;
+        }
+        if (maxPerPeriod != 0 && inWindow >= maxPerPeriod) revert CallLimitExceeded(1, maxPerPeriod);
+        p.header = header.withCount(used + 1, inWindow + 1, windowStart);
+        return true;
+    }
+
+    /// @dev What a call spends besides its value: native value through ERC20ETH, or a limited token (directly or
+    /// through Permit2). Refuses the calls that move or approve a token without being countable.
+    function _spending(KeyPolicy storage p, PolicyHeader header, address to, bytes4 selector, bytes calldata data)
         private
         view
-        returns (address token, uint256 amount, Limits memory limits)
+        returns (uint256 native, address token, uint256 amount)
     {
         if (to == PERMIT2) {
             if (selector == PERMIT2_APPROVE) {
-                token = address(uint160(_arg(data, 0)));
-                amount = _arg(data, 2);
-            } else if (selector == PERMIT2_TRANSFER_FROM && address(uint160(_arg(data, 0))) == msg.sender) {
+                (token, amount) = (address(uint160(_arg(data, 0))), _arg(data, 2));
+            } else if (selector == PERMIT2_TRANSFER_FROM) {
                 token = address(uint160(_arg(data, 3)));
-                amount = _arg(data, 2);
+                if (address(uint160(_arg(data, 0))) == msg.sender) amount = _arg(data, 2);
+            } else if (
+                selector == PERMIT2_LOCKDOWN || selector == PERMIT2_INVALIDATE_NONCES
+                    || selector == PERMIT2_INVALIDATE_UNORDERED_NONCES
+            ) {
+                return (0, address(0), 0);
+            } else {
+                revert UncountedTokenCall(PERMIT2, selector);
             }
-        } else {
-            token = to;
+            if (token == ERC20_ETH) return (amount, address(0), 0);
+            if (!p.tokenCaps[token].isLimited()) revert UncountedTokenCall(token, selector);
+            return (0, token, amount);
         }
-        bool limited;
-        (limited, limits) = _tokenLimits(p.tokenLimits[token]);
-        if (!limited) return (address(0), 0, limits);
-        if (to == PERMIT2) return (token, amount, limits);
-        if (selector == TRANSFER || selector == APPROVE || selector == INCREASE_ALLOWANCE) {
-            amount = _arg(data, 1);
-        } else if (selector == TRANSFER_FROM) {
-            amount = address(uint160(_arg(data, 0))) == msg.sender ? _arg(data, 2) : 0;
-        } else {
-            revert UncountedTokenCall(to, selector);
+        if (to == ERC20_ETH) return (_tokenAmount(to, selector, data), address(0), 0);
+        if (header.hasFlag(PolicyHeaderLib.HAS_TOKENS) && p.tokenCaps[to].isLimited()) {
+            return (0, to, _tokenAmount(to, selector, data));
         }
     }
 
-    /// @dev A token entry in one read: perPeriod 0-95 | lifetime 96-191 | period 192-231 | index 232-239.
-    function _tokenLimits(TokenEntry storage e) private view returns (bool limited, Limits memory limits) {
-        uint256 word;
-        assembly ("memory-safe") {
-            word := sload(e.slot)
-        }
-        limited = (word >> 232) & 0xff != 0;
-        limits = Limits(uint96(word), uint96(word >> 96), uint40(word >> 192));
+    /// @dev The amount an ERC-20 call on a counted token moves or approves from the account.
+    function _tokenAmount(address token, bytes4 selector, bytes calldata data) private view returns (uint256) {
+        if (selector == TRANSFER || selector == APPROVE || selector == INCREASE_ALLOWANCE) return _arg(data, 1);
+        if (selector == TRANSFER_FROM) return address(uint160(_arg(data, 0))) == msg.sender ? _arg(data, 2) : 0;
+        revert UncountedTokenCall(token, selector);
     }
 
     function _arg(bytes calldata data, uint256 index) private pure returns (uint256) {
@@ -481,48 +578,41 @@ contract PolicyHook is IKeywardHook, IPolicyHook {
         return uint256(bytes32(data[pos:pos + 32]));
     }
 
-    /// @dev Charges `amount` against period and lifetime caps; reverts without charging when a cap would be passed.
-    /// The spend word: inWindow 0-95 | total 96-191 | windowStart 192-231; one read, one write.
-    function _spend(Limits memory limits, Spend storage spendRef, address asset, uint256 amount) private {
-        uint256 word;
-        assembly ("memory-safe") {
-            word := sload(spendRef.slot)
-        }
-        uint256 inWindow = word & U96;
-        uint256 windowStart = (word >> 192) & U40;
-        uint256 period = limits.period;
+    function _chargeNative(KeyPolicy storage p, PolicyHeader header, uint256 amount) private {
+        if (!header.hasFlag(PolicyHeaderLib.NATIVE)) revert NativeValueNotAllowed();
+        uint256 perCall = p.nativePerCall;
+        if (perCall != 0 && amount > perCall) revert SpendLimitExceeded(address(0), 0, amount, perCall);
+        p.nativeSpend = _spend(p.nativeCaps, p.nativeSpend, address(0), amount);
+    }
+
+    /// @dev `s` after charging `amount` against period and lifetime caps; reverts when a cap would be passed.
+    function _spend(Caps caps, SpendState s, address asset, uint256 amount) private view returns (SpendState) {
+        uint256 inWindow = s.inWindow();
+        uint256 windowStart = s.windowStart();
+        uint256 period = caps.period();
         if (period != 0 && block.timestamp >= windowStart + period) {
             windowStart += ((block.timestamp - windowStart) / period) * period;
             inWindow = 0;
         }
         inWindow += amount;
-        uint256 total = ((word >> 96) & U96) + amount;
-        if (period != 0 && limits.perPeriod != 0 && inWindow > limits.perPeriod) {
-            revert SpendLimitExceeded(asset, 1, inWindow, limits.perPeriod);
+        uint256 total = s.total() + amount;
+        uint256 perPeriod = caps.perPeriod();
+        if (period != 0 && perPeriod != 0 && inWindow > perPeriod) {
+            revert SpendLimitExceeded(asset, 1, inWindow, perPeriod);
         }
-        if (limits.lifetime != 0 && total > limits.lifetime) {
-            revert SpendLimitExceeded(asset, 2, total, limits.lifetime);
-        }
+        uint256 lifetime = caps.lifetime();
+        if (lifetime != 0 && total > lifetime) revert SpendLimitExceeded(asset, 2, total, lifetime);
         if (inWindow > U96 || total > U96) revert SpendLimitExceeded(asset, 2, total, U96);
-        word = inWindow | (total << 96) | (windowStart << 192);
-        assembly ("memory-safe") {
-            sstore(spendRef.slot, word)
-        }
+        return SpendStateLib.pack(inWindow, total, windowStart);
     }
 
-    /// @dev Never below zero: a window may have rolled over between charge and refund, and anyone may call
-    /// `afterExecute` for their own (empty) namespace.
-    function _refund(Spend storage s, uint256 amount) private {
-        s.total = s.total >= amount ? s.total - uint96(amount) : 0;
-        s.inWindow = s.inWindow >= amount ? s.inWindow - uint96(amount) : 0;
-    }
-
-    function _usage(Header storage h) private view returns (UsagePolicy memory) {
-        return UsagePolicy(h.maxCalls, h.used, h.maxPerPeriod, h.inWindow, h.period, h.windowStart);
-    }
-
-    function _limits(TokenEntry storage e) private view returns (Limits memory) {
-        return Limits(e.perPeriod, e.lifetime, e.period);
+    /// @dev Never below zero: a window may have rolled over between charge and refund.
+    function _refund(SpendState s, uint256 amount) private pure returns (SpendState) {
+        uint256 inWindow = s.inWindow();
+        uint256 total = s.total();
+        return SpendStateLib.pack(
+            inWindow >= amount ? inWindow - amount : 0, total >= amount ? total - amount : 0, s.windowStart()
+        );
     }
 
     // ------------------------------------------------------------------------------------------------------------
@@ -532,24 +622,29 @@ contract PolicyHook is IKeywardHook, IPolicyHook {
     /// @inheritdoc IPolicyHook
     function getPolicy(address account, bytes32 keyHash) external view returns (Policy memory policy) {
         KeyPolicy storage p = _policy(account, IKeyward(account).keyIdOf(keyHash));
+        policy.active = isActive(account, keyHash);
         uint256 n = p.ruleIds.length;
         policy.rules = new CallRule[](n);
         for (uint256 i; i < n; ++i) {
             bytes32 id = p.ruleIds[i];
-            policy.rules[i] = CallRule(
-                address(uint160(uint256(id) >> 96)), bytes4(uint32(uint256(id))), p.rules[id].state, p.conditions[id]
-            );
+            (address target, bytes4 selector) = _ruleTarget(id);
+            policy.rules[i] = CallRule(target, selector, p.rules[id].state, p.conditions[id]);
         }
-        policy.native = NativePolicy(p.nativeEnabled, p.nativePerCall, p.nativeLimits, p.nativeSpend);
+        policy.native = _native(p);
         n = p.tokens.length;
         policy.tokens = new TokenPolicy[](n);
         for (uint256 i; i < n; ++i) {
             address t = p.tokens[i];
-            policy.tokens[i] = TokenPolicy(t, _limits(p.tokenLimits[t]), p.tokenSpend[t]);
+            policy.tokens[i] = TokenPolicy(t, _limits(p.tokenCaps[t]), _spent(p.tokenSpend[t]));
         }
         policy.usage = _usage(p.header);
-        policy.signatureMode = p.header.signatureMode;
+        policy.signatureMode = SignatureMode(p.header.signatureMode());
         policy.signatureDomains = p.domains;
+        n = p.header.paymasterCount();
+        policy.paymasters = new address[](n);
+        for (uint256 i; i < n; ++i) {
+            policy.paymasters[i] = p.paymasters[i];
+        }
     }
 
     /// @inheritdoc IPolicyHook
@@ -565,8 +660,8 @@ contract PolicyHook is IKeywardHook, IPolicyHook {
         states = new RuleState[](n);
         for (uint256 i; i < n; ++i) {
             bytes32 id = p.ruleIds[i];
-            (targets[i], selectors[i], states[i]) =
-            (address(uint160(uint256(id) >> 96)), bytes4(uint32(uint256(id))), p.rules[id].state);
+            (targets[i], selectors[i]) = _ruleTarget(id);
+            states[i] = p.rules[id].state;
         }
     }
 
@@ -578,12 +673,54 @@ contract PolicyHook is IKeywardHook, IPolicyHook {
     /// @inheritdoc IPolicyHook
     function getToken(address account, bytes32 keyHash, address token) external view returns (TokenPolicy memory) {
         KeyPolicy storage p = _policy(account, IKeyward(account).keyIdOf(keyHash));
-        return TokenPolicy(token, _limits(p.tokenLimits[token]), p.tokenSpend[token]);
+        return TokenPolicy(token, _limits(p.tokenCaps[token]), _spent(p.tokenSpend[token]));
     }
 
     /// @inheritdoc IPolicyHook
     function getNative(address account, bytes32 keyHash) external view returns (NativePolicy memory) {
-        KeyPolicy storage p = _policy(account, IKeyward(account).keyIdOf(keyHash));
-        return NativePolicy(p.nativeEnabled, p.nativePerCall, p.nativeLimits, p.nativeSpend);
+        return _native(_policy(account, IKeyward(account).keyIdOf(keyHash)));
+    }
+
+    /// @inheritdoc IPolicyHook
+    function isActive(address account, bytes32 keyHash) public view returns (bool) {
+        try IKeyward(account).getKeySettings(keyHash) returns (uint256 settings) {
+            return address(uint160(settings)) == address(this);
+        } catch {
+            return false;
+        }
+    }
+
+    function _ruleTarget(bytes32 id) private pure returns (address target, bytes4 selector) {
+        target = address(uint160(uint256(id) >> 96));
+        selector = uint256(id) & EMPTY_BIT != 0 ? EMPTY_CALLDATA : bytes4(uint32(uint256(id)));
+    }
+
+    function _native(KeyPolicy storage p) private view returns (NativePolicy memory) {
+        return NativePolicy(
+            p.header.hasFlag(PolicyHeaderLib.NATIVE),
+            uint128(p.nativePerCall),
+            _limits(p.nativeCaps),
+            _spent(p.nativeSpend)
+        );
+    }
+
+    function _usage(PolicyHeader h) private pure returns (UsagePolicy memory) {
+        return UsagePolicy(
+            uint32(h.maxCalls()),
+            uint32(h.used()),
+            uint32(h.maxPerPeriod()),
+            uint32(h.inWindow()),
+            uint40(h.period()),
+            uint40(h.windowStart()),
+            uint16(h.maxPerBatch())
+        );
+    }
+
+    function _limits(Caps c) private pure returns (Limits memory) {
+        return Limits(uint96(c.perPeriod()), uint96(c.lifetime()), uint40(c.period()));
+    }
+
+    function _spent(SpendState s) private pure returns (Spend memory) {
+        return Spend(uint96(s.inWindow()), uint96(s.total()), uint40(s.windowStart()));
     }
 }

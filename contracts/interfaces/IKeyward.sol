@@ -31,8 +31,8 @@ struct BatchedCall {
 }
 
 /// @notice A batch signed by a key for anyone (`executor == address(0)`) or one executor to relay.
-/// @dev `nonce`: high 192 bits select a lane of `keyHash`, low 64 bits are the sequence in that lane.
-/// `deadline`: 0 means none; otherwise valid through that second.
+/// @dev `nonce`: high 192 bits select a lane, low 64 bits are the sequence in that lane. `deadline`: 0 means none;
+/// otherwise valid through that second.
 struct SignedBatchedCall {
     BatchedCall batchedCall;
     uint256 nonce;
@@ -54,12 +54,31 @@ struct PackedUserOperation {
     bytes signature;
 }
 
+/// @notice What the account may pay in ERC-4337 gas for one key (a key whose settings carry the GAS_BUDGET flag).
+/// Each operation is charged its maximum cost `(verificationGasLimit + callGasLimit + preVerificationGas) *
+/// maxFeePerGas` at validation. `perPeriod` (with `period` seconds, windows aligned to multiples of `period` since
+/// the Unix epoch) and `lifetime` are caps in wei; 0 means no cap in that dimension, and a budget with both 0 allows
+/// nothing.
+struct GasBudget {
+    uint96 perPeriod;
+    uint40 period;
+    uint96 lifetime;
+}
+
+/// @notice What a key's operations were charged: in the window `window` (the window's index, `start / period`) and
+/// in total.
+struct GasSpent {
+    uint40 window;
+    uint96 inWindow;
+    uint96 total;
+}
+
 /// @title IKeyward
-/// @notice The Keyward account: a key registry with packed settings and four execution paths (direct ERC-7821,
-/// relayed signed batch, ERC-4337, ERC-1271). Its ABI for keys, execution, ERC-4337 and ERC-1271 matches
-/// Uniswap's Calibur.
-/// @dev Settings word: hook bits 0-159, expiration bits 160-199 (uint40, 0 = never, valid through that second),
-/// admin bit 200, validAfter bits 208-247 (uint40, 0 = none). Bits 201-207 and 248-255 must be zero.
+/// @notice The Keyward account: a key registry with packed settings and five execution paths (direct ERC-7821 and
+/// Calibur batch, relayed signed batch, ERC-4337, ERC-1271) that enforce the same rules. Its external ABI is a
+/// superset of Uniswap Calibur's: same selectors, encodings, events, key hash, settings bits 0-200 and hook
+/// interface (see `IHook.sol`).
+/// @dev Settings word: see `types/Settings.sol`.
 interface IKeyward {
     // ----------------------------------------------------------------------------------------------------
     // Events
@@ -73,11 +92,27 @@ interface IKeyward {
     event Revoked(bytes32 indexed keyHash);
     /// @notice Every non-root key was revoked at once; `epoch` is the new key epoch.
     event AllKeysRevoked(uint256 epoch);
-    /// @notice A registered (non-root) key executed a batch, on any path (direct, relayed, ERC-4337). Emitted once
-    /// per batch that did not revert; the root key's own batches emit nothing.
+    /// @notice A registered (non-root) key executed a batch, on any path. Emitted once per batch that did not
+    /// revert; the root key's own batches emit nothing.
     event KeyUsed(bytes32 indexed keyHash);
     /// @notice The ERC-4337 EntryPoint was changed (`address(0)` disables ERC-4337).
     event EntryPointUpdated(address indexed newEntryPoint);
+    /// @notice A nonce lane was moved forward to `nonce` (its key in the high 192 bits, the next sequence in the low 64).
+    event NonceInvalidated(uint256 nonce);
+    /// @notice ERC-5267: the EIP-712 domain changed (a new salt prefix).
+    event EIP712DomainChanged();
+    /// @notice A key's ERC-4337 gas budget was set (spending restarts from zero).
+    event GasBudgetSet(bytes32 indexed keyHash, GasBudget budget);
+    /// @notice ERC-7914: a persistent native allowance was set.
+    event ApproveNative(address indexed owner, address indexed spender, uint256 value);
+    /// @notice ERC-7914: a transient native allowance was set.
+    event ApproveNativeTransient(address indexed owner, address indexed spender, uint256 value);
+    /// @notice ERC-7914: native value moved under a persistent allowance.
+    event TransferFromNative(address indexed from, address indexed to, uint256 value);
+    /// @notice ERC-7914: native value moved under a transient allowance.
+    event TransferFromNativeTransient(address indexed from, address indexed to, uint256 value);
+    /// @notice ERC-7914: a persistent allowance below the maximum was spent down to `value`.
+    event NativeAllowanceUpdated(address indexed spender, uint256 value);
 
     // ----------------------------------------------------------------------------------------------------
     // Errors
@@ -89,14 +124,19 @@ interface IKeyward {
     error NotEntryPoint();
     /// @notice The ERC-7821 mode is not one of the two batch modes.
     error UnsupportedExecutionMode();
-    /// @notice A call failed in a batch that reverts on failure.
+    /// @notice A call failed in a batch that reverts on failure; `reason` is that call's revert data.
     error CallFailed(bytes reason);
+    /// @notice A call failed for lack of gas (it had at most 1/64 of the batch's gas left): the whole batch fails,
+    /// so a relayer cannot spend a signed batch while starving its calls.
+    error CallOutOfGas(uint256 index);
     /// @notice The signature does not verify for the key.
     error InvalidSignature();
     /// @notice The signed batch's deadline has passed.
     error SignatureExpired();
     /// @notice The signed batch names another executor.
     error WrongExecutor();
+    /// @notice A relayed batch tried to run inside another relayed batch.
+    error Reentrancy();
     /// @notice No key with this hash is registered.
     error KeyDoesNotExist();
     /// @notice The key expired at `expiration` (it was valid through that second).
@@ -111,20 +151,40 @@ interface IKeyward {
     error KeyAlreadyRegistered(bytes32 keyHash);
     /// @notice The public key is malformed for its key type.
     error InvalidPublicKey();
-    /// @notice Reserved settings bits (201-207, 248-255) are set.
+    /// @notice Reserved settings bits (201-207, 254-255) are set.
     error NonCanonicalSettings(uint256 settings);
+    /// @notice The hook's address enables no callback (its low 5 bits are zero): it would enforce nothing.
+    error HookWithoutCallbacks(address hook);
     /// @notice A non-admin key tried to make the account call itself.
     error OnlyAdminCanSelfCall();
     /// @notice The nonce's sequence is not the next one in its lane.
     error InvalidNonce();
-    /// @notice The key's hook rejected the operation.
-    error HookRejected();
-    /// @notice The key's hook answered with something other than what the interface requires.
+    /// @notice `invalidateNonce` may skip at most 65,535 sequence numbers at once.
+    error ExcessiveInvalidation();
+    /// @notice The nonce lane is reserved for another key (its high 160 bits name that key's lane id).
+    error NonceLaneReserved();
+    /// @notice The key's hook answered with something other than its own selector.
     error InvalidHookResponse();
+    /// @notice The key may only send ERC-4337 operations that a paymaster pays for.
+    error PaymasterRequired();
+    /// @notice The operation's maximum gas cost would pass the key's gas budget: `kind` 1 per period, 2 lifetime.
+    error GasBudgetExceeded(uint8 kind, uint256 attempted, uint256 limit);
+    /// @notice A gas budget with a per-period cap needs a period.
+    error InvalidGasBudget();
+    /// @notice The operation claims a gas window before the one the key last used.
+    error StaleGasWindow(uint256 window, uint256 current);
     /// @notice `keyAt` was given an index at or past `keyCount`.
     error IndexOutOfBounds();
-    /// @notice The account has reached the maximum number of registrations (2^31) or key epochs (2^32).
+    /// @notice The account has reached the maximum number of keys, registrations per epoch or key epochs.
     error TooManyKeys();
+    /// @notice ERC-7914: the spender's allowance is too small.
+    error AllowanceExceeded();
+    /// @notice ERC-7914: `from` is not this account.
+    error IncorrectSender();
+    /// @notice ERC-7914: the native transfer failed.
+    error TransferNativeFailed();
+    /// @notice A call with a selector the account does not have.
+    error FnSelectorNotRecognized();
 
     // ----------------------------------------------------------------------------------------------------
     // Key management (callable only by the account itself: root, or an admin key through a self-call)
@@ -138,7 +198,7 @@ interface IKeyward {
     /// @dev Reverts `KeyAlreadyRegistered` if the key exists: revoke first, which gives the new grant fresh state.
     function grant(Key calldata key, uint256 settings) external;
 
-    /// @notice Writes a registered key's settings.
+    /// @notice Replaces a registered key's settings word (every field, validAfter and flags included).
     function update(bytes32 keyHash, uint256 settings) external;
 
     /// @notice Revokes a key on every path at once.
@@ -149,6 +209,10 @@ interface IKeyward {
 
     /// @notice Sets the ERC-4337 EntryPoint; `address(0)` disables ERC-4337.
     function updateEntryPoint(address entryPoint) external;
+
+    /// @notice Sets what the account may pay in ERC-4337 gas for a key whose settings carry the GAS_BUDGET flag.
+    /// Spending restarts from zero.
+    function setGasBudget(bytes32 keyHash, GasBudget calldata budget) external;
 
     // ----------------------------------------------------------------------------------------------------
     // Key views
@@ -169,8 +233,9 @@ interface IKeyward {
     /// @notice The registered key at `index` (< `keyCount()`); order changes when keys are revoked.
     function keyAt(uint256 index) external view returns (Key memory);
 
-    /// @notice The identity hooks see for this key: fresh on every registration, so re-registering a revoked
-    /// key starts with empty hook state. Reverts `KeyDoesNotExist` for unknown keys; 0 for the root.
+    /// @notice The identity of this registration of the key: `keccak256(abi.encode(account, keyHash, epoch,
+    /// grant number))`, fresh on every registration and different on every account. Hooks receive it after their
+    /// arguments (see `IHook.sol`). Reverts `KeyDoesNotExist` for unknown keys; 0 for the root.
     function keyIdOf(bytes32 keyHash) external view returns (bytes32);
 
     /// @notice The key epoch: incremented by `revokeAll`.
@@ -179,33 +244,54 @@ interface IKeyward {
     /// @notice The key hash of `key`: `keccak256(abi.encode(key.keyType, keccak256(key.publicKey)))`.
     function hashKey(Key calldata key) external pure returns (bytes32);
 
+    /// @notice A key's ERC-4337 gas budget and what was charged against it.
+    function gasBudget(bytes32 keyHash) external view returns (GasBudget memory budget, GasSpent memory spent);
+
+    // ----------------------------------------------------------------------------------------------------
+    // Nonces (relayed batches; the same lane rule applies to ERC-4337 nonces)
+    // ----------------------------------------------------------------------------------------------------
+
+    /// @notice The next sequence number of nonce lane `key` (the low 192 bits of `key`).
+    function getSeq(uint256 key) external view returns (uint256);
+
+    /// @notice Calibur's name for `getSeq`.
+    function nonceSequenceNumber(uint256 key) external view returns (uint256);
+
+    /// @notice A nonce lane only `keyHash` may use: the high 160 bits of the 192-bit lane key are the key's lane id
+    /// (the low 160 bits of its `keyId`; for the root key, the account's address), the low 32 bits are `index`.
+    /// Lanes whose high 160 bits are zero (lane 0 among them) are open to every key, as in Calibur.
+    function reservedLane(bytes32 keyHash, uint32 index) external view returns (uint192);
+
+    /// @notice Moves lane `newNonce >> 64` forward so that its next sequence is `uint64(newNonce)`, invalidating
+    /// every signed batch with a lower sequence in that lane (at most 65,535 at once).
+    function invalidateNonce(uint256 newNonce) external;
+
     // ----------------------------------------------------------------------------------------------------
     // Execution
     // ----------------------------------------------------------------------------------------------------
 
-    /// @notice ERC-7821 execute. Callers: the account itself (root) or a registered secp256k1 key's address.
+    /// @notice Executes a batch. Callers: the account itself (root) or a registered secp256k1 key's address (its
+    /// transaction is the signature).
+    function execute(BatchedCall calldata batchedCall) external payable;
+
+    /// @notice ERC-7821 execute, with the same callers as `execute(BatchedCall)`.
     /// @param mode `0x01000000..00` (revert on failure) or `0x01010000..00` (continue on failure).
     /// @param executionData `abi.encode(Call[])`.
     function execute(bytes32 mode, bytes calldata executionData) external payable;
 
     /// @notice Executes a batch signed by a key, relayed by anyone (or only `executor` when set).
-    /// @dev Nonce lanes belong to the key hash and survive revocation, so an executed batch never replays. A batch
-    /// signed but never submitted before a revocation becomes valid again if the same public key is registered
-    /// again: use `deadline`, or a fresh key, for grants that may be renewed.
     /// @param wrappedSignature `abi.encode(bytes signature, bytes hookData)`; `hookData` is not signed.
     function execute(SignedBatchedCall calldata signedBatchedCall, bytes calldata wrappedSignature) external payable;
 
     /// @notice Whether `mode` is supported by ERC-7821 `execute`.
     function supportsExecutionMode(bytes32 mode) external pure returns (bool);
 
-    /// @notice The next sequence number of lane `key` of the root key (Calibur's single view).
-    function getSeq(uint256 key) external view returns (uint256);
-
-    /// @notice The next sequence number of lane `key` of `keyHash`.
-    function getSeq(bytes32 keyHash, uint256 key) external view returns (uint256);
-
     /// @notice The EIP-712 digest of a signed batch under this account's domain.
     function hashSignedBatchedCall(SignedBatchedCall calldata signedBatchedCall) external view returns (bytes32);
+
+    /// @notice Runs each item as a call to this account by the same caller (each with its own authorization);
+    /// the first failure reverts everything with its revert data.
+    function multicall(bytes[] calldata data) external payable returns (bytes[] memory results);
 
     // ----------------------------------------------------------------------------------------------------
     // ERC-4337 v0.8
@@ -214,9 +300,11 @@ interface IKeyward {
     /// @notice The EntryPoint this account trusts (`address(0)`: ERC-4337 disabled).
     function ENTRY_POINT() external view returns (address);
 
-    /// @notice ERC-4337 validation. `userOp.signature = abi.encode(bytes32 keyHash, bytes signature, bytes hookData)`.
+    /// @notice ERC-4337 validation. `userOp.signature = abi.encode(bytes32 keyHash, bytes signature, bytes hookData)`,
+    /// optionally with a fourth head word: the gas window the operation is charged to (keys with a gas budget).
     /// @return validationData `validUntil` = key expiration, `validAfter` = key validAfter - 1 (EntryPoint treats
-    /// validAfter as exclusive; the key is valid from its validAfter second), intersected with the hook's answer.
+    /// validAfter as exclusive; the key is valid from its validAfter second), narrowed to the gas window when the
+    /// account pays from a budget; 1 when the signature is invalid or the key unknown.
     function validateUserOp(PackedUserOperation calldata userOp, bytes32 userOpHash, uint256 missingAccountFunds)
         external
         returns (uint256 validationData);
@@ -225,7 +313,7 @@ interface IKeyward {
     function executeUserOp(PackedUserOperation calldata userOp, bytes32 userOpHash) external;
 
     // ----------------------------------------------------------------------------------------------------
-    // ERC-1271, ERC-5267, EIP-712
+    // ERC-1271, ERC-5267, EIP-712, ERC-7201
     // ----------------------------------------------------------------------------------------------------
 
     /// @notice ERC-1271 with ERC-7739 rehashing. `signature` is a raw 64/65-byte root signature, or
@@ -249,6 +337,62 @@ interface IKeyward {
     /// @notice The account's EIP-712 domain separator.
     function domainSeparator() external view returns (bytes32);
 
+    /// @notice `abi.encode(nameHash, versionHash, chainId, verifyingContract, salt)` (ERC-7739 TypedDataSign fields).
+    function domainBytes() external view returns (bytes memory);
+
     /// @notice `keccak256("\x19\x01" ++ domainSeparator() ++ structHash)`.
     function hashTypedData(bytes32 structHash) external view returns (bytes32);
+
+    /// @notice Sets the high 96 bits of the EIP-712 salt: every outstanding EIP-712 and ERC-1271 signature of the
+    /// account stops verifying.
+    function updateSalt(uint96 prefix) external;
+
+    /// @notice Where the account's less frequent functions live (`KeywardExtension`, run by DELEGATECALL from the
+    /// account's fallback).
+    function EXTENSION() external view returns (address);
+
+    /// @notice ERC-7201: the storage namespace.
+    function namespaceAndVersion() external pure returns (string memory);
+
+    /// @notice ERC-7201: the storage root.
+    function CUSTOM_STORAGE_ROOT() external pure returns (bytes32);
+
+    // ----------------------------------------------------------------------------------------------------
+    // ERC-7914 native allowances
+    // ----------------------------------------------------------------------------------------------------
+
+    /// @notice Lets `spender` move up to `amount` wei out of the account (`type(uint256).max`: unlimited).
+    function approveNative(address spender, uint256 amount) external returns (bool);
+
+    /// @notice Like `approveNative`, for the current transaction only.
+    function approveNativeTransient(address spender, uint256 amount) external returns (bool);
+
+    /// @notice Sends `amount` wei from the account (`from` must be the account) to `recipient`, spending the
+    /// caller's persistent allowance.
+    function transferFromNative(address from, address recipient, uint256 amount) external returns (bool);
+
+    /// @notice Like `transferFromNative`, spending the caller's transient allowance.
+    function transferFromNativeTransient(address from, address recipient, uint256 amount) external returns (bool);
+
+    /// @notice The persistent native allowance of `spender`.
+    function nativeAllowance(address spender) external view returns (uint256);
+
+    /// @notice The transient native allowance of `spender`.
+    function transientNativeAllowance(address spender) external view returns (uint256);
+
+    // ----------------------------------------------------------------------------------------------------
+    // Receivers
+    // ----------------------------------------------------------------------------------------------------
+
+    /// @notice ERC-721 receiver: accepts every token.
+    function onERC721Received(address, address, uint256, bytes calldata) external pure returns (bytes4);
+
+    /// @notice ERC-1155 receiver: accepts every token.
+    function onERC1155Received(address, address, uint256, uint256, bytes calldata) external pure returns (bytes4);
+
+    /// @notice ERC-1155 batch receiver: accepts every token.
+    function onERC1155BatchReceived(address, address, uint256[] calldata, uint256[] calldata, bytes calldata)
+        external
+        pure
+        returns (bytes4);
 }

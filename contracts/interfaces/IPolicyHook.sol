@@ -10,14 +10,16 @@ enum RuleState {
     Deny
 }
 
-/// @notice Comparison of one static ABI argument (a 32-byte word) against `values`.
+/// @notice Comparison of one static ABI argument (or the call's value) against `values`. Comparisons are unsigned.
 enum ConditionOp {
     None,
     Equal,
     NotEqual,
     LessOrEqual,
     GreaterOrEqual,
-    InSet
+    InSet,
+    Less,
+    Greater
 }
 
 /// @notice ERC-1271 scope of a key.
@@ -27,10 +29,15 @@ enum SignatureMode {
     Domains
 }
 
-/// @notice `argIndex` counts 32-byte words after the selector. `values[0]` for the comparisons, up to 8 for `InSet`.
+/// @notice A condition on a call of a rule. `argIndex` counts 32-byte words after the selector; `VALUE_ARG`
+/// (0xffff) compares the call's value instead. `bits` is the argument's width (a `uint<bits>`; 160 for an address,
+/// 1 for a bool; 0 or 256 for a full word): a word with bits set above it is not a canonical encoding of the type
+/// and fails the condition, whatever the token would do with it. `values[0]` for the comparisons, up to 8 for
+/// `InSet`.
 struct Condition {
     ConditionOp op;
     uint16 argIndex;
+    uint16 bits;
     bytes32[] values;
 }
 
@@ -63,7 +70,8 @@ struct TokenPolicy {
     Spend spend;
 }
 
-/// @notice Native value: a per-call cap beside the period and lifetime caps.
+/// @notice Native value (also moved through Uniswap's ERC20ETH, directly or by Permit2): a per-call cap beside the
+/// period and lifetime caps.
 struct NativePolicy {
     bool enabled;
     uint128 perCall;
@@ -71,7 +79,7 @@ struct NativePolicy {
     Spend spend;
 }
 
-/// @notice Call counts: a lifetime cap and a cap per period (rate limit). 0 = no cap.
+/// @notice Call counts: a lifetime cap, a cap per period (rate limit) and a cap per batch. 0 = no cap.
 struct UsagePolicy {
     uint32 maxCalls;
     uint32 used;
@@ -79,23 +87,26 @@ struct UsagePolicy {
     uint32 inWindow;
     uint40 period;
     uint40 windowStart;
+    uint16 maxPerBatch;
 }
 
-/// @notice A key's whole policy.
+/// @notice A key's whole policy. `active` is whether the key's settings name this hook, so that the policy applies.
 struct Policy {
+    bool active;
     CallRule[] rules;
     NativePolicy native;
     TokenPolicy[] tokens;
     UsagePolicy usage;
     SignatureMode signatureMode;
     bytes32[] signatureDomains;
+    address[] paymasters;
 }
 
 /// @title IPolicyHook
-/// @notice Keyward's policy hook: call allowlists with wildcards and explicit denies, argument conditions, native
-/// and ERC-20 spend limits per period and lifetime, call caps and rate limits, and ERC-1271 scope, per
-/// (account, key). Configured only by the account itself; state is keyed by the grant's `keyId`, so a revoked and
-/// re-registered key starts empty.
+/// @notice Keyward's policy hook: call allowlists with wildcards and explicit denies, argument and value
+/// conditions, native and ERC-20 spend limits per period and lifetime, call caps, ERC-1271 scope, and who pays for
+/// ERC-4337 gas, per (account, key registration). Configured only by the account itself, for a key whose settings
+/// name this hook; state is keyed by the registration's `keyId`, so a revoked and re-registered key starts empty.
 interface IPolicyHook {
     // ----------------------------------------------------------------------------------------------------
     // Events (account and keyHash indexed)
@@ -105,7 +116,7 @@ interface IPolicyHook {
     event CallRuleSet(
         address indexed account, bytes32 indexed keyHash, address target, bytes4 selector, RuleState state
     );
-    /// @notice A call rule's argument conditions were replaced.
+    /// @notice A call rule's conditions were replaced.
     event ConditionsSet(
         address indexed account, bytes32 indexed keyHash, address target, bytes4 selector, Condition[] conditions
     );
@@ -113,51 +124,69 @@ interface IPolicyHook {
     event NativeLimitsSet(
         address indexed account, bytes32 indexed keyHash, bool enabled, uint128 perCall, Limits limits
     );
-    /// @notice A token's caps were set (spending restarts); all-zero limits with `enabled` false remove the token.
+    /// @notice A token's caps were set (spending restarts); `enabled` false removes the token.
     event TokenLimitSet(address indexed account, bytes32 indexed keyHash, address token, bool enabled, Limits limits);
     /// @notice Call caps were set (counts restart).
     event UsageLimitsSet(
-        address indexed account, bytes32 indexed keyHash, uint32 maxCalls, uint32 maxPerPeriod, uint40 period
+        address indexed account,
+        bytes32 indexed keyHash,
+        uint32 maxCalls,
+        uint32 maxPerPeriod,
+        uint40 period,
+        uint16 maxPerBatch
     );
     /// @notice The ERC-1271 scope was set.
     event SignaturePolicySet(address indexed account, bytes32 indexed keyHash, SignatureMode mode, bytes32[] domains);
+    /// @notice The paymasters the key's ERC-4337 operations may use were set (empty: any paymaster).
+    event PaymastersSet(address indexed account, bytes32 indexed keyHash, address[] paymasters);
 
     // ----------------------------------------------------------------------------------------------------
     // Errors
     // ----------------------------------------------------------------------------------------------------
 
-    /// @notice No rule allows this call.
+    /// @notice No rule allows this call (`selector` 0 with no data is a plain transfer).
     error CallNotAllowed(address target, bytes4 selector);
     /// @notice A rule explicitly denies this call.
     error CallDenied(address target, bytes4 selector);
     /// @notice A key may never call its account or this hook, whatever its rules say.
     error SelfCallDenied(address target);
-    /// @notice Argument condition `index` of the matched rule failed.
+    /// @notice Condition `index` of the matched rule failed (a non-canonical argument fails too).
     error ConditionFailed(uint256 index);
     /// @notice Native value is not enabled for this key.
     error NativeValueNotAllowed();
     /// @notice A cap would be exceeded: `kind` 0 per call, 1 per period, 2 lifetime.
     error SpendLimitExceeded(address asset, uint8 kind, uint256 attempted, uint256 limit);
-    /// @notice A call cap would be exceeded: `kind` 1 per period, 2 lifetime.
+    /// @notice A call cap would be exceeded: `kind` 1 per period, 2 lifetime, 3 per batch.
     error CallLimitExceeded(uint8 kind, uint256 limit);
-    /// @notice A call to a limited token with a selector the hook cannot count.
+    /// @notice A call that moves or approves a token the hook cannot count (a selector it does not know on a
+    /// limited token, or a Permit2 call naming a token without limits).
     error UncountedTokenCall(address token, bytes4 selector);
     /// @notice A bound on a per-key list was reached.
     error TooManyEntries(uint256 max);
     /// @notice A configuration value is malformed.
     error InvalidConfiguration();
+    /// @notice The key's settings do not name this hook: a policy here would not apply, so it is refused.
+    error HookNotInSettings(bytes32 keyHash);
+    /// @notice The hook is deployed at an address whose low 5 bits are not its callback flags (0x1e).
+    error WrongHookAddress();
     /// @notice A counted call's calldata is too short for its arguments.
     error MalformedCalldata();
+    /// @notice The key's ERC-4337 operations must be paid by a paymaster (unless the account gives the key a gas
+    /// budget, the GAS_BUDGET settings flag).
+    error PaymasterRequired();
+    /// @notice The operation's paymaster is not one the key may use.
+    error PaymasterNotAllowed(address paymaster);
 
     // ----------------------------------------------------------------------------------------------------
-    // Configuration (msg.sender is the account)
+    // Configuration (msg.sender is the account; the key's settings must name this hook)
     // ----------------------------------------------------------------------------------------------------
 
     /// @notice Sets the rule for (`target`, `selector`); `ANY_TARGET` / `ANY_SELECTOR` are wildcards and
-    /// `EMPTY_CALLDATA` stands for calls with less than 4 bytes of data (plain ETH transfers).
+    /// `EMPTY_CALLDATA` (0) stands for calls without data (plain ETH transfers), which no `ANY_SELECTOR` allow
+    /// covers. A call whose real selector is 0x00000000 is allowed only by an `ANY_SELECTOR` rule.
     function setCallRule(bytes32 keyHash, address target, bytes4 selector, RuleState state) external;
 
-    /// @notice Replaces the argument conditions of the (`target`, `selector`) rule (at most 8).
+    /// @notice Replaces the conditions of the (`target`, `selector`) allow rule (at most 8).
     function setConditions(bytes32 keyHash, address target, bytes4 selector, Condition[] calldata conditions) external;
 
     /// @notice Sets native value caps; `enabled` false forbids any value.
@@ -167,16 +196,20 @@ interface IPolicyHook {
     function setTokenLimit(bytes32 keyHash, address token, bool enabled, Limits calldata limits) external;
 
     /// @notice Sets the call caps.
-    function setUsageLimits(bytes32 keyHash, uint32 maxCalls, uint32 maxPerPeriod, uint40 period) external;
+    function setUsageLimits(bytes32 keyHash, uint32 maxCalls, uint32 maxPerPeriod, uint40 period, uint16 maxPerBatch)
+        external;
 
     /// @notice Sets the ERC-1271 scope (at most 8 domains).
     function setSignaturePolicy(bytes32 keyHash, SignatureMode mode, bytes32[] calldata domains) external;
+
+    /// @notice Sets the paymasters the key's ERC-4337 operations may use (at most 4; empty: any).
+    function setPaymasters(bytes32 keyHash, address[] calldata paymasters) external;
 
     // ----------------------------------------------------------------------------------------------------
     // Views
     // ----------------------------------------------------------------------------------------------------
 
-    /// @notice The whole policy of `account`'s key `keyHash` (its current grant).
+    /// @notice The whole policy of `account`'s key `keyHash` (its current registration).
     function getPolicy(address account, bytes32 keyHash) external view returns (Policy memory);
 
     /// @notice The key's rules without their conditions (simple to decode from Solidity).
@@ -193,4 +226,7 @@ interface IPolicyHook {
 
     /// @notice The key's native value caps and spending.
     function getNative(address account, bytes32 keyHash) external view returns (NativePolicy memory);
+
+    /// @notice Whether `account`'s key `keyHash` is registered with settings that name this hook.
+    function isActive(address account, bytes32 keyHash) external view returns (bool);
 }

@@ -77,20 +77,20 @@ library KeyLib {
         }
     }
 
-    /// @dev Whether `sig` is `keyHash`'s signature of `digest`. Secp256k1 keys need no stored public key: the
-    /// recovered signer's key hash must equal `keyHash` (for the root, the signer must be the account).
-    /// P256 keys sign `sha256(digest)`; WebAuthn keys sign an assertion whose challenge is `abi.encode(digest)`.
-    function verify(bytes32 keyHash, KeyType keyType, uint256 x, uint256 y, bytes32 digest, bytes calldata sig)
+    /// @dev Whether `sig` is the signature of `digest` by the secp256k1 key `keyHash`: no stored public key is
+    /// needed, the recovered signer's key hash must equal `keyHash`.
+    function verifySecp256k1(bytes32 keyHash, bytes32 digest, bytes calldata sig) internal view returns (bool) {
+        address signer = recover(digest, sig);
+        return signer != address(0) && hashSecp256k1(signer) == keyHash;
+    }
+
+    /// @dev Whether `sig` is the signature of `digest` by the P256 (`sha256(digest)` signed) or WebAuthn (an
+    /// assertion whose challenge is `abi.encode(digest)`) key (x, y).
+    function verify(KeyType keyType, uint256 x, uint256 y, bytes32 digest, bytes calldata sig)
         internal
         view
         returns (bool)
     {
-        if (keyType == KeyType.Secp256k1) {
-            address signer = recover(digest, sig);
-            if (signer == address(0)) return false;
-            if (keyHash == ROOT_KEY_HASH) return signer == address(this);
-            return hashSecp256k1(signer) == keyHash;
-        }
         if (keyType == KeyType.P256) {
             if (sig.length != 64) return false;
             (, bytes32 r) = CalldataLib.tryWord(sig, 0);

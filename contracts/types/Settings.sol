@@ -1,27 +1,42 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.30;
 
-/// @dev A key's settings, packed in one word:
+/// @dev A key's settings, as `getKeySettings`, `grant` and `update` carry them:
 ///
-///   bit 255      248 247           208 207   201 200 199          160 159                0
-///       | reserved  |  validAfter     | reserved |adm|  expiration   |        hook         |
-///       |  (zero)   |  uint40         |  (zero)  |   |  uint40       |      address        |
+///   bit 255 254 253         248 247            208 207    201 200 199          160 159                0
+///       | 0 | 0 |    flags     |   validAfter     |  zero   |adm|  expiration   |        hook         |
+///       |   |   |   (6 bits)   |   uint40         |         |   |  uint40       |      address        |
 ///
-/// Bits 0-200 are Uniswap Calibur's layout. `validAfter` sits where ERC-4337 validationData keeps validAfter.
+/// Bits 0-200 are Uniswap Calibur's layout (a Calibur client's word is a Keyward word). Keyward adds `validAfter`
+/// (where ERC-4337 validationData keeps validAfter) and the flags below; bits 201-207 and 254-255 must be zero.
+///
+/// Flags (bit 248 + n):
+///   0 AFTER_EXECUTE_ON_FAILURE  the hook's `afterExecute` runs only after calls that failed (a hook that only
+///                               rolls back what `beforeExecute` charged needs nothing after a success)
+///   1 SPONSORED_ONLY            ERC-4337 operations signed by the key must name a paymaster
+///   2 GAS_BUDGET                the account pays the key's ERC-4337 gas only within its gas budget
+///                               (`setGasBudget`); without a budget it pays none
 type Settings is uint256;
 
 using SettingsLib for Settings global;
 
 /// @title SettingsLib
-/// @notice Reads and checks the packed settings word.
+/// @notice Getters and checks for the settings word.
 library SettingsLib {
     uint256 internal constant HOOK_MASK = (1 << 160) - 1;
     uint256 internal constant UINT40_MASK = (1 << 40) - 1;
     uint256 internal constant EXPIRATION_SHIFT = 160;
     uint256 internal constant ADMIN_BIT = 200;
     uint256 internal constant VALID_AFTER_SHIFT = 208;
-    /// @dev Bits 201-207 and 248-255.
-    uint256 internal constant RESERVED_MASK = (0xff << 248) | (0x7f << 201);
+    uint256 internal constant FLAGS_SHIFT = 248;
+    uint256 internal constant FLAGS_MASK = 0x3f;
+
+    uint256 internal constant AFTER_EXECUTE_ON_FAILURE = 1 << 0;
+    uint256 internal constant SPONSORED_ONLY = 1 << 1;
+    uint256 internal constant GAS_BUDGET = 1 << 2;
+
+    /// @dev Bits 201-207 and 254-255.
+    uint256 internal constant RESERVED_MASK = (0x03 << 254) | (0x7f << 201);
 
     /// @dev The root key's settings: admin, never expires, no hook.
     Settings internal constant ROOT = Settings.wrap(1 << 200);
@@ -40,6 +55,15 @@ library SettingsLib {
 
     function validAfter(Settings s) internal pure returns (uint40 v) {
         v = uint40(Settings.unwrap(s) >> VALID_AFTER_SHIFT);
+    }
+
+    /// @dev The six flag bits, as `flags & SPONSORED_ONLY` etc. test them.
+    function flags(Settings s) internal pure returns (uint256 f) {
+        f = (Settings.unwrap(s) >> FLAGS_SHIFT) & FLAGS_MASK;
+    }
+
+    function hasFlag(Settings s, uint256 flag) internal pure returns (bool) {
+        return (Settings.unwrap(s) >> FLAGS_SHIFT) & flag != 0;
     }
 
     function isCanonical(Settings s) internal pure returns (bool) {
