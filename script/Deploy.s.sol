@@ -8,7 +8,8 @@ import {Script, console} from "forge-std/Script.sol";
 /// @title Deploy
 /// @notice Deploys Keyward and the PolicyHook through the standard CREATE2 deployer, so the addresses are the same
 /// on every chain. A rerun finds the code in place and does nothing. The hook's salt is mined so that the low 5 bits
-/// of its address carry its callback flags (0x16: SIGNATURE | BEFORE | AFTER_FAILURE).
+/// of its address carry its callback flags (0x1e: AFTER_VALIDATE_USER_OP | AFTER_IS_VALID_SIGNATURE | BEFORE_EXECUTE |
+/// AFTER_EXECUTE).
 /// @dev `forge script script/Deploy.s.sol --rpc-url $ETH_RPC_URL --broadcast --private-key ...`
 contract Deploy is Script {
     /// @notice The deterministic deployment proxy (present on anvil and most chains).
@@ -18,7 +19,7 @@ contract Deploy is Script {
     /// @notice Where the PolicyHook salt search starts.
     bytes32 internal constant HOOK_SALT_BASE = keccak256("keyward.policy-hook.v1");
     /// @notice The PolicyHook's callback flags (low 5 address bits).
-    uint160 internal constant POLICY_HOOK_FLAGS = 0x16;
+    uint160 internal constant POLICY_HOOK_FLAGS = 0x1e;
 
     error DeployerMissing();
     error DeploymentFailed();

@@ -2,8 +2,8 @@
 pragma solidity 0.8.37;
 
 import {GasBudget, GasSpent, IKeyward} from "../interfaces/IKeyward.sol";
-import {Header, HeaderLib} from "../types/Header.sol";
 import {KeyRegistry} from "../modules/KeyRegistry.sol";
+import {Header, HeaderLib} from "../types/Header.sol";
 
 /// @title AccountSettings
 /// @notice The account's own settings, changed only by the account itself (root, or an admin key's batch): revoke

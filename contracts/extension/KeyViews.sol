@@ -3,9 +3,9 @@ pragma solidity 0.8.37;
 
 import {GasBudget, GasSpent, IKeyward, Key, KeyType} from "../interfaces/IKeyward.sol";
 import {KeyLib} from "../libraries/KeyLib.sol";
+import {KeyRegistry} from "../modules/KeyRegistry.sol";
 import {Header} from "../types/Header.sol";
 import {KeyRecord} from "../types/KeyRecord.sol";
-import {KeyRegistry} from "../modules/KeyRegistry.sol";
 
 /// @title KeyViews
 /// @notice The registry's views: keys, their number and order, the key epoch, gas budgets.

@@ -275,7 +275,8 @@ contract PolicyHook is IHook, IPolicyHook {
     {
         if (maxPerPeriod != 0 && period == 0) revert InvalidConfiguration();
         KeyPolicy storage p = _configured(keyHash);
-        p.header = p.header.withUsageLimits(maxCalls, maxPerPeriod, period, block.timestamp).withMaxPerBatch(maxPerBatch);
+        p.header =
+            p.header.withUsageLimits(maxCalls, maxPerPeriod, period, block.timestamp).withMaxPerBatch(maxPerBatch);
         emit UsageLimitsSet(msg.sender, keyHash, maxCalls, maxPerPeriod, period, maxPerBatch);
     }
 

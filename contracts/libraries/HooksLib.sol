@@ -142,7 +142,12 @@ library HooksLib {
             }
             returndatacopy(m, 0x00, t)
             let len := mload(add(m, 0x40))
-            if iszero(and(and(eq(mload(m), shl(224, 0xec9b4ee4)), eq(mload(add(m, 0x20)), 0x40)), iszero(gt(len, sub(t, 0x60))))) {
+            if iszero(
+                and(
+                    and(eq(mload(m), shl(224, 0xec9b4ee4)), eq(mload(add(m, 0x20)), 0x40)),
+                    iszero(gt(len, sub(t, 0x60)))
+                )
+            ) {
                 mstore(0x00, 0x1e048e1d) // InvalidHookResponse()
                 revert(0x1c, 0x04)
             }

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.37;
 
-import {BatchedCall, GasBudget, GasSpent, PackedUserOperation, IKeyward} from "../interfaces/IKeyward.sol";
+import {BatchedCall, GasBudget, GasSpent, IKeyward, PackedUserOperation} from "../interfaces/IKeyward.sol";
 import {GasBudgetLib} from "../libraries/GasBudgetLib.sol";
 import {HooksLib} from "../libraries/HooksLib.sol";
 import {KeyLib} from "../libraries/KeyLib.sol";
@@ -91,7 +91,9 @@ abstract contract ERC4337Account is Executor, NonceManager {
         uint256 cost = GasBudgetLib.maxCost(userOp);
         uint256 total = spent.total + cost;
         if (budget.lifetime == 0 && budget.perPeriod == 0) revert IKeyward.GasBudgetExceeded(2, total, 0);
-        if (budget.lifetime != 0 && total > budget.lifetime) revert IKeyward.GasBudgetExceeded(2, total, budget.lifetime);
+        if (budget.lifetime != 0 && total > budget.lifetime) {
+            revert IKeyward.GasBudgetExceeded(2, total, budget.lifetime);
+        }
         uint256 window = spent.window;
         uint256 inWindow = spent.inWindow;
         if (budget.perPeriod != 0) {

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.37;
 
-import {SignedBatchedCall, IKeyward} from "../interfaces/IKeyward.sol";
+import {IKeyward, SignedBatchedCall} from "../interfaces/IKeyward.sol";
 import {HooksLib} from "../libraries/HooksLib.sol";
 import {KeyLib} from "../libraries/KeyLib.sol";
 import {SignedBatchLib} from "../libraries/SignedBatchLib.sol";
@@ -64,6 +64,8 @@ abstract contract RelayedExecutor is Executor, NonceManager, EIP712 {
         if (!ok || !_verify(keyHash, stored, digest, signature)) revert IKeyward.InvalidSignature();
         _checkWindow(k.settings);
         address hook = k.settings.hook();
-        if (HooksLib.has(hook, HooksLib.AFTER_VERIFY_SIGNATURE)) HooksLib.afterVerifySignature(hook, k, digest, hookData);
+        if (HooksLib.has(hook, HooksLib.AFTER_VERIFY_SIGNATURE)) {
+            HooksLib.afterVerifySignature(hook, k, digest, hookData);
+        }
     }
 }

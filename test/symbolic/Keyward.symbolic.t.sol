@@ -2,16 +2,9 @@
 pragma solidity ^0.8.30;
 
 import {Keyward} from "../../contracts/Keyward.sol";
-import {
-    BatchedCall,
-    Call,
-    IKeyward,
-    Key,
-    KeyType,
-    PackedUserOperation,
-    SignedBatchedCall
-} from "../../contracts/interfaces/IKeyward.sol";
-import {IKeywardHook} from "../../contracts/interfaces/IKeywardHook.sol";
+import {BatchedCall, Call, IKeyward, Key, KeyType, SignedBatchedCall} from "../../contracts/interfaces/IKeyward.sol";
+import {PackedUserOperation} from "../../contracts/interfaces/IHook.sol";
+import {IExecutionHook, IHook, IValidationHook} from "../../contracts/interfaces/IHook.sol";
 import {KeyLib} from "../../contracts/libraries/KeyLib.sol";
 import {Settings} from "../../contracts/types/Settings.sol";
 import {Test} from "forge-std/Test.sol";
@@ -28,21 +21,29 @@ contract KeyLibHarness {
 }
 
 /// @dev A hook that approves everything and does every callback: the most permissive policy there is.
-contract AllowAllHook is IKeywardHook {
-    function onValidate(bytes32, bytes32, bytes calldata) external pure returns (uint256) {
-        return 0;
+contract AllowAllHook is IHook {
+    function afterVerifySignature(bytes32, bytes32, bytes calldata) external pure returns (bytes4) {
+        return IValidationHook.afterVerifySignature.selector;
     }
 
-    function onSignature(bytes32, bytes32, bytes32, bytes calldata) external pure returns (bytes4) {
-        return IKeywardHook.onSignature.selector;
+    function afterValidateUserOp(bytes32, PackedUserOperation calldata, bytes32, uint256, bytes calldata)
+        external
+        pure
+        returns (bytes4)
+    {
+        return IValidationHook.afterValidateUserOp.selector;
     }
 
-    function beforeExecute(bytes32, address, uint256, bytes calldata) external pure returns (bytes memory) {
-        return "";
+    function afterIsValidSignature(bytes32, bytes32, bytes calldata) external pure returns (bytes4) {
+        return IValidationHook.afterIsValidSignature.selector;
     }
 
-    function afterExecute(bytes32, bool, bytes calldata) external pure returns (bytes4) {
-        return IKeywardHook.afterExecute.selector;
+    function beforeExecute(bytes32, address, uint256, bytes calldata) external pure returns (bytes4, bytes memory) {
+        return (IExecutionHook.beforeExecute.selector, "");
+    }
+
+    function afterExecute(bytes32, bool, bytes calldata, bytes calldata) external pure returns (bytes4) {
+        return IExecutionHook.afterExecute.selector;
     }
 }
 

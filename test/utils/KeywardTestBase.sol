@@ -14,6 +14,7 @@ import {
 } from "../../contracts/interfaces/IKeyward.sol";
 import {IPolicyHook, Limits, RuleState} from "../../contracts/interfaces/IPolicyHook.sol";
 import {MockHook} from "./MockHook.sol";
+import {SponsorPaymaster} from "./SponsorPaymaster.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {Test} from "forge-std/Test.sol";
 
@@ -54,8 +55,16 @@ abstract contract KeywardTestBase is Test {
     bytes32 internal constant MODE_CONTINUE = bytes32(uint256(0x0101) << 240);
     uint256 internal constant P256_N = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551;
 
+    /// @dev Settings flags (bits 248+).
+    uint256 internal constant FLAG_AFTER_ON_FAILURE = 1 << 248;
+    uint256 internal constant FLAG_SPONSORED_ONLY = 1 << 249;
+    uint256 internal constant FLAG_GAS_BUDGET = 1 << 250;
+    /// @dev The PolicyHook's address flags: AFTER_VALIDATE_USER_OP | AFTER_IS_VALID_SIGNATURE | BEFORE | AFTER.
+    uint160 internal constant POLICY_HOOK_FLAGS = 0x1e;
+
     IEntryPointV8 internal entryPoint;
     Keyward internal implementation;
+    SponsorPaymaster internal sponsor;
     uint256 internal rootKey;
     address payable internal account;
     Keyward internal acct;
@@ -71,6 +80,9 @@ abstract contract KeywardTestBase is Test {
         delegate(account, address(implementation));
         acct = Keyward(account);
         vm.deal(account, 100 ether);
+        sponsor = new SponsorPaymaster();
+        vm.deal(address(this), address(this).balance + 10 ether);
+        sponsor.deposit{value: 10 ether}();
     }
 
     /// @dev EIP-7702: the EOA's code becomes the delegation designator.
@@ -157,16 +169,16 @@ abstract contract KeywardTestBase is Test {
         return string(out);
     }
 
-    /// @dev Deploys a MockHook at an address whose low 4 bits are `flags` (which callbacks the account makes).
+    /// @dev Deploys a MockHook at an address whose low 5 bits are `flags` (which callbacks the account makes).
     function deployHook(uint160 flags) internal returns (MockHook hook) {
         address where = address((uint160(uint256(keccak256(abi.encode("hook", flags)))) & ~uint160(0xffff)) | flags);
         deployCodeTo("MockHook.sol:MockHook", where);
         hook = MockHook(where);
     }
 
-    /// @dev Deploys the PolicyHook at an address carrying its flags (SIGNATURE | BEFORE | AFTER_FAILURE = 0x16).
+    /// @dev Deploys the PolicyHook at an address carrying its flags (0x1e).
     function deployPolicyHook() internal returns (PolicyHook hook) {
-        address where = address((uint160(uint256(keccak256("policy hook"))) & ~uint160(0xffff)) | 0x16);
+        address where = address((uint160(uint256(keccak256("policy hook"))) & ~uint160(0xffff)) | POLICY_HOOK_FLAGS);
         deployCodeTo("PolicyHook.sol:PolicyHook", where);
         hook = PolicyHook(where);
     }
@@ -179,7 +191,7 @@ abstract contract KeywardTestBase is Test {
         returns (Call[] memory calls)
     {
         calls = new Call[](maxCalls == 0 ? 3 : 4);
-        calls[0] = Call(address(0), 0, abi.encodeCall(IKeyward.grant, (k.key, settingsOf(address(hook), 0, false, 0))));
+        calls[0] = Call(address(0), 0, abi.encodeCall(IKeyward.grant, (k.key, policySettings(hook, 0))));
         calls[1] = Call(
             address(hook),
             0,
@@ -187,7 +199,8 @@ abstract contract KeywardTestBase is Test {
         );
         calls[2] = Call(address(hook), 0, abi.encodeCall(IPolicyHook.setTokenLimit, (k.keyHash, token, true, limits)));
         if (maxCalls != 0) {
-            calls[3] = Call(address(hook), 0, abi.encodeCall(IPolicyHook.setUsageLimits, (k.keyHash, maxCalls, 0, 0)));
+            calls[3] =
+                Call(address(hook), 0, abi.encodeCall(IPolicyHook.setUsageLimits, (k.keyHash, maxCalls, 0, 0, 0)));
         }
     }
 
@@ -202,6 +215,11 @@ abstract contract KeywardTestBase is Test {
     {
         return uint256(uint160(hook)) | (uint256(expiration) << 160) | (admin ? uint256(1) << 200 : 0)
             | (uint256(validAfter) << 208);
+    }
+
+    /// @dev A non-admin key under the PolicyHook as Keyward grants it: AFTER_EXECUTE only after failed calls.
+    function policySettings(PolicyHook hook, uint40 expiration) internal pure returns (uint256) {
+        return settingsOf(address(hook), expiration, false, 0) | FLAG_AFTER_ON_FAILURE;
     }
 
     // ------------------------------------------------------------------------------------------------------------
@@ -256,6 +274,12 @@ abstract contract KeywardTestBase is Test {
 
     function signUserOp(TestKey memory k, PackedUserOperation memory op) internal view {
         op.signature = abi.encode(k.keyHash, sign(k, entryPoint.getUserOpHash(op)), bytes(""));
+    }
+
+    /// @dev Makes `sponsor` pay for `op` (sign after this: paymasterAndData is part of the user operation hash).
+    function sponsored(PackedUserOperation memory op) internal view returns (PackedUserOperation memory) {
+        op.paymasterAndData = abi.encodePacked(address(sponsor), uint128(100_000), uint128(0));
+        return op;
     }
 
     function handle(PackedUserOperation memory op) internal {

@@ -1,72 +1,164 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.30;
 
+import {IExecutionHook, IHook, IValidationHook, PackedUserOperation} from "../../contracts/interfaces/IHook.sol";
 import {IKeyward, Key, KeyType} from "../../contracts/interfaces/IKeyward.sol";
-import {IKeywardHook} from "../../contracts/interfaces/IKeywardHook.sol";
 
-/// @notice A scriptable hook for tests: answers as told, records what it saw, and can try to attack the account.
-contract MockHook is IKeywardHook {
-    uint256 public validationData;
-    bool public approveSignatures;
-    bool public rejectExecution;
+/// @notice A scriptable Calibur-interface hook for tests: answers as told (approve, refuse by revert, or a wrong
+/// selector), records every callback with Keyward's trailing words, and can try to attack the account.
+contract MockHook is IHook {
+    enum Answer {
+        Approve,
+        Revert,
+        WrongSelector
+    }
+
+    /// @dev Indexed by the callback's flag bit (0 afterVerifySignature ... 4 afterExecute).
+    Answer[5] public answers;
     bool public reenterOnBefore;
-    bytes4 public afterAnswer = IKeywardHook.afterExecute.selector;
 
-    uint256 public beforeCount;
-    uint256 public afterCount;
+    uint256[5] public calls;
+    bytes32 public lastKeyHash;
     bytes32 public lastKeyId;
+    uint256 public lastSettings;
+    uint256 public lastExtra;
+    bytes32 public lastDigest;
+    bytes public lastHookData;
     address public lastTo;
     uint256 public lastValue;
     bytes public lastData;
     bool public lastSuccess;
-    bytes32 public lastAppSeparator;
+    bytes public lastOutput;
+    bytes public lastContext;
+    uint256 public lastValidationData;
+    bytes32 public lastUserOpHash;
 
-    error Rejected();
+    error Refused(uint256 callback);
 
-    function set(uint256 vd, bool approve, bool reject) external {
-        validationData = vd;
-        approveSignatures = approve;
-        rejectExecution = reject;
-    }
-
-    function setAfterAnswer(bytes4 answer) external {
-        afterAnswer = answer;
+    function setAnswer(uint256 callback, Answer answer) external {
+        answers[callback] = answer;
     }
 
     function setReenter(bool on) external {
         reenterOnBefore = on;
     }
 
-    function onValidate(bytes32, bytes32, bytes calldata) external view returns (uint256) {
-        return validationData;
+    function callCount(uint256 callback) external view returns (uint256) {
+        return calls[callback];
     }
 
-    function onSignature(bytes32, bytes32, bytes32, bytes calldata) external view returns (bytes4) {
-        return approveSignatures ? IKeywardHook.onSignature.selector : bytes4(0);
+    function _answer(uint256 callback, bytes4 selector) private view returns (bytes4) {
+        Answer a = answers[callback];
+        if (a == Answer.Revert) revert Refused(callback);
+        return a == Answer.WrongSelector ? bytes4(0xdeadbeef) : selector;
     }
 
-    function beforeExecute(bytes32 keyId, address to, uint256 value, bytes calldata data)
+    /// @dev The three words Keyward appends after the ABI arguments.
+    function _trailer() private pure returns (bytes32 keyId, uint256 settings, uint256 extra) {
+        assembly {
+            keyId := calldataload(sub(calldatasize(), 0x60))
+            settings := calldataload(sub(calldatasize(), 0x40))
+            extra := calldataload(sub(calldatasize(), 0x20))
+        }
+    }
+
+    function afterVerifySignature(bytes32 keyHash, bytes32 digest, bytes calldata hookData)
         external
-        returns (bytes memory)
+        view
+        returns (bytes4)
     {
-        if (rejectExecution) revert Rejected();
+        // View callbacks cannot record; tests read `answers` and what the account did.
+        keyHash;
+        digest;
+        hookData;
+        return _answer(0, IValidationHook.afterVerifySignature.selector);
+    }
+
+    function afterValidateUserOp(bytes32, PackedUserOperation calldata, bytes32, uint256, bytes calldata)
+        external
+        view
+        returns (bytes4)
+    {
+        return _answer(1, IValidationHook.afterValidateUserOp.selector);
+    }
+
+    function afterIsValidSignature(bytes32, bytes32, bytes calldata) external view returns (bytes4) {
+        return _answer(2, IValidationHook.afterIsValidSignature.selector);
+    }
+
+    function beforeExecute(bytes32 keyHash, address to, uint256 value, bytes calldata data)
+        external
+        returns (bytes4, bytes memory)
+    {
+        ++calls[3];
+        bytes4 answer = _answer(3, IExecutionHook.beforeExecute.selector);
         if (reenterOnBefore) {
             // msg.sender is the account: try to register a key through it.
             IKeyward(msg.sender).register(Key(KeyType.Secp256k1, abi.encode(address(0xbad))));
         }
-        ++beforeCount;
-        lastKeyId = keyId;
+        (lastKeyId, lastSettings, lastExtra) = _trailer();
+        lastKeyHash = keyHash;
         lastTo = to;
         lastValue = value;
         lastData = data;
-        return abi.encode(beforeCount);
+        return (answer, abi.encode(calls[3]));
     }
 
-    function afterExecute(bytes32, bool success, bytes calldata context) external returns (bytes4) {
-        require(abi.decode(context, (uint256)) == beforeCount, "context");
-        ++afterCount;
+    function afterExecute(bytes32 keyHash, bool success, bytes calldata output, bytes calldata context)
+        external
+        returns (bytes4)
+    {
+        ++calls[4];
+        (lastKeyId, lastSettings, lastExtra) = _trailer();
+        lastKeyHash = keyHash;
         lastSuccess = success;
-        return afterAnswer;
+        lastOutput = output;
+        lastContext = context;
+        return _answer(4, IExecutionHook.afterExecute.selector);
+    }
+}
+
+/// @notice A hook whose view callbacks report what they saw by reverting with it, so tests can read the arguments
+/// and Keyward's trailing words of a STATICCALL (`Seen` is caught with `vm.expectRevert`).
+contract ProbeHook {
+    error Seen(bytes32 keyHash, bytes32 digest, bytes hookData, bytes32 keyId, uint256 settings, uint256 extra);
+    error SeenUserOp(bytes32 keyHash, bytes32 userOpHash, uint256 validationData, bytes32 keyId, uint256 settings);
+
+    function _trailer() private pure returns (bytes32 keyId, uint256 settings, uint256 extra) {
+        assembly {
+            keyId := calldataload(sub(calldatasize(), 0x60))
+            settings := calldataload(sub(calldatasize(), 0x40))
+            extra := calldataload(sub(calldatasize(), 0x20))
+        }
+    }
+
+    function afterVerifySignature(bytes32 keyHash, bytes32 digest, bytes calldata hookData)
+        external
+        pure
+        returns (bytes4)
+    {
+        (bytes32 keyId, uint256 settings, uint256 extra) = _trailer();
+        revert Seen(keyHash, digest, hookData, keyId, settings, extra);
+    }
+
+    function afterValidateUserOp(
+        bytes32 keyHash,
+        PackedUserOperation calldata,
+        bytes32 userOpHash,
+        uint256 validationData,
+        bytes calldata
+    ) external pure returns (bytes4) {
+        (bytes32 keyId, uint256 settings,) = _trailer();
+        revert SeenUserOp(keyHash, userOpHash, validationData, keyId, settings);
+    }
+
+    function afterIsValidSignature(bytes32 keyHash, bytes32 digest, bytes calldata hookData)
+        external
+        pure
+        returns (bytes4)
+    {
+        (bytes32 keyId, uint256 settings, uint256 extra) = _trailer();
+        revert Seen(keyHash, digest, hookData, keyId, settings, extra);
     }
 }
 
@@ -86,6 +178,11 @@ contract Target {
 
     function fail(uint256 code) external pure {
         revert Boom(code);
+    }
+
+    /// @dev Burns all the gas it is given.
+    function burn() external pure {
+        while (true) {}
     }
 
     /// @dev Calls back into `account` with `data` (re-entrancy probe); bubbles the revert.

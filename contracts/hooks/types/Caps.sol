@@ -39,11 +39,7 @@ library CapsLib {
         return index(t) != 0;
     }
 
-    function pack(uint256 perPeriod_, uint256 lifetime_, uint256 period_, uint256 index_)
-        internal
-        pure
-        returns (Caps)
-    {
+    function pack(uint256 perPeriod_, uint256 lifetime_, uint256 period_, uint256 index_) internal pure returns (Caps) {
         return Caps.wrap(perPeriod_ | (lifetime_ << 96) | (period_ << 192) | (index_ << 232));
     }
 

@@ -116,20 +116,15 @@ library PolicyHeaderLib {
     }
 
     function withSignatureMode(PolicyHeader h, uint8 mode) internal pure returns (PolicyHeader) {
-        return PolicyHeader.wrap(
-            (PolicyHeader.unwrap(h) & ~(U8 << SIG_MODE_SHIFT)) | (uint256(mode) << SIG_MODE_SHIFT)
-        );
+        return PolicyHeader.wrap((PolicyHeader.unwrap(h) & ~(U8 << SIG_MODE_SHIFT)) | (uint256(mode) << SIG_MODE_SHIFT));
     }
 
     function withMaxPerBatch(PolicyHeader h, uint256 max) internal pure returns (PolicyHeader) {
-        return PolicyHeader.wrap(
-            (PolicyHeader.unwrap(h) & ~(U16 << MAX_PER_BATCH_SHIFT)) | (max << MAX_PER_BATCH_SHIFT)
-        );
+        return
+            PolicyHeader.wrap((PolicyHeader.unwrap(h) & ~(U16 << MAX_PER_BATCH_SHIFT)) | (max << MAX_PER_BATCH_SHIFT));
     }
 
     function withPaymasterCount(PolicyHeader h, uint256 count) internal pure returns (PolicyHeader) {
-        return PolicyHeader.wrap(
-            (PolicyHeader.unwrap(h) & ~(U8 << PAYMASTERS_SHIFT)) | (count << PAYMASTERS_SHIFT)
-        );
+        return PolicyHeader.wrap((PolicyHeader.unwrap(h) & ~(U8 << PAYMASTERS_SHIFT)) | (count << PAYMASTERS_SHIFT));
     }
 }
