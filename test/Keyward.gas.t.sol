@@ -1,7 +1,14 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.30;
 
-import {Call, IKeyward, PackedUserOperation, SignedBatchedCall} from "../contracts/interfaces/IKeyward.sol";
+import {
+    BatchedCall,
+    Call,
+    GasBudget,
+    IKeyward,
+    PackedUserOperation,
+    SignedBatchedCall
+} from "../contracts/interfaces/IKeyward.sol";
 import {KeywardTestBase, TestKey} from "./utils/KeywardTestBase.sol";
 import {MockERC20} from "./utils/MockERC20.sol";
 
@@ -32,6 +39,7 @@ contract KeywardGasTest is KeywardTestBase {
     function _cool() internal {
         vm.cool(account);
         vm.cool(address(implementation));
+        vm.cool(implementation.EXTENSION());
         vm.cool(address(token));
         vm.cool(RECIPIENT);
         vm.cool(ENTRY_POINT);
@@ -58,6 +66,24 @@ contract KeywardGasTest is KeywardTestBase {
     function test_gas_grant_secp256k1_first() public {
         TestKey memory k = secp256k1Key("k");
         _rootSelfCall("grant_secp256k1_first", _grantCalls(k, settingsOf(address(0), 1_900_000_000, false, 0)));
+        assertTrue(acct.isRegistered(k.keyHash));
+    }
+
+    /// @dev What a Calibur client sends: `execute(BatchedCall)` with `register` then `update`.
+    function test_gas_grant_secp256k1_first_caliburStyle() public {
+        TestKey memory k = secp256k1Key("k");
+        Call[] memory calls = new Call[](2);
+        calls[0] = Call(account, 0, abi.encodeCall(IKeyward.register, (k.key)));
+        calls[1] = Call(
+            account, 0, abi.encodeCall(IKeyward.update, (k.keyHash, settingsOf(address(0), 1_900_000_000, false, 0)))
+        );
+        bytes memory data = abi.encodeWithSelector(0x99e1d016, BatchedCall(calls, true));
+        _cool();
+        vm.prank(account);
+        vm.startSnapshotGas(group, "grant_secp256k1_first_caliburStyle");
+        (bool ok,) = account.call(data);
+        vm.stopSnapshotGas();
+        assertTrue(ok);
         assertTrue(acct.isRegistered(k.keyHash));
     }
 
@@ -95,6 +121,16 @@ contract KeywardGasTest is KeywardTestBase {
         assertFalse(acct.isRegistered(a.keyHash));
     }
 
+    function test_gas_revoke_secp256k1_last() public {
+        TestKey memory a = secp256k1Key("a");
+        TestKey memory b = secp256k1Key("b");
+        grant(a, 0);
+        grant(b, 0);
+        _rootSelfCall("revoke_secp256k1_last", one(account, 0, abi.encodeCall(IKeyward.revoke, (b.keyHash))));
+        assertFalse(acct.isRegistered(b.keyHash));
+        assertEq(acct.keyCount(), 1);
+    }
+
     function test_gas_revokeAll() public {
         for (uint256 i; i < 5; ++i) {
             grant(secp256k1Key(string(abi.encode(i))), 0);
@@ -116,6 +152,18 @@ contract KeywardGasTest is KeywardTestBase {
 
     function test_gas_execute_root_erc20Transfer() public {
         _rootSelfCall("execute_root_erc20Transfer", _transfer());
+        assertEq(token.balanceOf(RECIPIENT), 2 ether);
+    }
+
+    /// @dev The same transfer through Calibur's `execute(BatchedCall)`.
+    function test_gas_executeBatchedCall_root_erc20Transfer() public {
+        bytes memory data = abi.encodeWithSelector(0x99e1d016, BatchedCall(_transfer(), true));
+        _cool();
+        vm.prank(account);
+        vm.startSnapshotGas(group, "executeBatchedCall_root_erc20Transfer");
+        (bool ok,) = account.call(data);
+        vm.stopSnapshotGas();
+        assertTrue(ok);
         assertEq(token.balanceOf(RECIPIENT), 2 ether);
     }
 
@@ -172,12 +220,18 @@ contract KeywardGasTest is KeywardTestBase {
         assertEq(token.balanceOf(RECIPIENT), 3 ether);
     }
 
-    /// @dev Steady state: one operation first (so the EntryPoint nonce is no longer a fresh slot), then the measured one.
     function _handleOps(string memory name, TestKey memory k, Call[] memory calls) internal {
+        _handleOps(name, k, calls, false);
+    }
+
+    /// @dev Steady state: one operation first (so the EntryPoint nonce is no longer a fresh slot), then the measured one.
+    function _handleOps(string memory name, TestKey memory k, Call[] memory calls, bool withPaymaster) internal {
         PackedUserOperation memory warm = userOp(_transfer());
+        if (withPaymaster) sponsored(warm);
         signUserOp(k, warm);
         handle(warm);
         PackedUserOperation memory op = userOp(calls);
+        if (withPaymaster) sponsored(op);
         signUserOp(k, op);
         PackedUserOperation[] memory ops = new PackedUserOperation[](1);
         ops[0] = op;
@@ -216,6 +270,53 @@ contract KeywardGasTest is KeywardTestBase {
         TestKey memory k = p256Key("k");
         grant(k, settingsOf(address(0), 1_900_000_000, false, 0));
         _handleOps("handleOps_p256_erc20Transfer", k);
+    }
+
+    /// @dev Validation alone (callee gas of `validateUserOp`, no prefund), the gas policy's cost: a sponsored
+    /// operation of a session key with and without the SPONSORED_ONLY flag, and an account-paid one under a gas budget.
+    function _validate(string memory name, TestKey memory k, bool withPaymaster, bytes memory signature)
+        internal
+        returns (uint256 vd)
+    {
+        PackedUserOperation memory op = userOp(_transfer());
+        op.gasFees = bytes32((uint256(1 gwei) << 128) | 2 gwei);
+        if (withPaymaster) sponsored(op);
+        bytes32 h = entryPoint.getUserOpHash(op);
+        op.signature = signature.length == 0 ? abi.encode(k.keyHash, sign(k, h), bytes("")) : signature;
+        if (signature.length != 0) {
+            (bytes32 kh,, bytes memory hd, uint256 w) = abi.decode(signature, (bytes32, bytes, bytes, uint256));
+            op.signature = abi.encode(kh, sign(k, h), hd, w);
+        }
+        _cool();
+        vm.prank(ENTRY_POINT);
+        vm.startSnapshotGas(group, name);
+        vd = acct.validateUserOp(op, h, 0);
+        vm.stopSnapshotGas();
+    }
+
+    function test_gas_validateUserOp_secp256k1_sponsored() public {
+        TestKey memory k = secp256k1Key("k");
+        grant(k, settingsOf(address(0), 1_900_000_000, false, 0));
+        uint256 vd = _validate("validateUserOp_secp256k1_sponsored", k, true, "");
+        assertEq(uint160(vd), 0);
+    }
+
+    function test_gas_validateUserOp_secp256k1_sponsoredOnly() public {
+        TestKey memory k = secp256k1Key("k");
+        grant(k, settingsOf(address(0), 1_900_000_000, false, 0) | FLAG_SPONSORED_ONLY);
+        uint256 vd = _validate("validateUserOp_secp256k1_sponsoredOnly", k, true, "");
+        assertEq(uint160(vd), 0);
+    }
+
+    function test_gas_validateUserOp_secp256k1_gasBudget() public {
+        TestKey memory k = secp256k1Key("k");
+        grant(k, settingsOf(address(0), 1_900_000_000, false, 0) | FLAG_GAS_BUDGET);
+        rootCall(abi.encodeCall(IKeyward.setGasBudget, (k.keyHash, GasBudget(1 ether, 1 days, 10 ether))));
+        uint256 window = block.timestamp / 1 days;
+        uint256 vd = _validate(
+            "validateUserOp_secp256k1_gasBudget", k, false, abi.encode(k.keyHash, bytes(""), bytes(""), window)
+        );
+        assertEq(uint160(vd), 0);
     }
 
     function test_gas_validateUserOp_p256_invalidSignature() public {

@@ -3,23 +3,12 @@ pragma solidity 0.8.37;
 
 import {GasBudget, GasSpent, IKeyward} from "../interfaces/IKeyward.sol";
 import {KeyRegistry} from "../modules/KeyRegistry.sol";
-import {Header, HeaderLib} from "../types/Header.sol";
+import {Header} from "../types/Header.sol";
 
 /// @title AccountSettings
-/// @notice The account's own settings, changed only by the account itself (root, or an admin key's batch): revoke
-/// every key, the EntryPoint, the EIP-712 salt, nonce lanes, and a key's gas budget.
+/// @notice The account's own settings, changed only by the account itself (root, or an admin key's batch): the
+/// EntryPoint, the EIP-712 salt, nonce lanes, and a key's gas budget.
 abstract contract AccountSettings is KeyRegistry {
-    /// @notice Revokes every non-root key at once ("log out everywhere"); also the safe step before re-delegating.
-    function revokeAll() external onlyThis {
-        Layout storage $ = _state();
-        Header header = $.header;
-        uint256 epoch = header.epoch() + 1;
-        // A wrapped epoch would bring back the keys of epoch 0.
-        if (epoch > HeaderLib.MAX_EPOCH) revert IKeyward.TooManyKeys();
-        $.header = header.withEpoch(epoch).withCount(0).withGrants(0);
-        emit IKeyward.AllKeysRevoked(epoch);
-    }
-
     /// @notice Sets the ERC-4337 EntryPoint; `address(0)` disables ERC-4337.
     function updateEntryPoint(address entryPoint) external onlyThis {
         Layout storage $ = _state();

@@ -4,14 +4,14 @@ pragma solidity 0.8.37;
 import {IKeyward, Key, KeyType} from "../interfaces/IKeyward.sol";
 import {HooksLib} from "../libraries/HooksLib.sol";
 import {KeyLib} from "../libraries/KeyLib.sol";
-import {Header} from "../types/Header.sol";
+import {Header, HeaderLib} from "../types/Header.sol";
 import {KeyRecord, KeyRecordLib} from "../types/KeyRecord.sol";
 import {Settings, SettingsLib} from "../types/Settings.sol";
 import {KeyRegistry} from "./KeyRegistry.sol";
 
 /// @title KeyManagement
-/// @notice Registering, granting, updating and revoking keys (the account itself only), and the two views hooks
-/// read on-chain (settings and `keyId`).
+/// @notice Registering, granting, updating and revoking keys, one or all (the account itself only), and the two
+/// views hooks read on-chain (settings and `keyId`).
 abstract contract KeyManagement is KeyRegistry {
     /// @notice Registers `key` with empty settings (Calibur semantics: an existing key is left as it is).
     function register(Key calldata key) external onlyThis {
@@ -57,6 +57,17 @@ abstract contract KeyManagement is KeyRegistry {
         keys[keyHash].record = KeyRecord.wrap(0);
         $.header = header.withCount(last);
         emit IKeyward.Revoked(keyHash);
+    }
+
+    /// @notice Revokes every non-root key at once ("log out everywhere"); also the safe step before re-delegating.
+    function revokeAll() external onlyThis {
+        Layout storage $ = _state();
+        Header header = $.header;
+        uint256 epoch = header.epoch() + 1;
+        // A wrapped epoch would bring back the keys of epoch 0.
+        if (epoch > HeaderLib.MAX_EPOCH) revert IKeyward.TooManyKeys();
+        $.header = header.withEpoch(epoch).withCount(0).withGrants(0);
+        emit IKeyward.AllKeysRevoked(epoch);
     }
 
     /// @notice The key's settings word; the root key's are `1 << 200`.
