@@ -161,7 +161,7 @@ interface IKeyward {
     error InvalidNonce();
     /// @notice `invalidateNonce` may skip at most 65,535 sequence numbers at once.
     error ExcessiveInvalidation();
-    /// @notice The nonce lane is reserved for another key (its high 160 bits name that key's lane id).
+    /// @notice The nonce lane is reserved for another key (its lane key starts with "KWRD" and names another lane id).
     error NonceLaneReserved();
     /// @notice The key's hook answered with something other than its own selector.
     error InvalidHookResponse();
@@ -257,9 +257,9 @@ interface IKeyward {
     /// @notice Calibur's name for `getSeq`.
     function nonceSequenceNumber(uint256 key) external view returns (uint256);
 
-    /// @notice A nonce lane only `keyHash` may use: the high 160 bits of the 192-bit lane key are the key's lane id
-    /// (the low 160 bits of its `keyId`; for the root key, the account's address), the low 32 bits are `index`.
-    /// Lanes whose high 160 bits are zero (lane 0 among them) are open to every key, as in Calibur.
+    /// @notice A nonce lane only `keyHash` may use: the 192-bit lane key `"KWRD" (32 bits) | lane id (128) | index
+    /// (32)`, where the lane id is the low 128 bits of the key's `keyId` (the root key's: of the account's address).
+    /// Every lane key without the "KWRD" tag (lane 0 among them) is open to every key, as in Calibur.
     function reservedLane(bytes32 keyHash, uint32 index) external view returns (uint192);
 
     /// @notice Moves lane `newNonce >> 64` forward so that its next sequence is `uint64(newNonce)`, invalidating
@@ -304,7 +304,7 @@ interface IKeyward {
     /// optionally with a fourth head word: the gas window the operation is charged to (keys with a gas budget).
     /// @return validationData `validUntil` = key expiration, `validAfter` = key validAfter - 1 (EntryPoint treats
     /// validAfter as exclusive; the key is valid from its validAfter second), narrowed to the gas window when the
-    /// account pays from a budget; 1 when the signature is invalid or the key unknown.
+    /// account pays from a budget; exactly 1 when the signature is invalid or the key unknown.
     function validateUserOp(PackedUserOperation calldata userOp, bytes32 userOpHash, uint256 missingAccountFunds)
         external
         returns (uint256 validationData);

@@ -47,17 +47,20 @@ abstract contract ERC4337Account is Executor, NonceManager {
         (bool ok, bytes32 keyHash, bytes calldata signature,) = WrappedSignatureLib.decodeWithKeyHash(userOp.signature);
         if (!ok) return ValidationDataLib.SIG_FAILED;
         if (keyHash == KeyLib.ROOT_KEY_HASH) {
-            if (!NonceLaneLib.mayUse(userOp.nonce, uint160(address(this)))) revert IKeyward.NonceLaneReserved();
+            if (!NonceLaneLib.mayUse(userOp.nonce, NonceLaneLib.rootLaneId(address(this)))) {
+                revert IKeyward.NonceLaneReserved();
+            }
             return KeyLib.recover(userOpHash, signature) == address(this) ? 0 : ValidationDataLib.SIG_FAILED;
         }
         (bool registered, Settings settings, bytes32 keyId, KeyStorage storage stored) = _load(keyHash);
         if (!registered) return ValidationDataLib.SIG_FAILED;
         if (!NonceLaneLib.mayUse(userOp.nonce, NonceLaneLib.laneId(keyId))) revert IKeyward.NonceLaneReserved();
         vd = settings.validationData();
-        if (!_verify(keyHash, stored, userOpHash, signature)) vd |= ValidationDataLib.SIG_FAILED;
         if (settings.flags() & (SettingsLib.SPONSORED_ONLY | SettingsLib.GAS_BUDGET) != 0) {
             if (!GasBudgetLib.isSponsored(userOp)) vd = _chargeGas(userOp, settings, keyId, vd);
         }
+        // An invalid signature is exactly SIG_VALIDATION_FAILED (no time range), as Calibur answers.
+        if (!_verify(keyHash, stored, userOpHash, signature)) vd = ValidationDataLib.SIG_FAILED;
         // The hook runs even after a failed signature, so that gas estimation with a stub signature is faithful.
         _afterValidate(userOp, userOpHash, vd, keyHash, keyId, settings);
     }

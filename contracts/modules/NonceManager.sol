@@ -12,12 +12,12 @@ import {AccountState} from "./AccountState.sol";
 /// nonces too.
 abstract contract NonceManager is AccountState {
     /// @dev The lane id of a key: the account's address for the root, else from its `keyId`.
-    function _laneId(bytes32 keyHash, bytes32 keyId) internal view returns (uint160) {
-        return keyHash == KeyLib.ROOT_KEY_HASH ? uint160(address(this)) : NonceLaneLib.laneId(keyId);
+    function _laneId(bytes32 keyHash, bytes32 keyId) internal view returns (uint128) {
+        return keyHash == KeyLib.ROOT_KEY_HASH ? NonceLaneLib.rootLaneId(address(this)) : NonceLaneLib.laneId(keyId);
     }
 
     /// @dev Spends `nonce` for a key with lane id `laneId`.
-    function _useNonce(uint256 nonce, uint160 laneId) internal {
+    function _useNonce(uint256 nonce, uint128 laneId) internal {
         if (!NonceLaneLib.mayUse(nonce, laneId)) revert IKeyward.NonceLaneReserved();
         mapping(uint256 => uint256) storage nonces = _state().nonces;
         uint256 laneKey = nonce >> 64;
