@@ -18,9 +18,10 @@ import {Vm} from "forge-std/Vm.sol";
 
 /// @notice The paths a key's batch can take.
 enum Path {
-    Direct,
-    Relayed,
-    UserOp
+    Direct, // ERC-7821 execute(bytes32,bytes) from the key's address
+    Relayed, // execute(SignedBatchedCall,bytes)
+    UserOp, // ERC-4337 handleOps, sponsored by a paymaster
+    DirectBatched // Calibur execute(BatchedCall) from the key's address
 }
 
 /// @title PolicyHookTestBase
@@ -40,6 +41,8 @@ abstract contract PolicyHookTestBase is KeywardTestBase {
     address internal constant PERMIT2 = 0x000000000022D473030F116dDEE9F6B43aC78BA3;
     address internal constant ERC20_ETH = 0x00000000e20E49e6dCeE6e8283A0C090578F0fb9;
     /// @dev `execute(SignedBatchedCall,bytes)` (the relayed entry point; `execute` is overloaded).
+    /// @dev Calibur's `execute(BatchedCall)`.
+    bytes4 internal constant DIRECT_BATCHED_EXECUTE = bytes4(keccak256("execute(((address,uint256,bytes)[],bool))"));
     bytes4 internal constant RELAYED_EXECUTE =
         bytes4(keccak256("execute((((address,uint256,bytes)[],bool),uint256,bytes32,address,uint256),bytes)"));
 
@@ -116,6 +119,10 @@ abstract contract PolicyHookTestBase is KeywardTestBase {
             bytes memory data = abi.encodeWithSignature(
                 "execute(bytes32,bytes)", revertOnFailure ? MODE_REVERT : MODE_CONTINUE, abi.encode(calls)
             );
+            vm.prank(key.signer);
+            (ok, err) = account.call(data);
+        } else if (path == Path.DirectBatched) {
+            bytes memory data = abi.encodeWithSelector(DIRECT_BATCHED_EXECUTE, BatchedCall(calls, revertOnFailure));
             vm.prank(key.signer);
             (ok, err) = account.call(data);
         } else if (path == Path.Relayed) {

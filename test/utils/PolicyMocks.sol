@@ -142,3 +142,46 @@ contract MaskingToken {
         return abi.encode(true);
     }
 }
+
+/// @notice A plain ERC-20 with `increaseAllowance` (Solady's and OpenZeppelin 5's tokens have none), for the
+/// counted-selector tests. `transferFrom` always needs an allowance, also from the owner itself (as OpenZeppelin).
+contract AllowanceToken {
+    mapping(address => uint256) public balanceOf;
+    mapping(address owner => mapping(address spender => uint256)) public allowance;
+
+    function mint(address to, uint256 amount) external {
+        balanceOf[to] += amount;
+    }
+
+    function transfer(address to, uint256 amount) external returns (bool) {
+        _move(msg.sender, to, amount);
+        return true;
+    }
+
+    function transferFrom(address from, address to, uint256 amount) external returns (bool) {
+        uint256 allowed = allowance[from][msg.sender];
+        require(allowed >= amount, "allowance");
+        if (allowed != type(uint256).max) allowance[from][msg.sender] = allowed - amount;
+        _move(from, to, amount);
+        return true;
+    }
+
+    function approve(address spender, uint256 amount) external returns (bool) {
+        allowance[msg.sender][spender] = amount;
+        return true;
+    }
+
+    function increaseAllowance(address spender, uint256 added) external returns (bool) {
+        allowance[msg.sender][spender] += added;
+        return true;
+    }
+
+    function _move(address from, address to, uint256 amount) private {
+        require(balanceOf[from] >= amount, "balance");
+        balanceOf[from] -= amount;
+        balanceOf[to] += amount;
+    }
+}
+
+/// @notice Refuses native value (no receive or fallback): native transfers to it fail.
+contract Rejecter {}
