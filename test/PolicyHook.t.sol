@@ -14,7 +14,7 @@ import {
 import {TestKey} from "./utils/KeywardTestBase.sol";
 import {MockHook, Target} from "./utils/MockHook.sol";
 import {PolicyHookTestBase} from "./utils/PolicyHookTestBase.sol";
-import {MockPermit2} from "./utils/PolicyMocks.sol";
+import {MockPermit2, RecordingTarget} from "./utils/PolicyMocks.sol";
 import {PolicyView} from "./utils/PolicyView.sol";
 
 /// @notice A contract that forwards calls (the "multicall" routing attack).
@@ -573,6 +573,22 @@ contract PolicyHookScopeTest is PolicyHookTestBase {
         // Removing a token.
         cfg(abi.encodeCall(IPolicyHook.setTokenLimit, (k.keyHash, address(usdc), false, Limits(0, 0, 0))));
         assertEq(hook.getToken(account, k.keyHash, address(usdc)).limits.perPeriod, 0);
+    }
+
+    /// @dev `isActive` answers false, never reverts, for whatever is not a Keyward account with that key: an address
+    /// without code (an EOA that dropped its delegation), a contract without `getKeySettings`, one that answers
+    /// nothing, an unknown key.
+    function test_views_isActiveFalseForNonAccounts() public {
+        RecordingTarget silent = new RecordingTarget();
+        address[3] memory notAccounts = [address(0x1234), address(target), address(silent)];
+        for (uint256 i; i < notAccounts.length; ++i) {
+            (bool ok, bytes memory ret) =
+                address(hook).staticcall(abi.encodeCall(hook.isActive, (notAccounts[i], k.keyHash)));
+            assertTrue(ok, "isActive reverted");
+            assertEq(ret, abi.encode(false));
+        }
+        assertFalse(hook.isActive(account, keccak256("unknown key")));
+        assertTrue(hook.isActive(account, k.keyHash));
     }
 
     function test_configuration_onlyForRegisteredKeysNotRoot() public {
