@@ -683,11 +683,15 @@ contract PolicyHook is IHook, IPolicyHook {
     }
 
     /// @inheritdoc IPolicyHook
-    function isActive(address account, bytes32 keyHash) public view returns (bool) {
-        try IKeyward(account).getKeySettings(keyHash) returns (uint256 settings) {
-            return address(uint160(settings)) == address(this);
-        } catch {
-            return false;
+    /// @dev A low-level call: `try` does not catch the failed decoding of an empty answer (an address without code,
+    /// a contract whose fallback answers nothing), and this view must answer false for those, not revert.
+    function isActive(address account, bytes32 keyHash) public view returns (bool active) {
+        bytes4 selector = IKeyward.getKeySettings.selector;
+        assembly ("memory-safe") {
+            mstore(0x00, selector)
+            mstore(0x04, keyHash)
+            let ok := staticcall(gas(), account, 0x00, 0x24, 0x00, 0x20)
+            active := and(and(ok, gt(returndatasize(), 0x1f)), eq(and(mload(0x00), sub(shl(160, 1), 1)), address()))
         }
     }
 
