@@ -719,3 +719,70 @@ contract PolicyHookSettingsTest is PolicyHookTestBase {
         assertEq(err, abi.encodeWithSelector(IKeyward.KeyDoesNotExist.selector));
     }
 }
+
+interface IStakeManager {
+    function depositTo(address account) external payable;
+    function balanceOf(address account) external view returns (uint256);
+    function withdrawTo(address payable withdrawAddress, uint256 withdrawAmount) external;
+    function addStake(uint32 unstakeDelaySec) external payable;
+    function unlockStake() external;
+    function withdrawStake(address payable withdrawAddress) external;
+}
+
+/// @notice The account's EntryPoint deposit and stake are its native value too: a key allowed to call the
+/// EntryPoint (here through ANY_TARGET / ANY_SELECTOR) moves them out only within its native caps. (Found while
+/// migrating: the hook counted only `value` and ERC20ETH, so `withdrawTo` drained the deposit uncounted, even with
+/// native value disabled.)
+contract PolicyHookEntryPointTest is PolicyHookTestBase {
+    address internal constant THIEF = address(0x7417);
+    IStakeManager internal ep;
+
+    function setUp() public override {
+        super.setUp();
+        ep = IStakeManager(ENTRY_POINT);
+        rootExecute(one(ENTRY_POINT, 5 ether, abi.encodeCall(ep.depositTo, (account))));
+        allow(hook.ANY_TARGET(), hook.ANY_SELECTOR());
+    }
+
+    function test_entryPoint_withdrawToNeedsNative() public {
+        asKeyExpectRevert(
+            one(ENTRY_POINT, 0, abi.encodeCall(ep.withdrawTo, (payable(THIEF), 5 ether))),
+            abi.encodeWithSelector(IPolicyHook.NativeValueNotAllowed.selector)
+        );
+        assertEq(ep.balanceOf(account), 5 ether);
+        assertEq(THIEF.balance, 0);
+    }
+
+    function test_entryPoint_withdrawToCountedAgainstNativeCaps() public {
+        nativeLimits(true, 2 ether, 3 ether, DAY, 0);
+        bytes memory over =
+            abi.encodeWithSelector(IPolicyHook.SpendLimitExceeded.selector, address(0), 0, 2 ether + 1, 2 ether);
+        for (uint256 p; p < 3; ++p) {
+            expectRun(Path(p), one(ENTRY_POINT, 0, abi.encodeCall(ep.withdrawTo, (payable(THIEF), 2 ether + 1))), over);
+        }
+        asKey(one(ENTRY_POINT, 0, abi.encodeCall(ep.withdrawTo, (payable(THIEF), 2 ether))));
+        asKeyExpectRevert(
+            one(ENTRY_POINT, 0, abi.encodeCall(ep.withdrawTo, (payable(THIEF), 1 ether + 1))),
+            abi.encodeWithSelector(IPolicyHook.SpendLimitExceeded.selector, address(0), 1, 3 ether + 1, 3 ether)
+        );
+        assertEq(THIEF.balance, 2 ether);
+        assertEq(hook.getNative(account, k.keyHash).spend.total, 2 ether);
+        // Back into the account itself is not spending.
+        asKey(one(ENTRY_POINT, 0, abi.encodeCall(ep.withdrawTo, (payable(account), 3 ether))));
+        assertEq(ep.balanceOf(account), 0);
+        assertEq(hook.getNative(account, k.keyHash).spend.total, 2 ether);
+    }
+
+    /// @dev A stake is withdrawn whole, an amount the hook cannot see: refused.
+    function test_entryPoint_withdrawStakeRefused() public {
+        nativeLimits(true, 0, 0, 0, 0);
+        rootExecute(one(ENTRY_POINT, 1 ether, abi.encodeCall(ep.addStake, (1))));
+        asKey(one(ENTRY_POINT, 0, abi.encodeCall(ep.unlockStake, ())));
+        vm.warp(block.timestamp + 2);
+        asKeyExpectRevert(
+            one(ENTRY_POINT, 0, abi.encodeCall(ep.withdrawStake, (payable(THIEF)))),
+            abi.encodeWithSelector(IPolicyHook.UncountedTokenCall.selector, ENTRY_POINT, ep.withdrawStake.selector)
+        );
+        assertEq(THIEF.balance, 0);
+    }
+}
