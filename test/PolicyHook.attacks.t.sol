@@ -730,9 +730,9 @@ interface IStakeManager {
 }
 
 /// @notice The account's EntryPoint deposit and stake are its native value too: a key allowed to call the
-/// EntryPoint (here through ANY_TARGET / ANY_SELECTOR) moves them out only within its native caps. (Found while
-/// migrating: the hook counted only `value` and ERC20ETH, so `withdrawTo` drained the deposit uncounted, even with
-/// native value disabled.)
+/// EntryPoint (here through ANY_TARGET / ANY_SELECTOR) may withdraw them only back into the account, on every path,
+/// whatever its native caps. (Found while migrating: the hook counted only `value` and ERC20ETH, so `withdrawTo`
+/// drained the deposit to any address, even with native value disabled.)
 contract PolicyHookEntryPointTest is PolicyHookTestBase {
     address internal constant THIEF = address(0x7417);
     IStakeManager internal ep;
@@ -744,38 +744,33 @@ contract PolicyHookEntryPointTest is PolicyHookTestBase {
         allow(hook.ANY_TARGET(), hook.ANY_SELECTOR());
     }
 
-    function test_entryPoint_withdrawToNeedsNative() public {
-        asKeyExpectRevert(
-            one(ENTRY_POINT, 0, abi.encodeCall(ep.withdrawTo, (payable(THIEF), 5 ether))),
-            abi.encodeWithSelector(IPolicyHook.NativeValueNotAllowed.selector)
-        );
+    function test_entryPoint_withdrawToElsewhereRefused() public {
+        bytes memory refused =
+            abi.encodeWithSelector(IPolicyHook.UncountedTokenCall.selector, ENTRY_POINT, ep.withdrawTo.selector);
+        Call[] memory drain = one(ENTRY_POINT, 0, abi.encodeCall(ep.withdrawTo, (payable(THIEF), 5 ether)));
+        for (uint256 p; p < 3; ++p) {
+            expectRun(Path(p), drain, refused);
+        }
+        nativeLimits(true, 0, 0, 0, 0); // native value enabled without caps changes nothing
+        for (uint256 p; p < 3; ++p) {
+            expectRun(Path(p), drain, refused);
+        }
+        // Too short to name a recipient: refused too.
+        asKeyExpectRevert(one(ENTRY_POINT, 0, abi.encodePacked(ep.withdrawTo.selector)), refused);
         assertEq(ep.balanceOf(account), 5 ether);
         assertEq(THIEF.balance, 0);
     }
 
-    function test_entryPoint_withdrawToCountedAgainstNativeCaps() public {
-        nativeLimits(true, 2 ether, 3 ether, DAY, 0);
-        bytes memory over =
-            abi.encodeWithSelector(IPolicyHook.SpendLimitExceeded.selector, address(0), 0, 2 ether + 1, 2 ether);
-        for (uint256 p; p < 3; ++p) {
-            expectRun(Path(p), one(ENTRY_POINT, 0, abi.encodeCall(ep.withdrawTo, (payable(THIEF), 2 ether + 1))), over);
-        }
-        asKey(one(ENTRY_POINT, 0, abi.encodeCall(ep.withdrawTo, (payable(THIEF), 2 ether))));
-        asKeyExpectRevert(
-            one(ENTRY_POINT, 0, abi.encodeCall(ep.withdrawTo, (payable(THIEF), 1 ether + 1))),
-            abi.encodeWithSelector(IPolicyHook.SpendLimitExceeded.selector, address(0), 1, 3 ether + 1, 3 ether)
-        );
-        assertEq(THIEF.balance, 2 ether);
-        assertEq(hook.getNative(account, k.keyHash).spend.total, 2 ether);
-        // Back into the account itself is not spending.
+    function test_entryPoint_withdrawToTheAccountAllowed() public {
+        uint256 before = account.balance;
         asKey(one(ENTRY_POINT, 0, abi.encodeCall(ep.withdrawTo, (payable(account), 3 ether))));
-        assertEq(ep.balanceOf(account), 0);
-        assertEq(hook.getNative(account, k.keyHash).spend.total, 2 ether);
+        assertEq(ep.balanceOf(account), 2 ether);
+        assertEq(account.balance, before + 3 ether);
+        assertEq(hook.getNative(account, k.keyHash).spend.total, 0);
     }
 
-    /// @dev A stake is withdrawn whole, an amount the hook cannot see: refused.
-    function test_entryPoint_withdrawStakeRefused() public {
-        nativeLimits(true, 0, 0, 0, 0);
+    /// @dev The stake too (it leaves whole).
+    function test_entryPoint_withdrawStakeOnlyToTheAccount() public {
         rootExecute(one(ENTRY_POINT, 1 ether, abi.encodeCall(ep.addStake, (1))));
         asKey(one(ENTRY_POINT, 0, abi.encodeCall(ep.unlockStake, ())));
         vm.warp(block.timestamp + 2);
@@ -783,6 +778,9 @@ contract PolicyHookEntryPointTest is PolicyHookTestBase {
             one(ENTRY_POINT, 0, abi.encodeCall(ep.withdrawStake, (payable(THIEF)))),
             abi.encodeWithSelector(IPolicyHook.UncountedTokenCall.selector, ENTRY_POINT, ep.withdrawStake.selector)
         );
+        uint256 before = account.balance;
+        asKey(one(ENTRY_POINT, 0, abi.encodeCall(ep.withdrawStake, (payable(account)))));
+        assertEq(account.balance, before + 1 ether);
         assertEq(THIEF.balance, 0);
     }
 }
