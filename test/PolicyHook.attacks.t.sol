@@ -687,6 +687,18 @@ contract PolicyHookSettingsTest is PolicyHookTestBase {
         assertEq(hook.getToken(account, k2.keyHash, address(usdc)).limits.lifetime, 10e6);
     }
 
+    /// @dev Documented: a root batch in continue-on-failure mode does not revert whole, so the grant stays while
+    /// the refused policy calls are skipped; the key then has no hook, and the views say the policy is not active.
+    function test_settings_continueModeGrantKeepsTheKeyWithoutPolicy() public {
+        TestKey memory k2 = secp256k1Key("forgot the hook, continue mode");
+        vm.prank(account);
+        acct.execute(MODE_CONTINUE, abi.encode(_grantBatch(k2, 0)));
+        assertTrue(IKeyward(account).isRegistered(k2.keyHash));
+        assertFalse(hook.isActive(account, k2.keyHash));
+        assertFalse(PolicyView.active(PolicyView.read(address(hook), account, k2.keyHash)));
+        assertEq(hook.getToken(account, k2.keyHash, address(usdc)).limits.lifetime, 0);
+    }
+
     function test_settings_activeFollowsTheSettings() public {
         allow(address(usdc), usdc.transfer.selector);
         tokenLimit(address(usdc), 0, 0, 10e6);
