@@ -11,9 +11,11 @@ import {
     RuleState,
     SignatureMode
 } from "../contracts/interfaces/IPolicyHook.sol";
-import {KeywardTestBase, TestKey} from "./utils/KeywardTestBase.sol";
-import {MockERC20} from "./utils/MockERC20.sol";
-import {Target} from "./utils/MockHook.sol";
+import {TestKey} from "./utils/KeywardTestBase.sol";
+import {MockHook, Target} from "./utils/MockHook.sol";
+import {PolicyHookTestBase} from "./utils/PolicyHookTestBase.sol";
+import {MockPermit2, RecordingTarget} from "./utils/PolicyMocks.sol";
+import {PolicyView} from "./utils/PolicyView.sol";
 
 /// @notice A contract that forwards calls (the "multicall" routing attack).
 contract Router {
@@ -25,60 +27,8 @@ contract Router {
     }
 }
 
-abstract contract PolicyHookBase is KeywardTestBase {
-    PolicyHook internal hook;
-    MockERC20 internal usdc;
-    Target internal target;
-    TestKey internal k;
-    address internal constant R = address(0xa11ce);
-    address internal constant OTHER = address(0xb0b);
-    uint40 internal constant DAY = 1 days;
-
-    function setUp() public virtual override {
-        super.setUp();
-        hook = deployPolicyHook();
-        usdc = new MockERC20();
-        usdc.mint(account, 1_000_000e6);
-        target = new Target();
-        k = secp256k1Key("session");
-        grant(k, settingsOf(address(hook), 0, false, 0));
-    }
-
-    function cfg(bytes memory data) internal {
-        rootExecute(one(address(hook), 0, data));
-    }
-
-    function allow(address to, bytes4 sel) internal {
-        cfg(abi.encodeCall(IPolicyHook.setCallRule, (k.keyHash, to, sel, RuleState.Allow)));
-    }
-
-    function deny(address to, bytes4 sel) internal {
-        cfg(abi.encodeCall(IPolicyHook.setCallRule, (k.keyHash, to, sel, RuleState.Deny)));
-    }
-
-    function tokenLimit(address token, uint96 perPeriod, uint40 period, uint96 lifetime) internal {
-        cfg(abi.encodeCall(IPolicyHook.setTokenLimit, (k.keyHash, token, true, Limits(perPeriod, lifetime, period))));
-    }
-
-    function transferCall(address to, uint256 amount) internal view returns (Call[] memory) {
-        return one(address(usdc), 0, abi.encodeCall(usdc.transfer, (to, amount)));
-    }
-
-    /// @dev The session key executes directly (its own transaction).
-    function asKey(Call[] memory calls) internal {
-        vm.prank(k.signer);
-        acct.execute(MODE_REVERT, abi.encode(calls));
-    }
-
-    function asKeyExpectRevert(Call[] memory calls, bytes memory err) internal {
-        vm.prank(k.signer);
-        vm.expectRevert(err);
-        acct.execute(MODE_REVERT, abi.encode(calls));
-    }
-}
-
 /// @notice Call permissions and argument conditions: every rule's boundary on both sides.
-contract PolicyHookRulesTest is PolicyHookBase {
+contract PolicyHookRulesTest is PolicyHookTestBase {
     // ------------------------------------------------------------------------------------------------------------
     // Call permissions
     // ------------------------------------------------------------------------------------------------------------
@@ -142,7 +92,7 @@ contract PolicyHookRulesTest is PolicyHookBase {
     function test_rules_neverTheAccountOrTheHook() public {
         // An admin key with the hook: the account allows its self-calls, the hook does not.
         TestKey memory admin = secp256k1Key("admin");
-        grant(admin, settingsOf(address(hook), 0, true, 0));
+        grant(admin, settingsOf(address(hook), 0, true, 0) | FLAG_AFTER_ON_FAILURE);
         rootExecute(
             one(
                 address(hook),
@@ -164,7 +114,7 @@ contract PolicyHookRulesTest is PolicyHookBase {
                         0,
                         abi.encodeCall(
                             IPolicyHook.setUsageLimits,
-                            (admin.keyHash, 0, 0, 0) // e.g. lift its own limits
+                            (admin.keyHash, 0, 0, 0, 0) // e.g. lift its own limits
                         )
                     )
                 )
@@ -188,8 +138,8 @@ contract PolicyHookRulesTest is PolicyHookBase {
     function test_conditions_onlyToRAtMostA() public {
         allow(address(usdc), usdc.transfer.selector);
         Condition[] memory cs = new Condition[](2);
-        cs[0] = Condition(ConditionOp.Equal, 0, _one(bytes32(uint256(uint160(R)))));
-        cs[1] = Condition(ConditionOp.LessOrEqual, 1, _one(bytes32(uint256(100e6))));
+        cs[0] = Condition(ConditionOp.Equal, 0, 160, _one(bytes32(uint256(uint160(R)))));
+        cs[1] = Condition(ConditionOp.LessOrEqual, 1, 0, _one(bytes32(uint256(100e6))));
         _conditions(cs);
         asKey(transferCall(R, 100e6));
         asKeyExpectRevert(transferCall(R, 100e6 + 1), abi.encodeWithSelector(IPolicyHook.ConditionFailed.selector, 1));
@@ -203,9 +153,9 @@ contract PolicyHookRulesTest is PolicyHookBase {
         set[0] = bytes32(uint256(uint160(R)));
         set[1] = bytes32(uint256(uint160(OTHER)));
         Condition[] memory cs = new Condition[](3);
-        cs[0] = Condition(ConditionOp.InSet, 0, set);
-        cs[1] = Condition(ConditionOp.GreaterOrEqual, 1, _one(bytes32(uint256(10))));
-        cs[2] = Condition(ConditionOp.NotEqual, 1, _one(bytes32(uint256(13))));
+        cs[0] = Condition(ConditionOp.InSet, 0, 160, set);
+        cs[1] = Condition(ConditionOp.GreaterOrEqual, 1, 256, _one(bytes32(uint256(10))));
+        cs[2] = Condition(ConditionOp.NotEqual, 1, 0, _one(bytes32(uint256(13))));
         _conditions(cs);
         asKey(transferCall(R, 10));
         asKey(transferCall(OTHER, 12));
@@ -223,17 +173,36 @@ contract PolicyHookRulesTest is PolicyHookBase {
 
     function test_conditions_configurationErrors() public {
         Condition[] memory cs = new Condition[](1);
-        cs[0] = Condition(ConditionOp.Equal, 0, _one(bytes32(0)));
+        cs[0] = Condition(ConditionOp.Equal, 0, 160, _one(bytes32(0)));
         // Conditions need an Allow rule.
         vm.prank(account);
         vm.expectRevert(IPolicyHook.InvalidConfiguration.selector);
         hook.setConditions(k.keyHash, address(usdc), usdc.transfer.selector, cs);
         allow(address(usdc), usdc.transfer.selector);
-        cs[0] = Condition(ConditionOp.Equal, 0, new bytes32[](2)); // Equal takes one value
+        cs[0] = Condition(ConditionOp.Equal, 0, 160, new bytes32[](2)); // Equal takes one value
         vm.prank(account);
         vm.expectRevert(IPolicyHook.InvalidConfiguration.selector);
         hook.setConditions(k.keyHash, address(usdc), usdc.transfer.selector, cs);
-        cs[0] = Condition(ConditionOp.InSet, 0, new bytes32[](9));
+        cs[0] = Condition(ConditionOp.Less, 0, 257, _one(bytes32(0))); // no type is wider than a word
+        vm.prank(account);
+        vm.expectRevert(IPolicyHook.InvalidConfiguration.selector);
+        hook.setConditions(k.keyHash, address(usdc), usdc.transfer.selector, cs);
+        cs[0] = Condition(ConditionOp.None, 0, 0, _one(bytes32(0))); // no operation
+        vm.prank(account);
+        vm.expectRevert(IPolicyHook.InvalidConfiguration.selector);
+        hook.setConditions(k.keyHash, address(usdc), usdc.transfer.selector, cs);
+        cs[0] = Condition(ConditionOp.InSet, 0, 160, new bytes32[](0)); // a set needs a value
+        vm.prank(account);
+        vm.expectRevert(IPolicyHook.InvalidConfiguration.selector);
+        hook.setConditions(k.keyHash, address(usdc), usdc.transfer.selector, cs);
+        cs[0] = Condition(ConditionOp.Greater, 0, 256, _one(bytes32(0))); // 256 and 8 values are the boundaries
+        vm.prank(account);
+        hook.setConditions(k.keyHash, address(usdc), usdc.transfer.selector, cs);
+        cs[0] = Condition(ConditionOp.InSet, 0, 160, new bytes32[](8));
+        vm.prank(account);
+        hook.setConditions(k.keyHash, address(usdc), usdc.transfer.selector, cs);
+        assertEq(PolicyView.conditionValueCount(PolicyView.read(address(hook), account, k.keyHash), 0, 0), 8);
+        cs[0] = Condition(ConditionOp.InSet, 0, 160, new bytes32[](9));
         vm.prank(account);
         vm.expectRevert(abi.encodeWithSelector(IPolicyHook.TooManyEntries.selector, 8));
         hook.setConditions(k.keyHash, address(usdc), usdc.transfer.selector, cs);
@@ -244,7 +213,7 @@ contract PolicyHookRulesTest is PolicyHookBase {
 }
 
 /// @notice Native value, ERC-20 limits and usage caps.
-contract PolicyHookLimitsTest is PolicyHookBase {
+contract PolicyHookLimitsTest is PolicyHookTestBase {
     // ------------------------------------------------------------------------------------------------------------
     // Native value
     // ------------------------------------------------------------------------------------------------------------
@@ -361,15 +330,20 @@ contract PolicyHookLimitsTest is PolicyHookBase {
     }
 
     function test_erc20_permit2ApprovalIsCounted() public {
-        address permit2 = hook.PERMIT2();
-        vm.etch(permit2, address(target).code); // any code that accepts the call shape is enough here
-        allow(permit2, hook.ANY_SELECTOR());
+        MockPermit2 permit2 = deployPermit2();
+        assertEq(hook.PERMIT2(), address(permit2));
+        allow(address(permit2), hook.ANY_SELECTOR());
         tokenLimit(address(usdc), 100e6, DAY, 0);
         bytes memory approve2 =
-            abi.encodeWithSelector(0x87517c45, address(usdc), OTHER, uint160(101e6), uint48(block.timestamp + 1));
+            abi.encodeCall(permit2.approve, (address(usdc), OTHER, 101e6, uint48(block.timestamp + 1)));
         vm.prank(k.signer);
         vm.expectRevert(abi.encodeWithSelector(IPolicyHook.SpendLimitExceeded.selector, address(usdc), 1, 101e6, 100e6));
-        acct.execute(MODE_CONTINUE, abi.encode(one(permit2, 0, approve2)));
+        acct.execute(MODE_CONTINUE, abi.encode(one(address(permit2), 0, approve2)));
+        // At the cap it goes through and is booked.
+        approve2 = abi.encodeCall(permit2.approve, (address(usdc), OTHER, 100e6, uint48(block.timestamp + 1)));
+        asKey(one(address(permit2), 0, approve2));
+        assertEq(permit2.allowance(account, address(usdc), OTHER), 100e6);
+        assertEq(hook.getToken(account, k.keyHash, address(usdc)).spend.inWindow, 100e6);
     }
 
     function test_erc20_routingThroughAnotherContractNeedsPermission() public {
@@ -389,7 +363,7 @@ contract PolicyHookLimitsTest is PolicyHookBase {
 
     function test_usage_totalCap() public {
         allow(address(target), Target.bump.selector);
-        cfg(abi.encodeCall(IPolicyHook.setUsageLimits, (k.keyHash, 3, 0, 0)));
+        usageLimits(3, 0, 0, 0);
         Call[] memory bump = one(address(target), 0, abi.encodeCall(Target.bump, ()));
         for (uint256 i; i < 3; ++i) {
             asKey(bump);
@@ -400,7 +374,7 @@ contract PolicyHookLimitsTest is PolicyHookBase {
     function test_usage_rateLimitRollsOverAtBoundary() public {
         allow(address(target), Target.bump.selector);
         uint256 t0 = block.timestamp;
-        cfg(abi.encodeCall(IPolicyHook.setUsageLimits, (k.keyHash, 0, 2, 60)));
+        usageLimits(0, 2, 60, 0);
         Call[] memory bump = one(address(target), 0, abi.encodeCall(Target.bump, ()));
         asKey(bump);
         asKey(bump);
@@ -414,7 +388,7 @@ contract PolicyHookLimitsTest is PolicyHookBase {
     function test_failedCallUsesNothing() public {
         allow(address(usdc), usdc.transfer.selector);
         tokenLimit(address(usdc), 100e6, DAY, 0);
-        cfg(abi.encodeCall(IPolicyHook.setUsageLimits, (k.keyHash, 1, 0, 0)));
+        usageLimits(1, 0, 0, 0);
         // Leave the account 50 USDC, then a 60 USDC transfer (within the cap) fails on balance.
         rootExecute(transferCall(OTHER, usdc.balanceOf(account) - 50e6));
         // Continue-on-failure: the transfer fails, so neither the call nor the amount counts.
@@ -429,7 +403,7 @@ contract PolicyHookLimitsTest is PolicyHookBase {
 }
 
 /// @notice ERC-1271 scope, isolation, re-registration, bounds, events and views.
-contract PolicyHookScopeTest is PolicyHookBase {
+contract PolicyHookScopeTest is PolicyHookTestBase {
     // ------------------------------------------------------------------------------------------------------------
     // ERC-1271 scope
     // ------------------------------------------------------------------------------------------------------------
@@ -462,7 +436,7 @@ contract PolicyHookScopeTest is PolicyHookBase {
         keyB;
         // Account B registers the same session key and allows everything.
         vm.startPrank(eoaB);
-        IKeyward(eoaB).grant(k.key, settingsOf(address(hook), 0, false, 0));
+        IKeyward(eoaB).grant(k.key, policySettings(hook, 0));
         hook.setCallRule(k.keyHash, hook.ANY_TARGET(), hook.ANY_SELECTOR(), RuleState.Allow);
         vm.stopPrank();
         // A is untouched.
@@ -478,16 +452,31 @@ contract PolicyHookScopeTest is PolicyHookBase {
 
     function test_isolation_directCallsToTheHookTouchOnlyTheCaller() public {
         allow(address(target), Target.bump.selector);
-        cfg(abi.encodeCall(IPolicyHook.setUsageLimits, (k.keyHash, 1, 0, 0)));
-        bytes32 keyId = acct.keyIdOf(k.keyHash);
-        // An attacker replays the hook's callbacks to burn or reset A's counters: it only writes its own slot.
-        vm.startPrank(address(0xbad));
-        vm.expectRevert();
-        hook.beforeExecute(keyId, address(target), 0, abi.encodeCall(Target.bump, ()));
-        hook.afterExecute(keyId, false, abi.encode(uint256(1) << 255, uint256(0)));
-        vm.stopPrank();
-        asKey(one(address(target), 0, abi.encodeCall(Target.bump, ())));
+        usageLimits(1, 0, 0, 0);
+        Call[] memory bump = one(address(target), 0, abi.encodeCall(Target.bump, ()));
+        asKey(bump);
         assertEq(hook.getUsage(account, k.keyHash).used, 1);
+        // An attacker replays the hook's callbacks with A's keyId in Keyward's trailer, to burn or give back A's
+        // counts: it only reads and writes its own (msg.sender) namespace.
+        bytes memory trailer = abi.encode(acct.keyIdOf(k.keyHash), policySettings(hook, 0), uint256(1) << 128);
+        vm.startPrank(address(0xbad));
+        (bool ok, bytes memory err) = address(hook)
+            .call(
+                abi.encodePacked(
+                    abi.encodeCall(hook.beforeExecute, (k.keyHash, address(target), 0, bump[0].data)), trailer
+                )
+            );
+        assertFalse(ok);
+        assertEq(
+            err, abi.encodeWithSelector(IPolicyHook.CallNotAllowed.selector, address(target), Target.bump.selector)
+        );
+        bytes memory refund = abi.encode(uint256(1) << 255, uint256(0)); // "give back one counted call"
+        (ok,) = address(hook)
+            .call(abi.encodePacked(abi.encodeCall(hook.afterExecute, (k.keyHash, false, "", refund)), trailer));
+        assertTrue(ok);
+        vm.stopPrank();
+        assertEq(hook.getUsage(account, k.keyHash).used, 1);
+        asKeyExpectRevert(bump, abi.encodeWithSelector(IPolicyHook.CallLimitExceeded.selector, 2, 1));
         // Configuring for a key the caller does not have reverts.
         vm.prank(address(0xbad));
         vm.expectRevert();
@@ -499,7 +488,7 @@ contract PolicyHookScopeTest is PolicyHookBase {
         tokenLimit(address(usdc), 100e6, DAY, 0);
         asKey(transferCall(R, 100e6));
         rootCall(abi.encodeCall(IKeyward.revoke, (k.keyHash)));
-        grant(k, settingsOf(address(hook), 0, false, 0));
+        grant(k, policySettings(hook, 0));
         asKeyExpectRevert(
             transferCall(R, 1),
             abi.encodeWithSelector(IPolicyHook.CallNotAllowed.selector, address(usdc), usdc.transfer.selector)
@@ -528,6 +517,16 @@ contract PolicyHookScopeTest is PolicyHookBase {
         vm.prank(account);
         vm.expectRevert(IPolicyHook.InvalidConfiguration.selector);
         hook.setTokenLimit(k.keyHash, address(0x4000), true, Limits(1, 0, 0)); // per-period cap without a period
+        vm.prank(account);
+        vm.expectRevert(abi.encodeWithSelector(IPolicyHook.TooManyEntries.selector, 4));
+        hook.setPaymasters(k.keyHash, new address[](5));
+        // The boundaries themselves are accepted: 8 domains.
+        vm.prank(account);
+        hook.setSignaturePolicy(k.keyHash, SignatureMode.Domains, new bytes32[](8));
+        bytes memory raw = PolicyView.read(address(hook), account, k.keyHash);
+        assertEq(PolicyView.length(raw, PolicyView.DOMAINS), 8);
+        assertEq(PolicyView.length(raw, PolicyView.RULES), 64);
+        assertEq(PolicyView.length(raw, PolicyView.TOKENS), 16);
     }
 
     function test_events_andViews() public {
@@ -538,8 +537,13 @@ contract PolicyHookScopeTest is PolicyHookBase {
         emit IPolicyHook.TokenLimitSet(account, k.keyHash, address(usdc), true, Limits(5, 9, DAY));
         tokenLimit(address(usdc), 5, DAY, 9);
         vm.expectEmit(address(hook));
-        emit IPolicyHook.UsageLimitsSet(account, k.keyHash, 10, 2, 60);
-        cfg(abi.encodeCall(IPolicyHook.setUsageLimits, (k.keyHash, 10, 2, 60)));
+        emit IPolicyHook.UsageLimitsSet(account, k.keyHash, 10, 2, 60, 7);
+        usageLimits(10, 2, 60, 7);
+        address[] memory pms = new address[](1);
+        pms[0] = address(sponsor);
+        vm.expectEmit(address(hook));
+        emit IPolicyHook.PaymastersSet(account, k.keyHash, pms);
+        cfg(abi.encodeCall(IPolicyHook.setPaymasters, (k.keyHash, pms)));
         (address[] memory targets, bytes4[] memory selectors, RuleState[] memory states) =
             hook.getCallRules(account, k.keyHash);
         assertEq(targets.length, 1);
@@ -550,14 +554,41 @@ contract PolicyHookScopeTest is PolicyHookBase {
         assertEq(hook.getToken(account, k.keyHash, address(usdc)).limits.lifetime, 9);
         assertEq(hook.getUsage(account, k.keyHash).maxCalls, 10);
         assertEq(hook.getUsage(account, k.keyHash).maxPerPeriod, 2);
+        assertEq(hook.getUsage(account, k.keyHash).maxPerBatch, 7);
         // The full view, as UIs and the Rust side read it.
-        (bool ok, bytes memory raw) =
-            address(hook).staticcall(abi.encodeCall(IPolicyHook.getPolicy, (account, k.keyHash)));
-        assertTrue(ok);
-        assertGt(raw.length, 32 * 20);
+        bytes memory raw = PolicyView.read(address(hook), account, k.keyHash);
+        assertTrue(PolicyView.active(raw));
+        assertEq(PolicyView.length(raw, PolicyView.RULES), 1);
+        (address ruleTarget, bytes4 ruleSelector, uint8 ruleState,) = PolicyView.rule(raw, 0);
+        assertEq(ruleTarget, address(usdc));
+        assertEq(ruleSelector, usdc.transfer.selector);
+        assertEq(ruleState, uint8(RuleState.Allow));
+        assertEq(PolicyView.length(raw, PolicyView.TOKENS), 1);
+        assertEq(PolicyView.tokenWord(raw, 0, 0), uint160(address(usdc)));
+        assertEq(PolicyView.tokenWord(raw, 0, 2), 9); // lifetime
+        assertEq(PolicyView.word(raw, PolicyView.MAX_PER_BATCH), 7);
+        assertEq(PolicyView.length(raw, PolicyView.PAYMASTERS), 1);
+        assertEq(PolicyView.element(raw, PolicyView.PAYMASTERS, 0), uint160(address(sponsor)));
+        assertEq(PolicyView.word(raw, PolicyView.NATIVE_ENABLED), 0);
         // Removing a token.
         cfg(abi.encodeCall(IPolicyHook.setTokenLimit, (k.keyHash, address(usdc), false, Limits(0, 0, 0))));
         assertEq(hook.getToken(account, k.keyHash, address(usdc)).limits.perPeriod, 0);
+    }
+
+    /// @dev `isActive` answers false, never reverts, for whatever is not a Keyward account with that key: an address
+    /// without code (an EOA that dropped its delegation), a contract without `getKeySettings`, one that answers
+    /// nothing, an unknown key.
+    function test_views_isActiveFalseForNonAccounts() public {
+        RecordingTarget silent = new RecordingTarget();
+        address[3] memory notAccounts = [address(0x1234), address(target), address(silent)];
+        for (uint256 i; i < notAccounts.length; ++i) {
+            (bool ok, bytes memory ret) =
+                address(hook).staticcall(abi.encodeCall(hook.isActive, (notAccounts[i], k.keyHash)));
+            assertTrue(ok, "isActive reverted");
+            assertEq(ret, abi.encode(false));
+        }
+        assertFalse(hook.isActive(account, keccak256("unknown key")));
+        assertTrue(hook.isActive(account, k.keyHash));
     }
 
     function test_configuration_onlyForRegisteredKeysNotRoot() public {
@@ -573,7 +604,7 @@ contract PolicyHookScopeTest is PolicyHookBase {
     function test_grantAndConfigureAtomically() public {
         TestKey memory k2 = secp256k1Key("k2");
         Call[] memory calls = new Call[](3);
-        calls[0] = Call(address(0), 0, abi.encodeCall(IKeyward.grant, (k2.key, settingsOf(address(hook), 0, false, 0))));
+        calls[0] = Call(address(0), 0, abi.encodeCall(IKeyward.grant, (k2.key, policySettings(hook, 0))));
         calls[1] = Call(
             address(hook),
             0,

@@ -40,10 +40,13 @@ import {SpendState, SpendStateLib} from "./types/SpendState.sol";
 ///   any other selector on a limited token is refused (`UncountedTokenCall`);
 /// - Permit2 (`0x000000000022D473030F116dDEE9F6B43aC78BA3`): `approve(token, ..)` and `transferFrom(.., token)`
 ///   must name a limited token (or ERC20ETH) and count against it; the batch `transferFrom` and the signature
-///   entry points are refused; `lockdown` and the nonce invalidations (they only take permissions away) pass.
+///   entry points are refused; `lockdown` and the nonce invalidations (they only take permissions away) pass;
+/// - the account's deposit and stake at the canonical EntryPoints (v0.8, v0.7, v0.6): `withdrawTo` and
+///   `withdrawStake` are refused (`UncountedTokenCall`) unless they pay the account itself.
 /// What is not counted: tokens moved by contracts the key is allowed to call (a router pulling an allowance that
-/// existed before the grant, a vault withdrawing to someone else), fee-on-transfer differences, ERC-721/1155. Allow
-/// such targets only with argument conditions, or not at all.
+/// existed before the grant, a vault withdrawing to someone else, a non-canonical EntryPoint the account was
+/// switched to), fee-on-transfer differences, ERC-721/1155. Allow such targets only with argument conditions, or
+/// not at all.
 ///
 /// ERC-4337 gas: an operation the account pays for (no paymaster) is refused unless the key's settings carry the
 /// GAS_BUDGET flag, under which the account itself charges the key's gas budget; a listed paymaster set narrows
@@ -87,6 +90,11 @@ contract PolicyHook is IHook, IPolicyHook {
     bytes4 private constant PERMIT2_LOCKDOWN = 0xcc53287f;
     bytes4 private constant PERMIT2_INVALIDATE_NONCES = 0x65d9723c;
     bytes4 private constant PERMIT2_INVALIDATE_UNORDERED_NONCES = 0x3ff9dcb1;
+    /// @dev The canonical ERC-4337 EntryPoints (v0.8, v0.7, v0.6): the account's deposit and stake there are its
+    /// native value too; `withdrawTo` (0x205c2878) and `withdrawStake` (0xc23a5cea) may only pay the account.
+    address private constant ENTRY_POINT_V08 = 0x4337084D9E255Ff0702461CF8895CE9E3b5Ff108;
+    address private constant ENTRY_POINT_V07 = 0x0000000071727De22E5E9d8BAf0edAc6f37da032;
+    address private constant ENTRY_POINT_V06 = 0x5FF137D4b0FDCD49DcA30c7CF57E578a026d2789;
 
     /// @dev Set in the rule id of the rule for calls without data.
     uint256 private constant EMPTY_BIT = 1 << 32;
@@ -564,6 +572,18 @@ contract PolicyHook is IHook, IPolicyHook {
         if (header.hasFlag(PolicyHeaderLib.HAS_TOKENS) && p.tokenCaps[to].isLimited()) {
             return (0, to, _tokenAmount(to, selector, data));
         }
+        // The account's deposit and stake at a canonical EntryPoint leave it only to the account itself (a word
+        // missing from short calldata reads as another address).
+        bool withdraws;
+        assembly ("memory-safe") {
+            if or(or(eq(to, ENTRY_POINT_V08), eq(to, ENTRY_POINT_V07)), eq(to, ENTRY_POINT_V06)) {
+                let s := shr(224, selector)
+                if or(eq(s, 0x205c2878), eq(s, 0xc23a5cea)) {
+                    withdraws := iszero(eq(and(calldataload(add(data.offset, 4)), sub(shl(160, 1), 1)), caller()))
+                }
+            }
+        }
+        if (withdraws) revert UncountedTokenCall(to, selector);
     }
 
     /// @dev The amount an ERC-20 call on a counted token moves or approves from the account.
@@ -683,11 +703,15 @@ contract PolicyHook is IHook, IPolicyHook {
     }
 
     /// @inheritdoc IPolicyHook
-    function isActive(address account, bytes32 keyHash) public view returns (bool) {
-        try IKeyward(account).getKeySettings(keyHash) returns (uint256 settings) {
-            return address(uint160(settings)) == address(this);
-        } catch {
-            return false;
+    /// @dev A low-level call: `try` does not catch the failed decoding of an empty answer (an address without code,
+    /// a contract whose fallback answers nothing), and this view must answer false for those, not revert.
+    function isActive(address account, bytes32 keyHash) public view returns (bool active) {
+        bytes4 selector = IKeyward.getKeySettings.selector;
+        assembly ("memory-safe") {
+            mstore(0x00, selector)
+            mstore(0x04, keyHash)
+            let ok := staticcall(gas(), account, 0x00, 0x24, 0x00, 0x20)
+            active := and(and(ok, gt(returndatasize(), 0x1f)), eq(and(mload(0x00), sub(shl(160, 1), 1)), address()))
         }
     }
 

@@ -22,7 +22,11 @@ enum ConditionOp {
     Greater
 }
 
-/// @notice ERC-1271 scope of a key.
+/// @notice ERC-1271 scope of a key. `Off`: the key signs nothing for the account. `Any`: every message, nested
+/// PersonalSign included, so also Permit2 and EIP-2612 permits and other off-chain orders that move tokens without
+/// a call the hook sees: spend caps do not bound them; give `Any` only to keys that may move everything.
+/// `Domains`: only ERC-7739 TypedDataSign messages of the listed application domain separators (PersonalSign is
+/// refused); listing Permit2's or a token's own domain opens the same way around the caps.
 enum SignatureMode {
     Off,
     Any,
