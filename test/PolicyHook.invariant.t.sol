@@ -105,7 +105,7 @@ abstract contract PolicyCaps {
 
 /// @notice The deployed pieces the handler drives.
 struct Fixture {
-    Keyward acct;
+    IKeyward acct;
     address payable account;
     uint256 rootKey;
     IEntryPointV8 entryPoint;
