@@ -67,7 +67,8 @@ abstract contract KeywardTestBase is Test {
     SponsorPaymaster internal sponsor;
     uint256 internal rootKey;
     address payable internal account;
-    Keyward internal acct;
+    /// @dev The delegated account, typed as its full ABI (core and extension).
+    IKeyward internal acct;
 
     function setUp() public virtual {
         vm.warp(1_800_000_000);
@@ -78,7 +79,7 @@ abstract contract KeywardTestBase is Test {
         (eoa, rootKey) = makeAddrAndKey("root");
         account = payable(eoa);
         delegate(account, address(implementation));
-        acct = Keyward(account);
+        acct = IKeyward(account);
         vm.deal(account, 100 ether);
         sponsor = new SponsorPaymaster();
         vm.deal(address(this), address(this).balance + 10 ether);
@@ -267,7 +268,7 @@ abstract contract KeywardTestBase is Test {
     function userOp(Call[] memory calls) internal view returns (PackedUserOperation memory op) {
         op.sender = account;
         op.nonce = entryPoint.getNonce(account, 0);
-        op.callData = abi.encodePacked(Keyward.executeUserOp.selector, abi.encode(BatchedCall(calls, true)));
+        op.callData = abi.encodePacked(IKeyward.executeUserOp.selector, abi.encode(BatchedCall(calls, true)));
         op.accountGasLimits = bytes32((uint256(1_000_000) << 128) | 1_000_000);
         op.preVerificationGas = 50_000;
     }
