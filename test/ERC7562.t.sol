@@ -2,8 +2,8 @@
 pragma solidity ^0.8.30;
 
 import {PolicyHook} from "../contracts/hooks/PolicyHook.sol";
-import {Call, IKeyward, PackedUserOperation} from "../contracts/interfaces/IKeyward.sol";
-import {Limits} from "../contracts/interfaces/IPolicyHook.sol";
+import {Call, GasBudget, IKeyward, PackedUserOperation} from "../contracts/interfaces/IKeyward.sol";
+import {IPolicyHook, Limits} from "../contracts/interfaces/IPolicyHook.sol";
 import {ERC7562, ERC7562Checker, ERC7562Frame, ERC7562Scope, ERC7562Trace, ERC7562Violation} from "./utils/ERC7562.sol";
 import {
     ERC7562ProbeAccount,
@@ -119,9 +119,9 @@ contract ERC7562Test is KeywardTestBase, ERC7562Checker {
         deployCodeTo("ERC7562Fixtures.sol:ERC7562ProbeHook", where);
     }
 
-    /// @dev A session key under the probe hook (VALIDATE) and the trace of a valid operation with `mode`.
+    /// @dev A session key under the probe hook (AFTER_VALIDATE_USER_OP) and the trace of a valid operation with `mode`.
     function _traceHook(uint8 mode, address hookTarget, uint256 arg) internal returns (ERC7562Trace memory) {
-        address hook = _probeHook("probe", 0x01);
+        address hook = _probeHook("probe", 0x02);
         TestKey memory k = secp256k1Key("hooked");
         if (!acct.isRegistered(k.keyHash)) grant(k, settingsOf(hook, 0, false, 0));
         return traceValidateUserOp(_signed(k, true, abi.encode(mode, hookTarget, arg)), ENTRY_POINT, 0);
@@ -215,18 +215,23 @@ contract ERC7562Test is KeywardTestBase, ERC7562Checker {
     }
 
     function test_debugStep_eip7702ContextIsTheEoa() public traced {
-        // The delegated EOA runs Keyward's code with the EOA as context: its own storage reads show the EOA.
+        // The delegated EOA runs Keyward's code with the EOA as context: its own storage reads show the EOA, in the
+        // core (depth 2) and in the extension it runs by DELEGATECALL from its fallback (depth 3).
+        TestKey memory k = secp256k1Key("context");
+        grant(k, 0);
         vm.startDebugTraceRecording();
-        acct.keyCount();
+        acct.keyIdOf(k.keyHash); // core
+        acct.keyCount(); // extension
         Vm.DebugStep[] memory steps = vm.stopAndReturnDebugTraceRecording();
-        bool sawSload;
+        bool sawCoreSload;
+        bool sawExtensionSload;
         for (uint256 i; i < steps.length; ++i) {
-            if (steps[i].opcode == OP_SLOAD && steps[i].depth == 2) {
-                assertEq(steps[i].contractAddr, account);
-                sawSload = true;
-            }
+            if (steps[i].opcode != OP_SLOAD || steps[i].depth < 2) continue; // depth 1: this test contract
+            assertEq(steps[i].contractAddr, account);
+            if (steps[i].depth == 2) sawCoreSload = true;
+            if (steps[i].depth == 3) sawExtensionSload = true;
         }
-        assertTrue(sawSload);
+        assertTrue(sawCoreSload && sawExtensionSload);
     }
 
     // ------------------------------------------------------------------------------------------------------------
@@ -271,29 +276,142 @@ contract ERC7562Test is KeywardTestBase, ERC7562Checker {
         _assertCleanPath(_signed(k, false, ""), window | SIG_FAILED, "windowed, invalid");
     }
 
-    function test_keyward_policyHookKey_clean() public traced {
+    /// @dev A PolicyHook key (0x1e: its afterValidateUserOp runs) of each type, sponsored (the PolicyHook's
+    /// default needs a paymaster): clean for a valid and an invalid signature; the hook reads only the policy's
+    /// header, a slot associated with the account.
+    function test_keyward_policyHookKey_eachType_clean() public traced {
         PolicyHook hook = deployPolicyHook();
         MockERC20 token = new MockERC20();
-        TestKey memory k = secp256k1Key("spender");
-        rootExecute(tokenSpendingKey(hook, k, address(token), Limits(100 ether, 0, 1 days), 10));
-        assertEq(acct.getKeySettings(k.keyHash), settingsOf(address(hook), 0, false, 0));
-        _assertCleanPath(_signed(k, true, ""), 0, "policy hook key, valid");
-        _assertCleanPath(_signed(k, false, ""), SIG_FAILED, "policy hook key, invalid");
+        TestKey[3] memory ks = [secp256k1Key("spender"), p256Key("spender p256"), webAuthnKey("spender webauthn")];
+        for (uint256 i; i < ks.length; ++i) {
+            rootExecute(tokenSpendingKey(hook, ks[i], address(token), Limits(100 ether, 0, 1 days), 10));
+            assertEq(acct.getKeySettings(ks[i].keyHash), policySettings(hook, 0));
+            string memory label = string.concat("policy hook key #", vm.toString(i));
+            _assertCleanPath(_sponsoredSigned(ks[i], true, ""), 0, string.concat(label, ", valid"));
+            _assertCleanPath(_sponsoredSigned(ks[i], false, ""), SIG_FAILED, string.concat(label, ", invalid"));
+        }
     }
 
-    function test_keyward_policyHookWithValidateFlag_clean() public traced {
-        // The PolicyHook's code at an address that also enables VALIDATE (0x17): the account now calls its
-        // onValidate, and that call is clean too.
-        address where = address((uint160(uint256(keccak256("policy hook, validating"))) & ~uint160(0xffff)) | 0x17);
-        deployCodeTo("PolicyHook.sol:PolicyHook", where);
-        TestKey memory k = secp256k1Key("validated");
-        grant(k, settingsOf(where, 0, false, 0));
-        ERC7562Trace memory t = traceValidateUserOp(_signed(k, true, "hint"), ENTRY_POINT, 0);
-        assertClean(t, "policy hook with VALIDATE");
-        assertEq(_validationData(t), 0);
-        t = traceValidateUserOp(_signed(k, false, "hint"), ENTRY_POINT, 0);
-        assertClean(t, "policy hook with VALIDATE, invalid signature");
-        assertEq(_validationData(t), SIG_FAILED);
+    /// @dev The PolicyHook refuses an operation the account would pay for (no paymaster, no GAS_BUDGET): the
+    /// validation reverts PaymasterRequired, and what ran before the revert is clean too.
+    function test_keyward_policyHookKey_unsponsored_refusedClean() public traced {
+        PolicyHook hook = deployPolicyHook();
+        TestKey memory k = secp256k1Key("spender");
+        grant(k, policySettings(hook, 0));
+        _assertCleanRevert(_signed(k, true, ""), abi.encodeWithSignature("PaymasterRequired()"), "unsponsored");
+        _assertCleanRevert(_signed(k, false, ""), abi.encodeWithSignature("PaymasterRequired()"), "invalid");
+    }
+
+    /// @dev A paymaster allowlist: the hook reads the listed paymasters (slots right after the header, still
+    /// associated with the account); a listed one is clean, an unlisted one is refused, cleanly.
+    function test_keyward_policyHookKey_paymasterList_clean() public traced {
+        PolicyHook hook = deployPolicyHook();
+        TestKey memory k = secp256k1Key("spender");
+        address[] memory pms = new address[](2);
+        pms[0] = address(0x1111);
+        pms[1] = address(sponsor);
+        Call[] memory calls = new Call[](2);
+        calls[0] = Call(address(0), 0, abi.encodeCall(IKeyward.grant, (k.key, policySettings(hook, 0))));
+        calls[1] = Call(address(hook), 0, abi.encodeCall(IPolicyHook.setPaymasters, (k.keyHash, pms)));
+        rootExecute(calls);
+        _assertCleanPath(_sponsoredSigned(k, true, ""), 0, "listed paymaster");
+        PackedUserOperation memory op = _op();
+        op.paymasterAndData = abi.encodePacked(address(0x2222), uint128(100_000), uint128(0));
+        op.signature = abi.encode(k.keyHash, sign(k, entryPoint.getUserOpHash(op)), bytes(""));
+        _assertCleanRevert(
+            op, abi.encodeWithSignature("PaymasterNotAllowed(address)", address(0x2222)), "unlisted paymaster"
+        );
+    }
+
+    /// @dev SPONSORED_ONLY, checked by the account itself: a sponsored operation reads nothing for it (clean); an
+    /// unsponsored one reverts PaymasterRequired before any storage write (clean).
+    function test_keyward_sponsoredOnly_clean() public traced {
+        TestKey memory k = secp256k1Key("sponsored only");
+        grant(k, FLAG_SPONSORED_ONLY);
+        _assertCleanPath(_sponsoredSigned(k, true, ""), 0, "sponsored, valid");
+        _assertCleanPath(_sponsoredSigned(k, false, ""), SIG_FAILED, "sponsored, invalid");
+        _assertCleanRevert(_signed(k, true, ""), abi.encodeWithSelector(IKeyward.PaymasterRequired.selector), "self");
+    }
+
+    /// @dev GAS_BUDGET: the account charges the key's budget in validation, writing its own storage (STO-010),
+    /// without TIMESTAMP (the window is named by the operation and bounded through validationData); with and without
+    /// the PolicyHook, with and without the window word, and refused when over the budget.
+    function test_keyward_gasBudget_clean() public traced {
+        PolicyHook hook = deployPolicyHook();
+        TestKey memory plain = secp256k1Key("budget");
+        TestKey memory hooked = p256Key("budget under policy");
+        grant(plain, FLAG_GAS_BUDGET);
+        grant(hooked, policySettings(hook, 0) | FLAG_GAS_BUDGET);
+        uint40 period = 1 days;
+        uint256 window = block.timestamp / period;
+        uint256 windowVd = ((window + 1) * period - 1) << 160 | ((window * period - 1) << 208);
+        TestKey[2] memory ks = [plain, hooked];
+        for (uint256 i; i < 2; ++i) {
+            rootCall(abi.encodeCall(IKeyward.setGasBudget, (ks[i].keyHash, GasBudget(1 ether, period, 2 ether))));
+            string memory label = string.concat("gas budget #", vm.toString(i));
+            PackedUserOperation memory op = _paying(ks[i], true, window);
+            _assertCleanPath(op, windowVd, string.concat(label, ", valid, window word"));
+            op = _paying(ks[i], false, window);
+            _assertCleanPath(op, windowVd | SIG_FAILED, string.concat(label, ", invalid, window word"));
+            // Without the window word: charged to the window last used (the same one here).
+            op = _op();
+            op.gasFees = bytes32((uint256(1 gwei) << 128) | 1 gwei);
+            op.signature = abi.encode(ks[i].keyHash, sign(ks[i], entryPoint.getUserOpHash(op)), bytes(""));
+            _assertCleanPath(op, windowVd, string.concat(label, ", no window word"));
+            // Over the per-period budget: refused, cleanly.
+            op = _op();
+            op.gasFees = bytes32((uint256(1 ether) << 128) | 1 ether);
+            op.signature = abi.encode(ks[i].keyHash, sign(ks[i], entryPoint.getUserOpHash(op)), bytes(""), window);
+            ERC7562Trace memory t = traceValidateUserOp(op, ENTRY_POINT, 0);
+            assertFalse(t.success, label);
+            assertEq(bytes4(t.returnData), IKeyward.GasBudgetExceeded.selector, label);
+            assertClean(t, string.concat(label, ", over budget"));
+        }
+    }
+
+    /// @dev A user operation the account pays for (1 gwei), signed by `k` (or over another digest), with the gas
+    /// window head word.
+    function _paying(TestKey memory k, bool valid, uint256 window)
+        internal
+        view
+        returns (PackedUserOperation memory op)
+    {
+        op = _op();
+        op.gasFees = bytes32((uint256(1 gwei) << 128) | 1 gwei);
+        bytes32 digest = valid ? entryPoint.getUserOpHash(op) : keccak256("some other digest");
+        op.signature = abi.encode(k.keyHash, sign(k, digest), bytes(""), window);
+    }
+
+    /// @dev A sponsored user operation signed by `k` (or over another digest).
+    function _sponsoredSigned(TestKey memory k, bool valid, bytes memory hookData)
+        internal
+        view
+        returns (PackedUserOperation memory op)
+    {
+        op = sponsored(_op());
+        bytes32 digest = valid ? entryPoint.getUserOpHash(op) : keccak256("some other digest");
+        op.signature = abi.encode(k.keyHash, sign(k, digest), hookData);
+    }
+
+    /// @dev Traces `op`, asserts validateUserOp reverted with `revertData` and the trace up to the revert is clean.
+    function _assertCleanRevert(PackedUserOperation memory op, bytes memory revertData, string memory label) internal {
+        ERC7562Trace memory t = traceValidateUserOp(op, ENTRY_POINT, 0);
+        assertFalse(t.success, label);
+        assertEq(t.returnData, revertData, label);
+        assertClean(t, label);
+    }
+
+    /// @dev Through the EntryPoint with the fixture's paymaster: a PolicyHook key's whole validation phase (the
+    /// account's and the paymaster's frames) is clean.
+    function test_keyward_policyHookKey_throughEntryPoint_withPaymaster_clean() public traced {
+        PolicyHook hook = deployPolicyHook();
+        TestKey memory k = secp256k1Key("spender");
+        grant(k, policySettings(hook, 0));
+        PackedUserOperation memory op = _sponsoredSigned(k, true, "");
+        (ERC7562Trace memory a, ERC7562Trace memory p) = traceHandleOps(op, ENTRY_POINT, payable(address(0xbeef)));
+        assertTrue(a.success, "handleOps");
+        assertClean(a, "handleOps, policy hook key, account");
+        assertClean(p, "handleOps, policy hook key, paymaster");
     }
 
     function test_keyward_cleanHook_clean() public traced {
@@ -363,7 +481,7 @@ contract ERC7562Test is KeywardTestBase, ERC7562Checker {
     }
 
     function test_catches_throughEntryPoint_timestampInHook() public traced {
-        address hook = _probeHook("probe", 0x01);
+        address hook = _probeHook("probe", 0x02);
         TestKey memory k = secp256k1Key("hooked");
         grant(k, settingsOf(hook, 0, false, 0));
         PackedUserOperation memory op = _op();
@@ -530,8 +648,9 @@ contract ERC7562Test is KeywardTestBase, ERC7562Checker {
     }
 
     function test_catches_mockHookReadsItsOwnStorage() public traced {
-        // The test suite's MockHook answers from a storage word of its own: fine for a mock, not ERC-7562-clean.
-        MockHook hook = deployHook(0x01);
+        // The test suite's MockHook answers from a storage word of its own (its scripted answer): fine for a mock,
+        // not ERC-7562-clean.
+        MockHook hook = deployHook(0x02);
         TestKey memory k = secp256k1Key("mocked");
         grant(k, settingsOf(address(hook), 0, false, 0));
         ERC7562Violation[] memory vs = traceValidateUserOp(_signed(k, true, ""), ENTRY_POINT, 0).violations;
@@ -564,7 +683,7 @@ contract ERC7562Test is KeywardTestBase, ERC7562Checker {
 
     function test_associated_bundlerCompatibleBound() public traced {
         // The eth-infinitism bundler accepts n < 128 only: with maxAssociatedOffset = 127, n = 128 is reported.
-        address hook = _probeHook("probe", 0x01);
+        address hook = _probeHook("probe", 0x02);
         TestKey memory k = secp256k1Key("hooked");
         grant(k, settingsOf(hook, 0, false, 0));
         PackedUserOperation memory op = _signed(k, true, abi.encode(H_READ_BUCKET, target, uint256(128)));
@@ -611,6 +730,6 @@ contract ERC7562Test is KeywardTestBase, ERC7562Checker {
     }
 
     function _probeHookAddress() internal pure returns (address) {
-        return address((uint160(uint256(keccak256(bytes("probe")))) & ~uint160(0xffff)) | 0x01);
+        return address((uint160(uint256(keccak256(bytes("probe")))) & ~uint160(0xffff)) | 0x02);
     }
 }

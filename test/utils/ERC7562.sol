@@ -552,13 +552,14 @@ library ERC7562 {
 /// without it the recording cheatcode fails, `erc7562TracerAvailable()` returns false and the trace functions
 /// revert with a hint.
 ///
-/// Checking your own hook (assumed unstaked, like the account; Keyward calls `onValidate` only when bit 0x01 of
-/// the hook's address is set, with STATICCALL and `hookData` from the signature):
+/// Checking your own hook (assumed unstaked, like the account; Keyward calls Calibur's `afterValidateUserOp` only
+/// when bit 0x02 of the hook's address is set, with STATICCALL, the whole user operation, `hookData` from the
+/// signature and Keyward's three trailing words):
 /// ```solidity
 /// contract MyHookERC7562Test is KeywardTestBase, ERC7562Checker {
 ///     function test_myHookValidationIsClean() public {
-///         // 1. Deploy the hook where the account will call onValidate (low address bits 0x01 = VALIDATE).
-///         address hook = address((uint160(uint256(keccak256("my hook"))) & ~uint160(0xffff)) | 0x01);
+///         // 1. Deploy the hook where the account will call afterValidateUserOp (low address bits 0x02).
+///         address hook = address((uint160(uint256(keccak256("my hook"))) & ~uint160(0xffff)) | 0x02);
 ///         deployCodeTo("MyHook.sol:MyHook", hook);
 ///         // 2. Install it on a key, and configure it for the account (e.g. through rootExecute(...)).
 ///         TestKey memory k = secp256k1Key("session");
@@ -572,8 +573,9 @@ library ERC7562 {
 ///     }
 /// }
 /// ```
-/// Repeat with an invalid signature, with `missingAccountFunds > 0`, through `traceHandleOps`, and for every
-/// branch of your hook (each `hookData`, limits hit and not hit): the checker sees only the path the inputs take.
+/// Repeat with an invalid signature, with `missingAccountFunds > 0`, with and without a paymaster (a key with the
+/// GAS_BUDGET settings flag makes the account write its own storage: allowed, STO-010), through `traceHandleOps`,
+/// and for every branch of your hook (each `hookData`, limits hit and not hit): the checker sees only the path the inputs take.
 /// Storage a hook may read is the account's own (e.g. its views) and slots associated with the account: a
 /// mapping keyed by the account (`m[account]`, `m[key][account]` and the first 129 words of a struct there), not
 /// `m[account][key]`, whose slot hashes the key last.

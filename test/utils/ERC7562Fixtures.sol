@@ -46,9 +46,11 @@ contract ERC7562Store {
     }
 }
 
-/// @notice A Keyward hook whose `onValidate` does one thing chosen by its `hookData`:
+/// @notice A Calibur-interface hook whose `afterValidateUserOp` does one thing chosen by its `hookData`:
 /// `abi.encode(uint8 mode, address target, uint256 arg)` (the mode comes from calldata, so choosing it reads no
-/// storage). Deploy it at an address whose low 5 bits are 0x01 (VALIDATE only).
+/// storage). Deploy it at an address whose low 5 bits are 0x02 (AFTER_VALIDATE_USER_OP only). Calibur's validation
+/// callbacks may only refuse: each mode uses what it reads in a condition that refuses (`Unexpected`) only in a case
+/// the tests never reach, so the opcode runs and the validation passes.
 contract ERC7562ProbeHook {
     uint8 internal constant CLEAN = 0;
     uint8 internal constant TIMESTAMP = 1;
@@ -66,51 +68,63 @@ contract ERC7562ProbeHook {
     uint8 internal constant OWN_TRANSIENT = 13;
     uint8 internal constant ACCOUNT_VIEW = 14;
 
+    bytes4 internal constant OK = 0x9e364dba; // IValidationHook.afterValidateUserOp.selector
+
+    error Unexpected();
+
     /// @dev Called by Keyward with STATICCALL. Not declared `view`: the CREATE mode must compile (it then fails
     /// at run time with a static-call violation, after the checker has seen the CREATE).
-    function onValidate(bytes32, bytes32, bytes calldata hookData) external returns (uint256) {
-        if (hookData.length < 96) return 0;
+    function afterValidateUserOp(bytes32, PackedUserOperation calldata, bytes32, uint256, bytes calldata hookData)
+        external
+        returns (bytes4)
+    {
+        if (_refuses(hookData)) revert Unexpected();
+        return OK;
+    }
+
+    function _refuses(bytes calldata hookData) private returns (bool) {
+        if (hookData.length < 96) return false;
         (uint8 mode, address target, uint256 arg) = abi.decode(hookData, (uint8, address, uint256));
-        if (mode == TIMESTAMP) return block.timestamp == 0 ? 1 : 0;
-        if (mode == NUMBER) return block.number == 0 ? 1 : 0;
-        if (mode == READ_GLOBAL) return ERC7562Store(payable(target)).global() == 42 ? 1 : 0;
-        if (mode == BALANCE) return target.balance == 42 ? 1 : 0;
-        if (mode == CREATE) return address(new ERC7562Store()) == address(0) ? 1 : 0;
-        if (mode == READ_BUCKET) return ERC7562Store(payable(target)).readBucket(msg.sender, arg) == 42 ? 1 : 0;
+        if (mode == TIMESTAMP) return block.timestamp == 0;
+        if (mode == NUMBER) return block.number == 0;
+        if (mode == READ_GLOBAL) return ERC7562Store(payable(target)).global() == 42;
+        if (mode == BALANCE) return target.balance == 42;
+        if (mode == CREATE) return address(new ERC7562Store()) == address(0);
+        if (mode == READ_BUCKET) return ERC7562Store(payable(target)).readBucket(msg.sender, arg) == 42;
         if (mode == READ_KEY_THEN_ACCOUNT) {
-            return ERC7562Store(payable(target)).byKeyThenAccount(bytes32(arg), msg.sender) == 42 ? 1 : 0;
+            return ERC7562Store(payable(target)).byKeyThenAccount(bytes32(arg), msg.sender) == 42;
         }
         if (mode == READ_ACCOUNT_THEN_KEY) {
-            return ERC7562Store(payable(target)).byAccountThenKey(msg.sender, bytes32(arg)) == 42 ? 1 : 0;
+            return ERC7562Store(payable(target)).byAccountThenKey(msg.sender, bytes32(arg)) == 42;
         }
-        if (mode == GASLEFT) return gasleft() == 42 ? 1 : 0;
+        if (mode == GASLEFT) return gasleft() == 42;
         if (mode == OUT_OF_GAS) {
             // A bounded call that always runs out of gas; the hook survives it (the caller sees `false`).
             (bool ok,) = address(this).staticcall{gas: 20_000}(abi.encodeCall(this.spin, ()));
-            return ok ? 1 : 0;
+            return ok;
         }
         if (mode == CALL_NO_CODE) {
             (bool ok,) = target.staticcall(abi.encodeWithSignature("anything()"));
-            return ok ? 0 : 0;
+            return ok && !ok;
         }
         if (mode == ENTRY_POINT_VIEW) {
             // e.g. reading the account's deposit: a call into the EntryPoint other than depositTo.
             (bool ok,) = target.staticcall(abi.encodeWithSignature("balanceOf(address)", msg.sender));
-            return ok ? 0 : 1;
+            return !ok;
         }
         if (mode == OWN_TRANSIENT) {
             uint256 v;
             assembly ("memory-safe") {
                 v := tload(0)
             }
-            return v == 42 ? 1 : 0;
+            return v == 42;
         }
         if (mode == ACCOUNT_VIEW) {
             // Reading the account's own storage through one of its views (STO-010, wherever the code runs).
             (bool ok,) = msg.sender.staticcall(abi.encodeWithSignature("keyCount()"));
-            return ok ? 0 : 1;
+            return !ok;
         }
-        return 0;
+        return false;
     }
 
     /// @dev Burns whatever gas it is given.
