@@ -173,6 +173,47 @@ contract KeywardHandler is KeywardTestBase {
         }
     }
 
+    /// @dev The account's other management functions (Calibur's additions): a non-admin key never reaches them, on
+    /// the direct or relayed path or through multicall from its own address; an admin key may (these change
+    /// nothing the model tracks).
+    function keyEscalates(uint256 i, uint8 what, uint8 path) external {
+        i %= N;
+        bytes[4] memory calls = [
+            abi.encodeCall(IKeyward.approveNative, (keys[i].signer, type(uint256).max)),
+            abi.encodeCall(IKeyward.updateSalt, (uint96(uint256(keccak256(abi.encode(i, what))) >> 160))),
+            abi.encodeCall(IKeyward.invalidateNonce, ((uint256(77) << 64) | (acct.getSeq(77) + 1))),
+            abi.encodeCall(IKeyward.approveNativeTransient, (keys[i].signer, 1))
+        ];
+        bytes memory data = calls[what % 4];
+        bool admin = (settings[i] >> 200) & 1 == 1;
+        bool ok;
+        path %= 3;
+        if (path == 0 && i < 4) {
+            vm.prank(keys[i].signer);
+            (ok,) = address(acct)
+                .call(
+                    abi.encodeWithSignature("execute(bytes32,bytes)", MODE_REVERT, abi.encode(one(address(0), 0, data)))
+                );
+        } else if (path == 1) {
+            SignedBatchedCall memory b = signedBatch(one(address(0), 0, data), keys[i].keyHash, acct.getSeq(0));
+            bytes memory sig = signBatch(keys[i], b);
+            try acct.execute(b, sig) {
+                ok = true;
+            } catch {}
+        } else {
+            bytes[] memory items = new bytes[](1);
+            items[0] = data;
+            vm.prank(keys[i].signer);
+            try acct.multicall(items) {
+                ok = true;
+            } catch {}
+            if (ok) _violation("a key's own multicall reached a management function");
+            return;
+        }
+        if (ok && !(admin && _active(i))) _violation("management function reached by a non-admin or inactive key");
+        if (ok) ++successes;
+    }
+
     function keySigns(uint256 i, bytes32 h) external {
         i %= N;
         bool admin = (settings[i] >> 200) & 1 == 1;
@@ -200,7 +241,7 @@ contract KeywardInvariantTest is KeywardTestBase {
         Target target = new Target();
         handler = new KeywardHandler(acct, account, rootKey, target);
         targetContract(address(handler));
-        bytes4[] memory selectors = new bytes4[](9);
+        bytes4[] memory selectors = new bytes4[](10);
         selectors[0] = KeywardHandler.rootGrant.selector;
         selectors[1] = KeywardHandler.rootRevoke.selector;
         selectors[2] = KeywardHandler.rootRevokeAll.selector;
@@ -210,6 +251,7 @@ contract KeywardInvariantTest is KeywardTestBase {
         selectors[6] = KeywardHandler.keyRelayed.selector;
         selectors[7] = KeywardHandler.keySigns.selector;
         selectors[8] = KeywardHandler.keyUserOp.selector;
+        selectors[9] = KeywardHandler.keyEscalates.selector;
         targetSelector(FuzzSelector(address(handler), selectors));
     }
 
@@ -226,8 +268,14 @@ contract KeywardInvariantTest is KeywardTestBase {
         handler.keyUserOp(0, true); // a non-admin self-call: fails at execution, nothing changes
         handler.keySigns(4, keccak256("m"));
         handler.keyDirect(0, true, false);
+        for (uint8 what; what < 4; ++what) {
+            for (uint8 path; path < 3; ++path) {
+                handler.keyEscalates(0, what, path); // non-admin: always refused
+            }
+            handler.keyEscalates(4, what, 1); // an active admin key (relayed): allowed
+        }
         assertEq(handler.violations(), 0, handler.lastViolation());
-        assertEq(handler.successes(), 5);
+        assertEq(handler.successes(), 9);
         assertEq(handler.target().counter(), 4);
         handler.warp(101);
         handler.keyDirect(0, false, true);
