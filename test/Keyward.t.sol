@@ -186,6 +186,27 @@ contract KeywardTest is KeywardTestBase {
         assertEq(acct.getKeySettings(k.keyHash), 1 << 200);
     }
 
+    /// @dev validAfter lives beside the key's word (only when set): clearing it, setting it again, and a revoked
+    /// key granted again never read a stale one.
+    function test_update_validAfterFollowsTheSettingsWord() public {
+        TestKey memory k = secp256k1Key("alice");
+        uint40 later = uint40(block.timestamp + 1000);
+        grant(k, settingsOf(address(0), 0, false, later));
+        vm.prank(k.signer);
+        vm.expectRevert(abi.encodeWithSelector(IKeyward.KeyNotYetValid.selector, later));
+        acct.execute(MODE_REVERT, abi.encode(one(address(target), 0, abi.encodeCall(Target.bump, ()))));
+        rootCall(abi.encodeCall(IKeyward.update, (k.keyHash, settingsOf(address(0), 0, false, 0))));
+        assertEq(acct.getKeySettings(k.keyHash), 0, "validAfter cleared");
+        _directAs(k, one(address(target), 0, abi.encodeCall(Target.bump, ())));
+        rootCall(abi.encodeCall(IKeyward.update, (k.keyHash, settingsOf(address(0), 0, true, later + 1))));
+        assertEq(acct.getKeySettings(k.keyHash), settingsOf(address(0), 0, true, later + 1));
+        rootCall(abi.encodeCall(IKeyward.revoke, (k.keyHash)));
+        grant(k, 0);
+        assertEq(acct.getKeySettings(k.keyHash), 0, "no stale validAfter after revoke and grant");
+        _directAs(k, one(address(target), 0, abi.encodeCall(Target.bump, ())));
+        assertEq(target.counter(), 2);
+    }
+
     function test_update_errors() public {
         vm.startPrank(account);
         vm.expectRevert(IKeyward.CannotUpdateRootKey.selector);
