@@ -38,7 +38,8 @@ test: setup
 	tools/test-solc.sh
 	$(FORGE) build
 	tools/artifacts.sh check
-	$(FORGE) test --no-match-contract RustSignaturesTest
+	$(FORGE) test --no-match-contract 'RustSignaturesTest|ERC7562Test'
+	ERC7562_REQUIRE_TRACER=true $(FORGE) test --match-path test/ERC7562.t.sol -vvv
 	cargo test --workspace --all-features -- --include-ignored
 	$(FORGE) test --match-contract RustSignaturesTest
 	tools/halmos.sh

@@ -2,6 +2,7 @@
 pragma solidity ^0.8.30;
 
 import {Keyward} from "../contracts/Keyward.sol";
+import {IKeyward} from "../contracts/interfaces/IKeyward.sol";
 import {Deploy} from "../script/Deploy.s.sol";
 import {Test} from "forge-std/Test.sol";
 
@@ -16,10 +17,11 @@ contract DeployTest is Test {
         address predicted = script.predict(type(Keyward).creationCode);
         (address first, address hook) = script.run();
         assertEq(first, predicted);
-        assertEq(uint160(hook) & 0x1f, 0x16, "hook address carries SIGNATURE | BEFORE | AFTER_FAILURE");
+        // Calibur's flags: AFTER_VALIDATE_USER_OP | AFTER_IS_VALID_SIGNATURE | BEFORE_EXECUTE | AFTER_EXECUTE.
+        assertEq(uint160(hook) & 0x1f, 0x1e, "hook address carries the PolicyHook's flags (0x1e)");
         assertGt(hook.code.length, 0);
         assertGt(first.code.length, 0);
-        (,,,,, bytes32 salt,) = Keyward(payable(first)).eip712Domain();
+        (,,,,, bytes32 salt,) = IKeyward(first).eip712Domain();
         assertEq(salt, bytes32(uint256(uint160(first))), "implementation address baked into the EIP-712 salt");
         uint256 nonceBefore = vm.getNonce(address(script));
         (address second, address hook2) = script.run();

@@ -25,7 +25,8 @@ contract KeyLibHarness {
         view
         returns (bool)
     {
-        return KeyLib.verify(keyHash, t, x, y, digest, sig);
+        if (t == KeyType.Secp256k1) return KeyLib.verifySecp256k1(keyHash, digest, sig);
+        return KeyLib.verify(t, x, y, digest, sig);
     }
 
     function tryBytes(bytes calldata data, uint256 index) external pure returns (bool, bytes memory) {
@@ -69,6 +70,18 @@ contract KeyLibTest is KeywardTestBase {
         assertFalse(h.verify(k.keyHash, KeyType.P256, x, y, digest, abi.encode(r, P256_N - uint256(s))));
         // Wrong length.
         assertFalse(h.verify(k.keyHash, KeyType.P256, x, y, digest, abi.encodePacked(r)));
+    }
+
+    /// @dev A secp256k1 key needs no stored public key: the recovered signer's key hash must be the key's.
+    function testFuzz_verifySecp256k1_bindsTheKeyHash(uint256 pk, bytes32 digest) public view {
+        pk = bound(pk, 1, 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364140);
+        (uint8 v, bytes32 r, bytes32 s) = vm.sign(pk, digest);
+        bytes memory sig = abi.encodePacked(r, s, v);
+        bytes32 keyHash = h.hash(Key(KeyType.Secp256k1, abi.encode(vm.addr(pk))));
+        assertTrue(h.verify(keyHash, KeyType.Secp256k1, 0, 0, digest, sig));
+        assertFalse(h.verify(keccak256(abi.encode(keyHash)), KeyType.Secp256k1, 0, 0, digest, sig), "other key");
+        assertFalse(h.verify(keyHash, KeyType.Secp256k1, 0, 0, keccak256(abi.encode(digest)), sig), "other digest");
+        assertFalse(h.verify(keyHash, KeyType.Secp256k1, 0, 0, digest, hex"00"), "garbage");
     }
 
     function test_verifyWebAuthn_checksFlagsTypeAndChallenge() public view {

@@ -60,20 +60,37 @@ contract Keyward1271Test is KeywardTestBase {
         assertEq(acct.isValidSignature(h, personalSign(k, h)), FAIL);
     }
 
+    /// @dev AFTER_IS_VALID_SIGNATURE is bit 0x04 in Calibur's flags (it was 0x02); MockHook answers as scripted: a
+    /// revert and a wrong selector both refuse (failure value, never a revert).
     function test_1271_nonAdminWithHook_onlyWhatHookApproves() public {
-        MockHook hook = deployHook(0x2);
+        MockHook hook = deployHook(0x04);
         TestKey memory k = secp256k1Key("s");
         grant(k, settingsOf(address(hook), 0, false, 0));
         bytes32 h = keccak256("hello");
         bytes memory sig = personalSign(k, h);
+        hook.setAnswer(2, MockHook.Answer.Revert);
         assertEq(acct.isValidSignature(h, sig), FAIL);
-        hook.set(0, true, false);
+        hook.setAnswer(2, MockHook.Answer.WrongSelector);
+        assertEq(acct.isValidSignature(h, sig), FAIL);
+        hook.setAnswer(2, MockHook.Answer.Approve);
         assertEq(acct.isValidSignature(h, sig), MAGIC);
+        // The approval is for a valid signature only.
+        assertEq(acct.isValidSignature(keccak256("other"), sig), FAIL);
         // A hook that vetoes an admin key's signature also wins.
         TestKey memory admin = secp256k1Key("admin");
         grant(admin, settingsOf(address(hook), 0, true, 0));
-        hook.set(0, false, false);
+        assertEq(acct.isValidSignature(h, personalSign(admin, h)), MAGIC);
+        hook.setAnswer(2, MockHook.Answer.Revert);
         assertEq(acct.isValidSignature(h, personalSign(admin, h)), FAIL);
+    }
+
+    /// @dev A non-admin key under a hook whose address does not enable AFTER_IS_VALID_SIGNATURE cannot sign.
+    function test_1271_nonAdminWithHookWithout1271Flag_denied() public {
+        MockHook hook = deployHook(0x1b); // every flag but 0x04
+        TestKey memory k = secp256k1Key("s");
+        grant(k, settingsOf(address(hook), 0, false, 0));
+        bytes32 h = keccak256("hello");
+        assertEq(acct.isValidSignature(h, personalSign(k, h)), FAIL);
     }
 
     function test_1271_expiryAndValidAfterBoundaries() public {

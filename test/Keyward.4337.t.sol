@@ -3,7 +3,7 @@ pragma solidity ^0.8.30;
 
 import {Call, IKeyward, PackedUserOperation} from "../contracts/interfaces/IKeyward.sol";
 import {KeywardTestBase, TestKey} from "./utils/KeywardTestBase.sol";
-import {MockHook, Target} from "./utils/MockHook.sol";
+import {MockHook, ProbeHook, Target} from "./utils/MockHook.sol";
 
 /// @notice ERC-4337 through the real EntryPoint v0.8.
 contract Keyward4337Test is KeywardTestBase {
@@ -42,10 +42,11 @@ contract Keyward4337Test is KeywardTestBase {
 
     function test_4337_validationData_expiryAndValidAfterWithoutLeaks() public {
         TestKey memory k = secp256k1Key("s");
-        // An expiring admin key: bit 200 lies inside validUntil and must not widen it.
+        // An expiring admin key: bit 200 lies inside validUntil and must not widen it. Its hook's address bits
+        // (0xabc1: AFTER_VERIFY_SIGNATURE only, not called on this path) must not leak either.
         uint40 end = uint40(block.timestamp + 50);
         uint40 start = uint40(block.timestamp + 5);
-        grant(k, settingsOf(address(0xabc0), end, true, start));
+        grant(k, settingsOf(address(0xabc1), end, true, start));
         PackedUserOperation memory op = userOp(_bump());
         signUserOp(k, op);
         bytes32 h = entryPoint.getUserOpHash(op);
@@ -141,26 +142,67 @@ contract Keyward4337Test is KeywardTestBase {
         acct.executeUserOp(op, bytes32(0));
     }
 
-    function test_4337_hookNarrowsAndSeesUserOpHash() public {
-        MockHook hook = deployHook(0xf);
+    /// @dev Before the redesign the validation hook could narrow validationData (onValidate); Calibur's
+    /// afterValidateUserOp can only refuse. An approving hook leaves the key's window as it is; a revert bubbles out
+    /// of validateUserOp (the EntryPoint reports AA23) and a wrong answer is InvalidHookResponse.
+    function test_4337_hookCanOnlyRefuse() public {
+        MockHook hook = deployHook(0x1f);
         TestKey memory k = secp256k1Key("s");
         uint40 end = uint40(block.timestamp + 1000);
         grant(k, settingsOf(address(hook), end, false, 0));
-        // Hook: valid from now+10 until now+100 — the intersection wins.
-        hook.set((uint256(block.timestamp + 100) << 160) | (uint256(block.timestamp + 10) << 208), false, false);
         PackedUserOperation memory op = userOp(_bump());
         signUserOp(k, op);
         bytes32 h = entryPoint.getUserOpHash(op);
         vm.prank(ENTRY_POINT);
-        uint256 vd = acct.validateUserOp(op, h, 0);
-        assertEq(vd, (uint256(block.timestamp + 100) << 160) | (uint256(block.timestamp + 10) << 208));
-        vm.warp(block.timestamp + 10);
-        _expectFailedOp("AA22 expired or not due");
+        assertEq(acct.validateUserOp(op, h, 0), uint256(end) << 160, "the key's own window, not narrowed");
+        hook.setAnswer(1, MockHook.Answer.Revert);
+        vm.prank(ENTRY_POINT);
+        vm.expectRevert(abi.encodeWithSelector(MockHook.Refused.selector, 1));
+        acct.validateUserOp(op, h, 0);
+        vm.expectRevert(
+            abi.encodeWithSignature(
+                "FailedOpWithRevert(uint256,string,bytes)",
+                0,
+                "AA23 reverted",
+                abi.encodeWithSelector(MockHook.Refused.selector, 1)
+            )
+        );
         handle(op);
-        vm.warp(block.timestamp + 1);
+        hook.setAnswer(1, MockHook.Answer.WrongSelector);
+        vm.prank(ENTRY_POINT);
+        vm.expectRevert(IKeyward.InvalidHookResponse.selector);
+        acct.validateUserOp(op, h, 0);
+        hook.setAnswer(1, MockHook.Answer.Approve);
         handle(op);
-        assertEq(hook.beforeCount(), 1);
+        assertEq(target.counter(), 1);
+        assertEq(hook.callCount(3), 1);
         assertEq(hook.lastKeyId(), acct.keyIdOf(k.keyHash));
+    }
+
+    /// @dev The hook sees the user operation hash and the validationData the account computed (with the failure
+    /// bit for an invalid signature: it is called anyway), and Keyward's trailer.
+    function test_4337_hookSeesUserOpHashAndValidationData() public {
+        address probe = address(uint160(uint256(keccak256("4337 probe"))) & ~uint160(0xffff) | 0x02);
+        deployCodeTo("MockHook.sol:ProbeHook", probe);
+        TestKey memory k = secp256k1Key("s");
+        uint40 end = uint40(block.timestamp + 1000);
+        uint256 s = settingsOf(probe, end, false, 0);
+        grant(k, s);
+        PackedUserOperation memory op = userOp(_bump());
+        signUserOp(k, op);
+        bytes32 h = entryPoint.getUserOpHash(op);
+        bytes32 keyId = acct.keyIdOf(k.keyHash);
+        vm.prank(ENTRY_POINT);
+        vm.expectRevert(
+            abi.encodeWithSelector(ProbeHook.SeenUserOp.selector, k.keyHash, h, uint256(end) << 160, keyId, s)
+        );
+        acct.validateUserOp(op, h, 0);
+        op.signature = abi.encode(k.keyHash, sign(k, keccak256("x")), bytes(""));
+        vm.prank(ENTRY_POINT);
+        vm.expectRevert(
+            abi.encodeWithSelector(ProbeHook.SeenUserOp.selector, k.keyHash, h, (uint256(end) << 160) | 1, keyId, s)
+        );
+        acct.validateUserOp(op, h, 0);
     }
 
     function test_4337_paysPrefund() public {

@@ -1,9 +1,16 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.30;
 
-import {Keyward} from "../contracts/Keyward.sol";
-import {Call, IKeyward, Key, KeyType, SignedBatchedCall} from "../contracts/interfaces/IKeyward.sol";
-import {KeywardTestBase, TestKey} from "./utils/KeywardTestBase.sol";
+import {
+    BatchedCall,
+    Call,
+    IKeyward,
+    Key,
+    KeyType,
+    PackedUserOperation,
+    SignedBatchedCall
+} from "../contracts/interfaces/IKeyward.sol";
+import {IEntryPointV8, KeywardTestBase, TestKey} from "./utils/KeywardTestBase.sol";
 import {Target} from "./utils/MockHook.sol";
 
 /// @notice Drives the account with random grants, revocations, time jumps and attempts by every key on every path,
@@ -12,7 +19,6 @@ contract KeywardHandler is KeywardTestBase {
     uint256 internal constant N = 5;
     TestKey[N] internal keys;
     Target public target;
-    Keyward internal acctRef;
 
     // The model.
     bool[N] public registered;
@@ -24,11 +30,12 @@ contract KeywardHandler is KeywardTestBase {
     uint256 public successes;
     string public lastViolation;
 
-    constructor(Keyward acct_, address payable account_, uint256 rootKey_, Target target_) {
+    constructor(IKeyward acct_, address payable account_, uint256 rootKey_, Target target_) {
         acct = acct_;
         account = account_;
         rootKey = rootKey_;
         target = target_;
+        entryPoint = IEntryPointV8(ENTRY_POINT);
         keys[0] = secp256k1Key("k0");
         keys[1] = secp256k1Key("k1");
         keys[2] = secp256k1Key("k2");
@@ -104,18 +111,23 @@ contract KeywardHandler is KeywardTestBase {
         return one(address(0), 0, abi.encodeCall(IKeyward.grant, (keys[(i + 1) % N].key, 1 << 200)));
     }
 
-    function keyDirect(uint256 i, bool selfCall) external {
+    /// @dev The direct path, through ERC-7821 `execute(bytes32,bytes)` or Calibur's `execute(BatchedCall)`.
+    function keyDirect(uint256 i, bool selfCall, bool caliburAbi) external {
         i %= 4; // secp256k1 keys only
         Call[] memory calls = selfCall ? _selfGrantCall(i) : one(address(target), 0, abi.encodeCall(Target.bump, ()));
         bool admin = (settings[i] >> 200) & 1 == 1;
+        bytes memory data = caliburAbi
+            ? abi.encodeWithSignature("execute(((address,uint256,bytes)[],bool))", BatchedCall(calls, true))
+            : abi.encodeWithSignature("execute(bytes32,bytes)", MODE_REVERT, abi.encode(calls));
         vm.prank(keys[i].signer);
-        try acct.execute(MODE_REVERT, abi.encode(calls)) {
+        (bool ok,) = address(acct).call(data);
+        if (ok) {
             if (!_active(i)) _violation("inactive key executed directly");
             if (selfCall && !admin) _violation("non-admin self-call succeeded (direct)");
             if (selfCall) _undoSelfGrant(i);
             ++successes;
-        } catch {
-            if (_active(i) && !selfCall) _violation("active key refused (direct)");
+        } else if (_active(i) && !selfCall) {
+            _violation("active key refused (direct)");
         }
     }
 
@@ -123,7 +135,7 @@ contract KeywardHandler is KeywardTestBase {
         i %= N;
         Call[] memory calls = selfCall ? _selfGrantCall(i) : one(address(target), 0, abi.encodeCall(Target.bump, ()));
         bool admin = (settings[i] >> 200) & 1 == 1;
-        SignedBatchedCall memory b = signedBatch(calls, keys[i].keyHash, acct.getSeq(keys[i].keyHash, 0));
+        SignedBatchedCall memory b = signedBatch(calls, keys[i].keyHash, acct.getSeq(0));
         bytes memory sig = signBatch(keys[i], b);
         try acct.execute(b, sig) {
             if (!_active(i)) _violation("inactive key executed (relayed)");
@@ -133,6 +145,73 @@ contract KeywardHandler is KeywardTestBase {
         } catch {
             if (_active(i) && !selfCall) _violation("active key refused (relayed)");
         }
+    }
+
+    /// @dev ERC-4337 through the real EntryPoint: an inactive key is refused at validation (handleOps reverts), an
+    /// active one executes; a non-admin key's self-call fails at execution and changes nothing.
+    function keyUserOp(uint256 i, bool selfCall) external {
+        i %= N;
+        uint256 j = (i + 1) % N;
+        Call[] memory calls = selfCall ? _selfGrantCall(i) : one(address(target), 0, abi.encodeCall(Target.bump, ()));
+        bool admin = (settings[i] >> 200) & 1 == 1;
+        PackedUserOperation memory op = userOp(calls);
+        signUserOp(keys[i], op);
+        PackedUserOperation[] memory ops = new PackedUserOperation[](1);
+        ops[0] = op;
+        uint256 before = target.counter();
+        bool jWasRegistered = acct.isRegistered(keys[j].keyHash);
+        try entryPoint.handleOps(ops, payable(address(0xbeef))) {
+            if (!_active(i)) _violation("inactive key validated (4337)");
+            if (!selfCall && target.counter() != before + 1) _violation("active key's operation did not run (4337)");
+            if (selfCall && !admin && acct.isRegistered(keys[j].keyHash) != jWasRegistered) {
+                _violation("non-admin self-call succeeded (4337)");
+            }
+            if (selfCall && admin) _undoSelfGrant(i);
+            ++successes;
+        } catch {
+            if (_active(i)) _violation("active key refused (4337)");
+        }
+    }
+
+    /// @dev The account's other management functions (Calibur's additions): a non-admin key never reaches them, on
+    /// the direct or relayed path or through multicall from its own address; an admin key may (these change
+    /// nothing the model tracks).
+    function keyEscalates(uint256 i, uint8 what, uint8 path) external {
+        i %= N;
+        bytes[4] memory calls = [
+            abi.encodeCall(IKeyward.approveNative, (keys[i].signer, type(uint256).max)),
+            abi.encodeCall(IKeyward.updateSalt, (uint96(uint256(keccak256(abi.encode(i, what))) >> 160))),
+            abi.encodeCall(IKeyward.invalidateNonce, ((uint256(77) << 64) | (acct.getSeq(77) + 1))),
+            abi.encodeCall(IKeyward.approveNativeTransient, (keys[i].signer, 1))
+        ];
+        bytes memory data = calls[what % 4];
+        bool admin = (settings[i] >> 200) & 1 == 1;
+        bool ok;
+        path %= 3;
+        if (path == 0 && i < 4) {
+            vm.prank(keys[i].signer);
+            (ok,) = address(acct)
+                .call(
+                    abi.encodeWithSignature("execute(bytes32,bytes)", MODE_REVERT, abi.encode(one(address(0), 0, data)))
+                );
+        } else if (path == 1) {
+            SignedBatchedCall memory b = signedBatch(one(address(0), 0, data), keys[i].keyHash, acct.getSeq(0));
+            bytes memory sig = signBatch(keys[i], b);
+            try acct.execute(b, sig) {
+                ok = true;
+            } catch {}
+        } else {
+            bytes[] memory items = new bytes[](1);
+            items[0] = data;
+            vm.prank(keys[i].signer);
+            try acct.multicall(items) {
+                ok = true;
+            } catch {}
+            if (ok) _violation("a key's own multicall reached a management function");
+            return;
+        }
+        if (ok && !(admin && _active(i))) _violation("management function reached by a non-admin or inactive key");
+        if (ok) ++successes;
     }
 
     function keySigns(uint256 i, bytes32 h) external {
@@ -162,7 +241,7 @@ contract KeywardInvariantTest is KeywardTestBase {
         Target target = new Target();
         handler = new KeywardHandler(acct, account, rootKey, target);
         targetContract(address(handler));
-        bytes4[] memory selectors = new bytes4[](8);
+        bytes4[] memory selectors = new bytes4[](10);
         selectors[0] = KeywardHandler.rootGrant.selector;
         selectors[1] = KeywardHandler.rootRevoke.selector;
         selectors[2] = KeywardHandler.rootRevokeAll.selector;
@@ -171,6 +250,8 @@ contract KeywardInvariantTest is KeywardTestBase {
         selectors[5] = KeywardHandler.keyDirect.selector;
         selectors[6] = KeywardHandler.keyRelayed.selector;
         selectors[7] = KeywardHandler.keySigns.selector;
+        selectors[8] = KeywardHandler.keyUserOp.selector;
+        selectors[9] = KeywardHandler.keyEscalates.selector;
         targetSelector(FuzzSelector(address(handler), selectors));
     }
 
@@ -179,15 +260,26 @@ contract KeywardInvariantTest is KeywardTestBase {
     function test_handler_detectsDrift() public {
         handler.rootGrant(0, false, 100, 0, false);
         handler.rootGrant(4, true, 100, 0, true);
-        handler.keyDirect(0, false);
+        handler.keyDirect(0, false, false);
+        handler.keyDirect(0, false, true);
         handler.keyRelayed(4, false);
         handler.keyRelayed(4, true); // admin self-grant of key 0: already registered, so grant reverts
+        handler.keyUserOp(0, false);
+        handler.keyUserOp(0, true); // a non-admin self-call: fails at execution, nothing changes
         handler.keySigns(4, keccak256("m"));
-        handler.keyDirect(0, true);
+        handler.keyDirect(0, true, false);
+        for (uint8 what; what < 4; ++what) {
+            for (uint8 path; path < 3; ++path) {
+                handler.keyEscalates(0, what, path); // non-admin: always refused
+            }
+            handler.keyEscalates(4, what, 1); // an active admin key (relayed): allowed
+        }
         assertEq(handler.violations(), 0, handler.lastViolation());
-        assertEq(handler.successes(), 2);
+        assertEq(handler.successes(), 9);
+        assertEq(handler.target().counter(), 4);
         handler.warp(101);
-        handler.keyDirect(0, false);
+        handler.keyDirect(0, false, true);
+        handler.keyUserOp(0, false);
         assertEq(handler.violations(), 0, handler.lastViolation());
         // Drift: revoke key 4 without telling the model.
         rootCall(abi.encodeCall(IKeyward.revoke, (handler.keyHashOf(4))));

@@ -3,7 +3,7 @@ pragma solidity ^0.8.30;
 
 import {Call, IKeyward, SignedBatchedCall} from "../contracts/interfaces/IKeyward.sol";
 import {KeywardTestBase, TestKey} from "./utils/KeywardTestBase.sol";
-import {MockHook, Target} from "./utils/MockHook.sol";
+import {MockHook, ProbeHook, Target} from "./utils/MockHook.sol";
 
 /// @notice The relayed path: `execute(SignedBatchedCall, wrappedSignature)`.
 contract KeywardRelayedTest is KeywardTestBase {
@@ -26,16 +26,15 @@ contract KeywardRelayedTest is KeywardTestBase {
 
     function test_relayed_eachKeyType() public {
         TestKey[3] memory ks = [secp256k1Key("s"), p256Key("p"), webAuthnKey("w")];
+        // Lane 0 is open and shared by every key (Calibur's layout): the four batches take its sequences 0..3.
         for (uint256 i; i < 3; ++i) {
             grant(ks[i], 0);
-            _relay(ks[i], signedBatch(_bump(), ks[i].keyHash, 0));
+            _relay(ks[i], signedBatch(_bump(), ks[i].keyHash, i));
         }
-        _relay(rootTestKey(), signedBatch(_bump(), bytes32(0), 0));
+        _relay(rootTestKey(), signedBatch(_bump(), bytes32(0), 3));
         assertEq(target.counter(), 4);
-        // The root's lanes answer Calibur's single-argument view.
-        assertEq(acct.getSeq(0), 1);
-        assertEq(acct.getSeq(bytes32(0), 0), 1);
-        assertEq(acct.getSeq(ks[0].keyHash, 0), 1);
+        assertEq(acct.getSeq(0), 4);
+        assertEq(acct.nonceSequenceNumber(0), 4);
     }
 
     function test_relayed_typehashesMatchCalibur() public view {
@@ -92,30 +91,49 @@ contract KeywardRelayedTest is KeywardTestBase {
         SignedBatchedCall memory b = signedBatch(_bump(), k.keyHash, 0);
         bytes memory sig = signBatch(k, b);
         acct.execute(b, sig);
-        assertEq(acct.getSeq(k.keyHash, 0), 1);
+        assertEq(acct.getSeq(0), 1);
         vm.expectRevert(IKeyward.InvalidNonce.selector);
         acct.execute(b, sig);
-        // Lanes are independent: lane 5 starts at 0.
+        // Lanes are independent: lane 5 starts at 0, and a nonce ahead of its lane is refused too.
+        b = signedBatch(_bump(), k.keyHash, (5 << 64) | 1);
+        sig = signBatch(k, b);
+        vm.expectRevert(IKeyward.InvalidNonce.selector);
+        acct.execute(b, sig);
         _relay(k, signedBatch(_bump(), k.keyHash, 5 << 64));
-        assertEq(acct.getSeq(k.keyHash, 5), 1);
+        assertEq(acct.getSeq(5), 1);
+        assertEq(acct.getSeq(0), 1);
         assertEq(target.counter(), 2);
     }
 
+    /// @dev Nonces are Calibur's shared lanes since the redesign (getSeq(keyHash, lane) is gone): what keeps a key
+    /// from burning another's pending batch is the reserved lanes. `a` spends nonces in its own reserved lane and in
+    /// the open lane 0, and cannot touch `b`'s or the root's reserved lanes.
     function test_relayed_oneKeyCannotBurnAnothersNonces() public {
         TestKey memory a = secp256k1Key("a");
         TestKey memory b = secp256k1Key("b");
         grant(a, 0);
         grant(b, 0);
+        uint256 aLane = acct.reservedLane(a.keyHash, 0);
+        uint256 bLane = acct.reservedLane(b.keyHash, 0);
+        uint256 rootLane = acct.reservedLane(bytes32(0), 0);
+        _relay(a, signedBatch(_bump(), a.keyHash, aLane << 64));
         _relay(a, signedBatch(_bump(), a.keyHash, 0));
-        _relay(a, signedBatch(_bump(), a.keyHash, 1));
-        assertEq(acct.getSeq(b.keyHash, 0), 0, "b's lane untouched");
-        assertEq(acct.getSeq(0), 0, "root lane untouched");
+        uint256[2] memory foreign = [bLane << 64, rootLane << 64];
+        for (uint256 i; i < 2; ++i) {
+            SignedBatchedCall memory burn = signedBatch(_bump(), a.keyHash, foreign[i]);
+            bytes memory burnSig = signBatch(a, burn);
+            vm.expectRevert(IKeyward.NonceLaneReserved.selector);
+            acct.execute(burn, burnSig);
+        }
+        assertEq(acct.getSeq(aLane), 1, "a's lane used");
+        assertEq(acct.getSeq(bLane), 0, "b's lane untouched");
+        assertEq(acct.getSeq(rootLane), 0, "root lane untouched");
         // a cannot sign under b's key hash.
-        SignedBatchedCall memory forged = signedBatch(_bump(), b.keyHash, 0);
+        SignedBatchedCall memory forged = signedBatch(_bump(), b.keyHash, 1);
         bytes memory sig = abi.encode(sign(a, acct.hashSignedBatchedCall(forged)), bytes(""));
         vm.expectRevert(IKeyward.InvalidSignature.selector);
         acct.execute(forged, sig);
-        _relay(b, signedBatch(_bump(), b.keyHash, 0));
+        _relay(b, signedBatch(_bump(), b.keyHash, bLane << 64));
         assertEq(target.counter(), 3);
     }
 
@@ -167,7 +185,7 @@ contract KeywardRelayedTest is KeywardTestBase {
         acct.execute(b, bad[0]);
         // No Solidity P256 fallback: an invalid P256 signature costs one precompile call, not ~300k gas.
         assertLt(gasBefore - gasleft(), 60_000);
-        assertEq(acct.getSeq(k.keyHash, 0), 0);
+        assertEq(acct.getSeq(0), 0);
     }
 
     function test_relayed_unknownAndRevokedKeys_revert() public {
@@ -215,18 +233,42 @@ contract KeywardRelayedTest is KeywardTestBase {
         acct.execute(b, sig);
     }
 
-    function test_relayed_validationHook_vetoesAndSeesDigest() public {
-        MockHook hook = deployHook(0xf);
+    /// @dev afterVerifySignature (0x01) refuses by reverting (HookRejected is gone: the hook's own revert data
+    /// bubbles) or by a wrong answer; a refused batch spends no nonce.
+    function test_relayed_validationHook_vetoes() public {
+        MockHook hook = deployHook(0x1f);
         TestKey memory k = secp256k1Key("s");
         grant(k, settingsOf(address(hook), 0, false, 0));
-        hook.set(1, false, false);
+        hook.setAnswer(0, MockHook.Answer.Revert);
         SignedBatchedCall memory b = signedBatch(_bump(), k.keyHash, 0);
         bytes memory sig = signBatch(k, b);
-        vm.expectRevert(IKeyward.HookRejected.selector);
+        vm.expectRevert(abi.encodeWithSelector(MockHook.Refused.selector, 0));
         acct.execute(b, sig);
-        hook.set(0, false, false);
+        hook.setAnswer(0, MockHook.Answer.WrongSelector);
+        vm.expectRevert(IKeyward.InvalidHookResponse.selector);
         acct.execute(b, sig);
-        assertEq(hook.beforeCount(), 1);
+        assertEq(acct.getSeq(0), 0, "refused batches spend no nonce");
+        hook.setAnswer(0, MockHook.Answer.Approve);
+        acct.execute(b, sig);
+        assertEq(hook.callCount(3), 1);
         assertEq(target.counter(), 1);
+    }
+
+    /// @dev The hook sees the batch's EIP-712 digest, the unsigned hookData and Keyward's trailer.
+    function test_relayed_validationHook_seesDigestAndHookData() public {
+        address probe = address(uint160(uint256(keccak256("relayed probe"))) & ~uint160(0xffff) | 0x01);
+        deployCodeTo("MockHook.sol:ProbeHook", probe);
+        TestKey memory k = secp256k1Key("s");
+        uint256 s = settingsOf(probe, 0, false, 0);
+        grant(k, s);
+        SignedBatchedCall memory b = signedBatch(_bump(), k.keyHash, 0);
+        bytes32 digest = acct.hashSignedBatchedCall(b);
+        bytes memory sig = abi.encode(sign(k, digest), bytes("hint"));
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                ProbeHook.Seen.selector, k.keyHash, digest, bytes("hint"), acct.keyIdOf(k.keyHash), s, uint256(0)
+            )
+        );
+        acct.execute(b, sig);
     }
 }

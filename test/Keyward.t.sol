@@ -2,6 +2,7 @@
 pragma solidity ^0.8.30;
 
 import {
+    BatchedCall,
     Call,
     IKeyward,
     Key,
@@ -17,7 +18,9 @@ import {Vm} from "forge-std/Vm.sol";
 contract KeywardTest is KeywardTestBase {
     Target internal target;
 
-    uint160 internal constant ALL_HOOK_FLAGS = 0xf;
+    uint160 internal constant ALL_HOOK_FLAGS = 0x1f;
+    /// @dev The execution callbacks only (BEFORE_EXECUTE | AFTER_EXECUTE).
+    uint160 internal constant EXECUTION_FLAGS = 0x18;
 
     function setUp() public override {
         super.setUp();
@@ -120,8 +123,9 @@ contract KeywardTest is KeywardTestBase {
         acct.grant(k.key, 1 << 200);
     }
 
+    /// @dev Reserved bits are 201-207 and 254-255 (bits 248-253 are the flags since the redesign).
     function testFuzz_grant_reservedBits_revert(uint8 bit) public {
-        vm.assume((bit >= 201 && bit <= 207) || bit >= 248);
+        vm.assume((bit >= 201 && bit <= 207) || bit >= 254);
         TestKey memory k = secp256k1Key("alice");
         uint256 s = uint256(1) << bit;
         vm.prank(account);
@@ -130,18 +134,43 @@ contract KeywardTest is KeywardTestBase {
         assertFalse(acct.isRegistered(k.keyHash));
     }
 
+    /// @dev Both sides of every reserved range: 200|201, 207|208, 253|254 (flags end at 253), 255; bit 0 is a
+    /// hook address with a callback flag.
     function test_grant_reservedBitBoundaries() public {
-        uint256[4] memory ok = [uint256(200), 208, 247, 159];
-        uint256[4] memory bad = [uint256(201), 207, 248, 255];
-        for (uint256 i; i < 4; ++i) {
+        uint256[6] memory ok = [uint256(200), 208, 247, 248, 253, 0];
+        uint256[4] memory bad = [uint256(201), 207, 254, 255];
+        for (uint256 i; i < ok.length; ++i) {
             TestKey memory k = secp256k1Key(string(abi.encode("ok", i)));
             grant(k, uint256(1) << ok[i]);
             assertEq(acct.getKeySettings(k.keyHash), uint256(1) << ok[i]);
+        }
+        for (uint256 i; i < bad.length; ++i) {
             TestKey memory b = secp256k1Key(string(abi.encode("bad", i)));
             vm.prank(account);
             vm.expectRevert(abi.encodeWithSelector(IKeyward.NonCanonicalSettings.selector, uint256(1) << bad[i]));
             acct.grant(b.key, uint256(1) << bad[i]);
+            assertFalse(acct.isRegistered(b.keyHash));
         }
+    }
+
+    /// @dev A hook address that enables no callback (low 5 bits 0) would enforce nothing: refused by grant and
+    /// update (bit 159 alone is such an address; bit 0..4 alone are not).
+    function test_grant_hookWithoutCallbacks_reverts() public {
+        TestKey memory k = secp256k1Key("alice");
+        address[3] memory silent = [address(uint160(1) << 159), address(0x20), address(0xabc0)];
+        for (uint256 i; i < silent.length; ++i) {
+            vm.prank(account);
+            vm.expectRevert(abi.encodeWithSelector(IKeyward.HookWithoutCallbacks.selector, silent[i]));
+            acct.grant(k.key, settingsOf(silent[i], 0, false, 0));
+        }
+        assertFalse(acct.isRegistered(k.keyHash));
+        grant(k, settingsOf(address(0x21), 0, false, 0));
+        for (uint256 i; i < silent.length; ++i) {
+            vm.prank(account);
+            vm.expectRevert(abi.encodeWithSelector(IKeyward.HookWithoutCallbacks.selector, silent[i]));
+            acct.update(k.keyHash, settingsOf(silent[i], 0, true, 0));
+        }
+        assertEq(acct.getKeySettings(k.keyHash), settingsOf(address(0x21), 0, false, 0));
     }
 
     // ------------------------------------------------------------------------------------------------------------
@@ -155,6 +184,27 @@ contract KeywardTest is KeywardTestBase {
         emit IKeyward.KeySettingsUpdated(k.keyHash, 1 << 200);
         rootCall(abi.encodeCall(IKeyward.update, (k.keyHash, 1 << 200)));
         assertEq(acct.getKeySettings(k.keyHash), 1 << 200);
+    }
+
+    /// @dev validAfter lives beside the key's word (only when set): clearing it, setting it again, and a revoked
+    /// key granted again never read a stale one.
+    function test_update_validAfterFollowsTheSettingsWord() public {
+        TestKey memory k = secp256k1Key("alice");
+        uint40 later = uint40(block.timestamp + 1000);
+        grant(k, settingsOf(address(0), 0, false, later));
+        vm.prank(k.signer);
+        vm.expectRevert(abi.encodeWithSelector(IKeyward.KeyNotYetValid.selector, later));
+        acct.execute(MODE_REVERT, abi.encode(one(address(target), 0, abi.encodeCall(Target.bump, ()))));
+        rootCall(abi.encodeCall(IKeyward.update, (k.keyHash, settingsOf(address(0), 0, false, 0))));
+        assertEq(acct.getKeySettings(k.keyHash), 0, "validAfter cleared");
+        _directAs(k, one(address(target), 0, abi.encodeCall(Target.bump, ())));
+        rootCall(abi.encodeCall(IKeyward.update, (k.keyHash, settingsOf(address(0), 0, true, later + 1))));
+        assertEq(acct.getKeySettings(k.keyHash), settingsOf(address(0), 0, true, later + 1));
+        rootCall(abi.encodeCall(IKeyward.revoke, (k.keyHash)));
+        grant(k, 0);
+        assertEq(acct.getKeySettings(k.keyHash), 0, "no stale validAfter after revoke and grant");
+        _directAs(k, one(address(target), 0, abi.encodeCall(Target.bump, ())));
+        assertEq(target.counter(), 2);
     }
 
     function test_update_errors() public {
@@ -252,19 +302,33 @@ contract KeywardTest is KeywardTestBase {
         assertEq(acct.keyCount(), 0);
     }
 
+    /// @dev The header word (types/Header.sol) at the namespace root: grants in bits 152-175, count in 130-151,
+    /// epoch in 96-127. Each counter at its maximum refuses one more, one below it still works.
     function test_counters_overflowReverts() public {
-        bytes32 slot = 0x899ba7d5f4e670354d3c6b4c56ba97c18984d0b046169949785f78527d929100;
-        // grants counter (bits 224-254) at its maximum
-        vm.store(account, slot, bytes32(uint256((1 << 31) - 1) << 224));
+        bytes32 slot = 0x1076cd6b71505057374da297140aa7db56153a63bd050936b89a9cd15467dc00;
         TestKey memory k = secp256k1Key("alice");
+        // grants counter at its maximum (2^24 - 1): the next registration would be number 2^24.
+        vm.store(account, slot, bytes32(uint256((1 << 24) - 1) << 152));
         vm.prank(account);
         vm.expectRevert(IKeyward.TooManyKeys.selector);
         acct.grant(k.key, 0);
-        // epoch (bits 160-191) at its maximum
-        vm.store(account, slot, bytes32(uint256(type(uint32).max) << 160));
+        vm.store(account, slot, bytes32(uint256((1 << 24) - 2) << 152));
+        grant(k, 0);
+        assertTrue(acct.isRegistered(k.keyHash));
+        // key count at its maximum list index (2^22 - 1).
+        TestKey memory k2 = secp256k1Key("bob");
+        vm.store(account, slot, bytes32(uint256((1 << 22) - 1) << 130));
+        vm.prank(account);
+        vm.expectRevert(IKeyward.TooManyKeys.selector);
+        acct.grant(k2.key, 0);
+        // epoch at its maximum
+        vm.store(account, slot, bytes32(uint256(type(uint32).max) << 96));
         vm.prank(account);
         vm.expectRevert(IKeyward.TooManyKeys.selector);
         acct.revokeAll();
+        assertEq(acct.keyEpoch(), type(uint32).max);
+        vm.store(account, slot, bytes32(uint256(type(uint32).max - 1) << 96));
+        rootCall(abi.encodeCall(IKeyward.revokeAll, ()));
         assertEq(acct.keyEpoch(), type(uint32).max);
     }
 
@@ -416,7 +480,7 @@ contract KeywardTest is KeywardTestBase {
         _directAs(k, two);
         assertEq(_keyUses(vm.getRecordedLogs(), k.keyHash), 1, "direct");
         // Relayed.
-        SignedBatchedCall memory b = signedBatch(two, k.keyHash, acct.getSeq(k.keyHash, 0));
+        SignedBatchedCall memory b = signedBatch(two, k.keyHash, acct.getSeq(0));
         bytes memory sig = signBatch(k, b);
         vm.recordLogs();
         acct.execute(b, sig);
@@ -501,43 +565,54 @@ contract KeywardTest is KeywardTestBase {
     function test_hook_executionCallbacksSeeKeyIdentityAndCall() public {
         MockHook hook = deployHook(ALL_HOOK_FLAGS);
         TestKey memory k = secp256k1Key("alice");
-        grant(k, settingsOf(address(hook), 0, false, 0));
+        uint256 s = settingsOf(address(hook), 0, false, 0);
+        grant(k, s);
         Call[] memory calls = new Call[](2);
         calls[0] = Call(address(target), 3, abi.encodeCall(Target.bump, ()));
         calls[1] = Call(address(target), 0, abi.encodeCall(Target.fail, (2)));
         vm.prank(k.signer);
         acct.execute(MODE_CONTINUE, abi.encode(calls));
-        assertEq(hook.beforeCount(), 2);
-        assertEq(hook.afterCount(), 2);
-        assertEq(hook.lastKeyId(), acct.keyIdOf(k.keyHash));
+        assertEq(hook.callCount(3), 2);
+        assertEq(hook.callCount(4), 2);
+        assertEq(hook.lastKeyHash(), k.keyHash, "Calibur's keyHash argument");
+        assertEq(hook.lastKeyId(), acct.keyIdOf(k.keyHash), "Keyward's trailing keyId");
+        assertEq(hook.lastSettings(), s);
+        assertEq(hook.lastExtra(), (uint256(2) << 128) | 1, "batch length 2, call index 1");
         assertEq(hook.lastTo(), address(target));
         assertEq(hook.lastData(), abi.encodeCall(Target.fail, (2)));
         assertFalse(hook.lastSuccess());
+        assertEq(hook.lastOutput(), abi.encodeWithSelector(Target.Boom.selector, 2), "afterExecute sees the revert");
+        assertEq(abi.decode(hook.lastContext(), (uint256)), 2, "beforeExecute's context reaches afterExecute");
     }
 
-    function test_hook_flagsOff_noCallbacks() public {
-        MockHook hook = deployHook(0);
-        hook.set(1, false, true); // would reject everything if called
+    /// @dev A hook whose address enables no execution callback is not asked about calls, however it would answer.
+    /// (A hook with no flag at all is refused at grant: test_grant_hookWithoutCallbacks_reverts.)
+    function test_hook_executionFlagsOff_noExecutionCallbacks() public {
+        MockHook hook = deployHook(0x04); // AFTER_IS_VALID_SIGNATURE only
+        hook.setAnswer(3, MockHook.Answer.Revert); // would refuse every call if asked
+        hook.setAnswer(4, MockHook.Answer.Revert);
         TestKey memory k = secp256k1Key("alice");
         grant(k, settingsOf(address(hook), 0, false, 0));
         _directAs(k, one(address(target), 0, abi.encodeCall(Target.bump, ())));
         assertEq(target.counter(), 1);
-        assertEq(hook.beforeCount(), 0);
+        assertEq(hook.callCount(3), 0);
+        assertEq(hook.callCount(4), 0);
     }
 
     function test_hook_rejection_revertsBatch() public {
         MockHook hook = deployHook(ALL_HOOK_FLAGS);
-        hook.set(0, false, true);
+        hook.setAnswer(3, MockHook.Answer.Revert);
         TestKey memory k = secp256k1Key("alice");
         grant(k, settingsOf(address(hook), 0, false, 0));
         vm.prank(k.signer);
-        vm.expectRevert(MockHook.Rejected.selector);
+        vm.expectRevert(abi.encodeWithSelector(MockHook.Refused.selector, 3));
         acct.execute(MODE_CONTINUE, abi.encode(one(address(target), 0, abi.encodeCall(Target.bump, ()))));
+        assertEq(target.counter(), 0);
     }
 
     function test_hook_wrongAfterAnswer_reverts() public {
         MockHook hook = deployHook(ALL_HOOK_FLAGS);
-        hook.setAfterAnswer(0xdeadbeef);
+        hook.setAnswer(4, MockHook.Answer.WrongSelector);
         TestKey memory k = secp256k1Key("alice");
         grant(k, settingsOf(address(hook), 0, false, 0));
         vm.prank(k.signer);
@@ -546,43 +621,60 @@ contract KeywardTest is KeywardTestBase {
     }
 
     function test_hook_withoutCode_isAnInvalidResponse() public {
-        // A hook address with the BEFORE flag but no code (an EOA) must not pass silently.
-        TestKey memory k = secp256k1Key("alice");
-        grant(k, settingsOf(address(0x1234500000000000000000000000000000000004), 0, false, 0));
-        vm.prank(k.signer);
-        vm.expectRevert(IKeyward.InvalidHookResponse.selector);
-        acct.execute(MODE_REVERT, abi.encode(one(address(target), 0, abi.encodeCall(Target.bump, ()))));
+        // A hook address with a callback flag but no code (an EOA) must not pass silently: BEFORE_EXECUTE (0x08),
+        // AFTER_EXECUTE (0x10) and, on the direct path, AFTER_VERIFY_SIGNATURE (0x01).
+        uint160[3] memory flags = [uint160(0x08), 0x10, 0x01];
+        for (uint256 i; i < flags.length; ++i) {
+            TestKey memory k = secp256k1Key(string(abi.encode("alice", i)));
+            grant(k, settingsOf(address(uint160(0x1234500000000000000000000000000000000000) | flags[i]), 0, false, 0));
+            vm.prank(k.signer);
+            vm.expectRevert(IKeyward.InvalidHookResponse.selector);
+            acct.execute(MODE_REVERT, abi.encode(one(address(target), 0, abi.encodeCall(Target.bump, ()))));
+        }
+        assertEq(target.counter(), 0);
     }
 
+    /// @dev The AFTER_EXECUTE_ON_FAILURE settings flag (it was the hook address bit 0x10 before the redesign):
+    /// beforeExecute before every call, afterExecute only after the failed one.
     function test_hook_afterFailureFlag_runsOnlyOnFailedCalls() public {
-        MockHook hook = deployHook(0x14); // BEFORE | AFTER_FAILURE
+        MockHook hook = deployHook(EXECUTION_FLAGS);
         TestKey memory k = secp256k1Key("alice");
-        grant(k, settingsOf(address(hook), 0, false, 0));
+        grant(k, settingsOf(address(hook), 0, false, 0) | FLAG_AFTER_ON_FAILURE);
         Call[] memory calls = new Call[](2);
         calls[0] = Call(address(target), 0, abi.encodeCall(Target.bump, ()));
         calls[1] = Call(address(target), 0, abi.encodeCall(Target.fail, (1)));
         vm.prank(k.signer);
         acct.execute(MODE_CONTINUE, abi.encode(calls));
-        assertEq(hook.beforeCount(), 2);
-        assertEq(hook.afterCount(), 1);
+        assertEq(hook.callCount(3), 2);
+        assertEq(hook.callCount(4), 1);
         assertFalse(hook.lastSuccess());
+        assertEq(hook.lastExtra(), (uint256(2) << 128) | 1);
     }
 
-    function test_hook_validateNarrowsWindowOnDirectPath() public {
+    /// @dev Before the redesign a validation hook could narrow the key's window (onValidate's validationData). With
+    /// Calibur's interface it can only refuse: afterVerifySignature (0x01) runs on the direct path too, with
+    /// digest 0, and a revert or a wrong answer stops the batch; the key's own window still applies.
+    function test_hook_afterVerifySignatureOnDirectPath_canOnlyRefuse() public {
         MockHook hook = deployHook(ALL_HOOK_FLAGS);
-        hook.set(uint256(block.timestamp + 10) << 160, false, false);
         TestKey memory k = secp256k1Key("alice");
-        grant(k, settingsOf(address(hook), 0, false, 0));
-        vm.warp(block.timestamp + 10);
+        uint40 end = uint40(block.timestamp + 10);
+        grant(k, settingsOf(address(hook), end, false, 0));
+        hook.setAnswer(0, MockHook.Answer.Revert);
+        vm.prank(k.signer);
+        vm.expectRevert(abi.encodeWithSelector(MockHook.Refused.selector, 0));
+        acct.execute(MODE_REVERT, abi.encode(one(address(target), 0, abi.encodeCall(Target.bump, ()))));
+        hook.setAnswer(0, MockHook.Answer.WrongSelector);
+        vm.prank(k.signer);
+        vm.expectRevert(IKeyward.InvalidHookResponse.selector);
+        acct.execute(MODE_REVERT, abi.encode(one(address(target), 0, abi.encodeCall(Target.bump, ()))));
+        hook.setAnswer(0, MockHook.Answer.Approve);
+        vm.warp(end);
         _directAs(k, one(address(target), 0, abi.encodeCall(Target.bump, ())));
-        vm.warp(block.timestamp + 1);
+        vm.warp(uint256(end) + 1);
         vm.prank(k.signer);
-        vm.expectRevert(abi.encodeWithSelector(IKeyward.KeyExpired.selector, uint40(block.timestamp - 1)));
+        vm.expectRevert(abi.encodeWithSelector(IKeyward.KeyExpired.selector, end));
         acct.execute(MODE_REVERT, abi.encode(one(address(target), 0, abi.encodeCall(Target.bump, ()))));
-        hook.set(1, false, false);
-        vm.prank(k.signer);
-        vm.expectRevert(IKeyward.HookRejected.selector);
-        acct.execute(MODE_REVERT, abi.encode(one(address(target), 0, abi.encodeCall(Target.bump, ()))));
+        assertEq(target.counter(), 1);
     }
 
     function test_hook_cannotReenterKeyManagement() public {
@@ -599,15 +691,19 @@ contract KeywardTest is KeywardTestBase {
         TestKey memory k = secp256k1Key("alice");
         TestKey memory other = secp256k1Key("other");
         grant(k, 0);
-        bytes[2] memory probes = [
+        bytes[3] memory probes = [
             abi.encodeCall(IKeyward.grant, (other.key, 1 << 200)),
             abi.encodeWithSignature(
                 "execute(bytes32,bytes)",
                 MODE_REVERT,
                 abi.encode(one(address(0), 0, abi.encodeCall(IKeyward.grant, (other.key, 1 << 200))))
+            ),
+            abi.encodeWithSignature(
+                "execute(((address,uint256,bytes)[],bool))",
+                BatchedCall(one(address(0), 0, abi.encodeCall(IKeyward.grant, (other.key, 1 << 200))), true)
             )
         ];
-        for (uint256 i; i < 2; ++i) {
+        for (uint256 i; i < probes.length; ++i) {
             vm.prank(k.signer);
             vm.expectRevert(
                 abi.encodeWithSelector(

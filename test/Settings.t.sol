@@ -6,22 +6,32 @@ import {Settings, SettingsLib} from "../contracts/types/Settings.sol";
 import {Test} from "forge-std/Test.sol";
 
 contract SettingsTest is Test {
-    function testFuzz_settings_fieldsRoundTrip(address hook, uint40 expiration, bool admin, uint40 validAfter)
-        public
-        pure
-    {
+    function testFuzz_settings_fieldsRoundTrip(
+        address hook,
+        uint40 expiration,
+        bool admin,
+        uint40 validAfter,
+        uint8 flagBits
+    ) public pure {
+        uint256 flags = flagBits & 0x3f;
         uint256 raw = uint256(uint160(hook)) | (uint256(expiration) << 160) | (admin ? uint256(1) << 200 : 0)
-            | (uint256(validAfter) << 208);
+            | (uint256(validAfter) << 208) | (flags << 248);
         Settings s = Settings.wrap(raw);
         assertEq(s.hook(), hook);
         assertEq(s.expiration(), expiration);
         assertEq(s.isAdmin(), admin);
         assertEq(s.validAfter(), validAfter);
+        assertEq(s.flags(), flags);
+        assertEq(s.hasFlag(SettingsLib.AFTER_EXECUTE_ON_FAILURE), flags & 1 != 0);
+        assertEq(s.hasFlag(SettingsLib.SPONSORED_ONLY), flags & 2 != 0);
+        assertEq(s.hasFlag(SettingsLib.GAS_BUDGET), flags & 4 != 0);
         assertTrue(s.isCanonical());
     }
 
+    /// @dev Reserved: bits 201-207 and 254-255 (bits 248-253 became the flags in the redesign; they used to be
+    /// reserved).
     function testFuzz_settings_canonicalIffReservedBitsClear(uint256 raw) public pure {
-        bool reservedClear = (raw >> 201) & 0x7f == 0 && raw >> 248 == 0;
+        bool reservedClear = (raw >> 201) & 0x7f == 0 && raw >> 254 == 0;
         assertEq(Settings.wrap(raw).isCanonical(), reservedClear);
     }
 
@@ -32,6 +42,8 @@ contract SettingsTest is Test {
         assertEq(uint160(vd), 0);
         assertEq(ValidationDataLib.validUntil(vd), s.expiration());
         assertEq(ValidationDataLib.validAfter(vd), s.validAfter() == 0 ? 0 : uint256(s.validAfter()) - 1);
+        // In particular neither the admin bit nor the flags (bits 248-253, inside validAfter's field) leak.
+        assertEq(vd, Settings.wrap(raw & ~((uint256(0x3f) << 248) | (uint256(1) << 200))).validationData());
     }
 
     function test_settings_expiringAdminStaysExpiring() public pure {

@@ -24,10 +24,15 @@ library GasBudgetLib {
     }
 
     /// @dev validationData bounds of gas window `window` of `period` seconds: valid from `window * period` through
-    /// `(window + 1) * period - 1` (validAfter packed one second early: EntryPoint treats it as exclusive).
+    /// `(window + 1) * period - 1` (validAfter packed one second early: EntryPoint treats it as exclusive). Both are
+    /// 48-bit fields: a window that starts past `type(uint48).max`, or that ended at second 0 (window 0 of a 1-second
+    /// period, whose validUntil 0 would read "no bound"), is never valid; it is never truncated into another one.
     function windowValidationData(uint256 window, uint256 period) internal pure returns (uint256) {
         uint256 start = window * period;
         uint256 end = start + period - 1;
+        if (end == 0 || start > type(uint48).max) {
+            return (uint256(type(uint48).max) << 208) | (uint256(type(uint48).max) << 160);
+        }
         if (end > type(uint48).max) end = type(uint48).max;
         return (end << 160) | ((start == 0 ? 0 : start - 1) << 208);
     }

@@ -67,6 +67,7 @@ abstract contract KeywardTestBase is Test {
     SponsorPaymaster internal sponsor;
     uint256 internal rootKey;
     address payable internal account;
+    /// @dev The delegated account, typed as its full ABI (core and extension).
     IKeyward internal acct;
 
     function setUp() public virtual {
