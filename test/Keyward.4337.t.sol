@@ -54,10 +54,10 @@ contract Keyward4337Test is KeywardTestBase {
         uint256 vd = acct.validateUserOp(op, h, 0);
         // validAfter is packed as start - 1: EntryPoint v0.8 reads it as exclusive.
         assertEq(vd, (uint256(end) << 160) | (uint256(start - 1) << 208));
-        // Invalid signature: same window, failure bit set.
+        // Invalid signature: exactly SIG_VALIDATION_FAILED, no time range (Calibur's answer).
         op.signature = abi.encode(k.keyHash, sign(k, keccak256("x")), bytes(""));
         vm.prank(ENTRY_POINT);
-        assertEq(acct.validateUserOp(op, h, 0), (uint256(end) << 160) | (uint256(start - 1) << 208) | 1);
+        assertEq(acct.validateUserOp(op, h, 0), 1);
     }
 
     function test_4337_unknownOrMalformed_returnsFailureWithoutRevert() public {
@@ -199,9 +199,7 @@ contract Keyward4337Test is KeywardTestBase {
         acct.validateUserOp(op, h, 0);
         op.signature = abi.encode(k.keyHash, sign(k, keccak256("x")), bytes(""));
         vm.prank(ENTRY_POINT);
-        vm.expectRevert(
-            abi.encodeWithSelector(ProbeHook.SeenUserOp.selector, k.keyHash, h, (uint256(end) << 160) | 1, keyId, s)
-        );
+        vm.expectRevert(abi.encodeWithSelector(ProbeHook.SeenUserOp.selector, k.keyHash, h, uint256(1), keyId, s));
         acct.validateUserOp(op, h, 0);
     }
 

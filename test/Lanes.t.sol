@@ -62,11 +62,16 @@ contract LanesTest is KeywardTestBase {
     // ------------------------------------------------------------------------------------------------------------
 
     function testFuzz_reservedLane_values(uint32 index) public view {
-        assertEq(acct.reservedLane(bytes32(0), index), (uint192(uint160(address(account))) << 32) | index, "root");
+        uint192 tag = uint192(0x4b575244) << 160; // "KWRD"
+        assertEq(
+            acct.reservedLane(bytes32(0), index),
+            tag | (uint192(uint128(uint160(address(account)))) << 32) | index,
+            "root: the low 128 bits of the account's address"
+        );
         assertEq(
             acct.reservedLane(a.keyHash, index),
-            (uint192(uint160(uint256(acct.keyIdOf(a.keyHash)))) << 32) | index,
-            "a key: from its keyId"
+            tag | (uint192(uint128(uint256(acct.keyIdOf(a.keyHash)))) << 32) | index,
+            "a key: the low 128 bits of its keyId"
         );
         assertTrue(acct.reservedLane(a.keyHash, index) != acct.reservedLane(b.keyHash, index));
     }
