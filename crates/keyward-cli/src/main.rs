@@ -106,8 +106,9 @@ enum Command {
         /// Value in wei.
         #[arg(long, default_value_t = U256::ZERO)]
         value: U256,
-        /// An explicit nonce lane key (operations in different lanes do not wait for each other); lanes below 2^32
-        /// are open to every key. Default: the session key's own reserved lane 0, which no other key can use.
+        /// An explicit nonce lane key (operations in different lanes do not wait for each other); a lane key without
+        /// the reserved "KWRD" tag is open to every key. Default: the session key's own reserved lane 0, which no
+        /// other key can use.
         #[arg(long, conflicts_with = "reserved_lane")]
         lane: Option<u64>,
         /// The session key's own reserved lane with this index (default 0).
@@ -242,7 +243,7 @@ impl GasBudgetArgs {
 
 #[derive(Args)]
 struct NonceArgs {
-    /// The lane key (up to 192 bits; `keyward`'s reserved lanes are large numbers, open lanes are below 2^32).
+    /// The lane key (up to 192 bits; reserved lanes start with the "KWRD" tag, every other lane key is open).
     #[arg(long, value_name = "LANE_KEY")]
     lane: U256,
     /// The lane's new next sequence: every signed batch below it never runs (at most 65,535 ahead).

@@ -32,8 +32,8 @@ pub enum Lane {
     /// The signing key's own lane `index` (`IKeyward.reservedLane`): only that key may use it, so no other key can
     /// burn its pending batches or operations. The default is index 0.
     Reserved(u32),
-    /// An explicit 192-bit lane key. Open lanes (high 160 bits zero, lane 0 among them) are usable by every key, as
-    /// in Calibur; a lane reserved for another key reverts `NonceLaneReserved`.
+    /// An explicit 192-bit lane key. Open lanes (every lane key without the reserved "KWRD" tag, lane 0 among them)
+    /// are usable by every key, as in Calibur; a lane reserved for another key reverts `NonceLaneReserved`.
     Key(U192),
 }
 

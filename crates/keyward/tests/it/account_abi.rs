@@ -277,7 +277,7 @@ async fn reserved_lanes_by_default() -> Result<()> {
     let chain = Chain::start(&[grant(&a, settings), grant(&b, settings)]).await?;
     let (user, relayer) = (chain.user(), chain.relayed());
     let to = Address::repeat_byte(0x75);
-    // A key's default lane is its reserved lane 0: lane id = the low 160 bits of its keyId.
+    // A key's default lane is its reserved lane 0: "KWRD" | the low 128 bits of its keyId | 0.
     let lane_a = relayer.reserved_lane(a.key_hash(), 0).await?;
     ensure!(lane_a == lanes::lane_key(lanes::key_lane_id(relayer.key_id(a.key_hash()).await?), 0));
     let (batch_a, sig_a) = relayer.signed_batch(&a, &pay(to, 1), Lane::default()).await?;
@@ -297,8 +297,11 @@ async fn reserved_lanes_by_default() -> Result<()> {
     relayer.execute_user_op_in_lane(&a, &pay(to, 1), ENTRY_POINT_V08, U192::ZERO).await?;
     let (open, sig) = relayer.signed_batch(&b, &pay(to, 1), lanes::open_lane(0)).await?;
     relayer.relay(open, sig).await?;
-    ensure!(chain.balance(to).await? == U256::from(5));
-    // The root has its own lanes (lane id = the account's address) and uses them by default on both paths.
+    // So is any lane key a Calibur client picks, however large, as long as it does not carry the "KWRD" tag.
+    let random_lane = U192::MAX >> 8;
+    relayer.execute_user_op_in_lane(&b, &pay(to, 1), ENTRY_POINT_V08, random_lane).await?;
+    ensure!(chain.balance(to).await? == U256::from(6));
+    // The root has its own lanes (lane id = the low 128 bits of the account's address), its default on both paths.
     let root = RootSigner(chain.eoa.clone());
     let root_lane = lanes::lane_key(lanes::root_lane_id(user.address()), 0);
     ensure!(relayer.reserved_lane(keyward::ROOT_KEY_HASH, 0).await? == root_lane);
@@ -310,7 +313,7 @@ async fn reserved_lanes_by_default() -> Result<()> {
     let (batch, sig) = relayer.signed_batch(&a, &pay(to, 1), root_lane).await?;
     let e = relayer.relay(batch, sig).await.expect_err("the root's lane");
     ensure!(matches!(e, Error::Keyward(IKeywardErrors::NonceLaneReserved(_))), "{e}");
-    ensure!(chain.balance(to).await? == U256::from(7));
+    ensure!(chain.balance(to).await? == U256::from(8));
     // Granted again after a revocation, a key gets new lanes: what it signed before never runs.
     let (old, old_sig) = relayer.signed_batch(&a, &pay(to, 1), Lane::default()).await?;
     user.revoke(a.key_hash()).await?;
@@ -319,7 +322,7 @@ async fn reserved_lanes_by_default() -> Result<()> {
     let e = relayer.relay(old, old_sig).await.expect_err("signed before the revocation");
     ensure!(matches!(e, Error::Keyward(IKeywardErrors::NonceLaneReserved(_))), "{e}");
     relayer.execute_relayed(&a, &pay(to, 1)).await?;
-    ensure!(chain.balance(to).await? == U256::from(8));
+    ensure!(chain.balance(to).await? == U256::from(9));
     Ok(())
 }
 
