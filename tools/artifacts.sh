@@ -25,17 +25,27 @@ case "${1:-}" in
       fi
     done
     # The Rust bindings come from the interface files: every external function of the contracts must be in them.
+    # The account is Keyward plus KeywardExtension (its fallback DELEGATECALLs the extension), so IKeyward is checked
+    # against the union of both; Keyward's creation code contains the extension's, so only Keyward is embedded.
     node -e '
       const ids = (n) => Object.keys(require(process.argv[1] + "/out/" + n + ".sol/" + n + ".json").methodIdentifiers);
-      const receivers = ["onERC721Received", "onERC1155Received", "onERC1155BatchReceived"];
-      const pairs = [["Keyward", ["IKeyward"], receivers], ["PolicyHook", ["IPolicyHook", "IKeywardHook"],
-        ["ANY_TARGET()", "ANY_SELECTOR()", "EMPTY_CALLDATA()", "PERMIT2()", "MAX_RULES()", "MAX_CONDITIONS()",
-         "MAX_SET_VALUES()", "MAX_TOKENS()", "MAX_DOMAINS()"]]];
+      const receivers = ["onERC721Received(", "onERC1155Received(", "onERC1155BatchReceived("];
+      const hookConstants = ["ANY_TARGET()", "ANY_SELECTOR()", "EMPTY_CALLDATA()", "VALUE_ARG()", "PERMIT2()",
+        "ERC20_ETH()", "FLAGS()", "MAX_"];
+      const pairs = [
+        [["Keyward", "KeywardExtension"], ["IKeyward"], [...receivers, "EXTENSION()"]],
+        [["PolicyHook"], ["IPolicyHook", "IHook"], hookConstants],
+      ];
       let bad = [];
-      for (const [c, ifaces, extra] of pairs) {
+      for (const [contracts, ifaces, extra] of pairs) {
         const known = new Set(ifaces.flatMap(ids));
-        for (const f of ids(c)) if (!known.has(f) && !extra.some((e) => f.startsWith(e))) bad.push(c + "." + f);
+        for (const c of contracts) {
+          for (const f of ids(c)) if (!known.has(f) && !extra.some((e) => f.startsWith(e))) bad.push(c + "." + f);
+        }
       }
+      // The other direction: a function in IKeyward that neither contract has would be a binding that reverts.
+      const account = new Set(["Keyward", "KeywardExtension"].flatMap(ids));
+      for (const f of ids("IKeyward")) if (!account.has(f)) bad.push("IKeyward." + f + " (in no contract)");
       if (bad.length) { console.error("artifacts: not in the interface files (the Rust ABI): " + bad.join(", ")); process.exit(1); }
     ' "$root"
     echo "artifacts: Rust-side bytecode and ABI match the fresh forge build" ;;

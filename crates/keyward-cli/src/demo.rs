@@ -1,5 +1,5 @@
-//! `keyward demo`: a 5-minute session key with a daily limit, used by an agent until the limit and then the expiry
-//! stop it. Each step is narrated with its transaction hash (`--json`: one JSON object per step), and each refusal
+//! `keyward demo`: a 5-minute session key with a daily limit and a daily gas budget, used by an agent until the
+//! limit and then the expiry stop it. Each step is narrated with its transaction hash (`--json`: one JSON object per step), and each refusal
 //! is checked to be the one the story expects, so the demo fails loudly instead of narrating something false.
 
 use std::time::Duration;
@@ -11,11 +11,11 @@ use alloy::{
 };
 use eyre::{Result, bail};
 use keyward::{
-    KeySigner, P256KeySigner, Settings,
+    KeySigner, P256KeySigner,
     agent::{Agent, FileStore, Route, RunReport},
     bindings::{Call, policy::IPolicyHook::IPolicyHookErrors},
     client::{Account, KeyEvent},
-    policy,
+    encode, policy,
     userop::ENTRY_POINT_V08,
 };
 use keyward_testkit::Testnet;
@@ -25,6 +25,8 @@ use serde_json::json;
 const LIFETIME: u64 = 300;
 const DAILY_LIMIT_WEI: u128 = 3_000_000_000_000_000;
 const PAYMENT_WEI: u64 = 1_000_000_000_000_000;
+/// What the account may pay in ERC-4337 gas for the key per day (charged at each operation's maximum cost).
+const GAS_BUDGET_PER_DAY_WEI: u128 = 10_000_000_000_000_000;
 
 /// Runs the demo; `j` selects JSON lines.
 pub(crate) async fn run(j: bool) -> Result<()> {
@@ -47,17 +49,32 @@ pub(crate) async fn run(j: bool) -> Result<()> {
     let pay = [Call { to: shop, value: U256::from(PAYMENT_WEI), data: Bytes::new() }];
     run_agent(j, &net, &account, &session, &pay, granted_at).await?;
 
-    // The hook's books, as `keyward policy` shows them: the daily allowance is used up, three calls made.
+    // The hook's books, as `keyward policy` shows them: the daily allowance is used up, three calls made. And the
+    // account's own books of the key's gas budget: what the agent's operations were charged today.
     let policy = account.policy(net.policy_hook, session.key_hash()).await?;
     let spent = policy.native.spend.inWindow;
-    if spent.to::<u128>() != DAILY_LIMIT_WEI {
-        bail!("the hook's books say {spent} wei spent today, expected the whole limit");
+    if spent.to::<u128>() != DAILY_LIMIT_WEI || !policy.active {
+        bail!("the hook's books say {spent} wei spent today (active: {}), expected the whole limit", policy.active);
+    }
+    let (budget, gas) = account.gas_budget(session.key_hash()).await?;
+    // The agent's operations named their day's gas window (a day since the Unix epoch), as the client fills it in.
+    if budget.perPeriod.to::<u128>() != GAS_BUDGET_PER_DAY_WEI || gas.window.to::<u64>() < granted_at / 86_400 {
+        bail!("the account's gas books disagree: {budget:?} {gas:?}");
     }
     step(
         j,
         "4",
-        json!({ "action": "policy", "spentTodayWei": spent.to_string(), "dailyLimitWei": DAILY_LIMIT_WEI.to_string(), "rules": policy.rules.len() }),
-        &format!("the PolicyHook's books (`keyward policy`): {spent} of {DAILY_LIMIT_WEI} wei spent in today's window"),
+        json!({
+            "action": "policy", "spentTodayWei": spent.to_string(), "dailyLimitWei": DAILY_LIMIT_WEI.to_string(),
+            "rules": policy.rules.len(), "gasChargedTodayWei": gas.inWindow.to_string(),
+            "gasBudgetPerDayWei": budget.perPeriod.to_string(),
+        }),
+        &format!(
+            "the PolicyHook's books (`keyward policy`): {spent} of {DAILY_LIMIT_WEI} wei spent in today's window; the account charged the agent's operations {} wei{} of the key's {} wei daily gas budget",
+            gas.inWindow,
+            if gas.inWindow.is_zero() { " (this local chain's operations carry zero fees)" } else { "" },
+            budget.perPeriod
+        ),
     );
 
     // The account enforces the expiry itself: an operation signed with the expired key anyway is rejected.
@@ -86,7 +103,8 @@ pub(crate) async fn run(j: bool) -> Result<()> {
 }
 
 /// Step 2: a fresh EOA delegates to Keyward and grants the session key under the PolicyHook (only the shop, a
-/// daily ETH limit), all in one EIP-7702 transaction.
+/// daily ETH limit) with a daily ERC-4337 gas budget the account enforces (the PolicyHook refuses account-paid gas
+/// without one), all in one EIP-7702 transaction.
 async fn delegate_and_grant(
     j: bool,
     net: &Testnet,
@@ -96,12 +114,13 @@ async fn delegate_and_grant(
 ) -> Result<Account<DynProvider>> {
     let kh = session.key_hash();
     let expires_at = granted_at + LIFETIME;
-    let settings = Settings::builder().hook(net.policy_hook).expires_at(expires_at).build()?;
+    let settings = net.policy_settings().gas_budget(true).expires_at(expires_at).build()?;
     let eoa = PrivateKeySigner::random();
     net.fund(eoa.address(), U256::from(10u128.pow(19))).await?;
     let account = Account::at(eoa.address(), net.provider_for(&eoa));
     let calls = [
         Testnet::grant_call(&session.key(), settings),
+        encode::self_call(encode::set_gas_budget(kh, encode::gas_budget(GAS_BUDGET_PER_DAY_WEI, 86_400, 0)?)),
         policy::to_hook(net.policy_hook, policy::allow(kh, shop, policy::EMPTY_CALLDATA)),
         policy::to_hook(net.policy_hook, policy::native_limits(kh, 0, DAILY_LIMIT_WEI, 86_400, 0)),
     ];
@@ -111,11 +130,13 @@ async fn delegate_and_grant(
         "2",
         json!({
             "action": "delegatedAndGranted", "account": eoa.address(), "keyHash": kh, "keyType": "P256",
-            "expiresAt": expires_at, "dailyLimitWei": DAILY_LIMIT_WEI.to_string(), "tx": tx,
+            "expiresAt": expires_at, "dailyLimitWei": DAILY_LIMIT_WEI.to_string(),
+            "gasBudgetPerDayWei": GAS_BUDGET_PER_DAY_WEI.to_string(), "settings": settings.to_string(), "tx": tx,
         }),
         &format!(
-            "EOA {} delegated to Keyward (EIP-7702) and granted a 5-minute P256 session key {kh} with a daily limit of 0.003 ETH, in one transaction: {tx}",
-            eoa.address()
+            "EOA {} delegated to Keyward (EIP-7702) and granted a 5-minute P256 session key {kh} with a daily limit of 0.003 ETH and a daily gas budget of 0.01 ETH ({}), in one transaction: {tx}",
+            eoa.address(),
+            settings.flags()
         ),
     );
     Ok(account)
@@ -200,7 +221,7 @@ async fn watched(j: bool, account: &Account<DynProvider>, kh: B256) -> Result<()
         "7",
         json!({ "action": "watched", "events": events.len(), "uses": uses }),
         &format!(
-            "the account's log, which `keyward watch` follows, holds {} key events: the grant (Registered, KeySettingsUpdated), {uses} uses (KeyUsed) and the revocation",
+            "the account's log, which `keyward watch` follows, holds {} key events: the grant (Registered, KeySettingsUpdated, GasBudgetSet), {uses} uses (KeyUsed) and the revocation",
             events.len()
         ),
     );

@@ -4,16 +4,16 @@ use std::{path::PathBuf, process::ExitCode, time::Duration};
 
 use alloy::{
     network::EthereumWallet,
-    primitives::{Address, B256, Bytes, U256},
+    primitives::{Address, B256, Bytes, U256, aliases::U96},
     providers::{DynProvider, Provider, ProviderBuilder},
     signers::local::PrivateKeySigner,
 };
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use eyre::{Result, WrapErr, bail, eyre};
 use keyward::{
-    KeyExt, Settings,
+    Flags, KeyExt, Settings,
     bindings::{Key, KeyType},
-    client::{Account, KeyStatus},
+    client::{Account, KeyStatus, Lane},
     encode,
 };
 use serde_json::json;
@@ -71,6 +71,10 @@ enum Command {
         settings: SettingsArgs,
         #[command(flatten)]
         policy: PolicyArgs,
+        /// ERC-4337 gas the account may pay for the key per day, in wei: sets the GAS_BUDGET flag and the budget in
+        /// the same transaction (a PolicyHook key needs this, or a paymaster, to use ERC-4337).
+        #[arg(long, value_name = "WEI")]
+        gas_budget_per_day: Option<u128>,
     },
     /// Write a key's settings (sent by the account's own EOA).
     Update {
@@ -102,9 +106,14 @@ enum Command {
         /// Value in wei.
         #[arg(long, default_value_t = U256::ZERO)]
         value: U256,
-        /// Nonce lane (operations in different lanes do not wait for each other).
-        #[arg(long, default_value_t = 0)]
-        lane: u64,
+        /// An explicit nonce lane key (operations in different lanes do not wait for each other); a lane key without
+        /// the reserved "KWRD" tag is open to every key. Default: the session key's own reserved lane 0, which no
+        /// other key can use.
+        #[arg(long, conflicts_with = "reserved_lane")]
+        lane: Option<u64>,
+        /// The session key's own reserved lane with this index (default 0).
+        #[arg(long, value_name = "INDEX")]
+        reserved_lane: Option<u32>,
     },
     /// Show a key's PolicyHook policy: rules, caps and what was spent, call counts, ERC-1271 scope.
     Policy {
@@ -125,7 +134,36 @@ enum Command {
     },
     /// Revoke every non-root key ("log out everywhere").
     RevokeAll(Online),
-    /// Print grants, updates, revocations, key uses and EntryPoint changes as JSON lines, then follow new blocks.
+    /// Set a key's ERC-4337 gas budget (sent by the account's own EOA; spending restarts).
+    SetGasBudget {
+        #[command(flatten)]
+        online: Online,
+        #[command(flatten)]
+        budget: GasBudgetArgs,
+    },
+    /// Show a key's ERC-4337 gas budget and what was charged against it.
+    GasBudget {
+        #[command(flatten)]
+        online: Online,
+        /// The key hash.
+        key_hash: B256,
+    },
+    /// Move a nonce lane forward, cancelling the signed batches below the new nonce (sent by the account's EOA).
+    InvalidateNonce {
+        #[command(flatten)]
+        online: Online,
+        #[command(flatten)]
+        nonce: NonceArgs,
+    },
+    /// Set a new EIP-712 salt prefix: every outstanding signature of the account stops verifying.
+    UpdateSalt {
+        #[command(flatten)]
+        online: Online,
+        /// The new high 96 bits of the salt.
+        prefix: U96,
+    },
+    /// Print key and account events (grants, updates, revocations, uses, gas budgets, EntryPoint, nonce, salt and
+    /// native-allowance changes) as JSON lines, then follow new blocks.
     Watch {
         #[command(flatten)]
         online: Online,
@@ -177,6 +215,49 @@ struct SettingsArgs {
     /// May make the account call itself (key management).
     #[arg(long)]
     admin: bool,
+    /// Settings flags, names joined by `|` or `,`: AFTER_EXECUTE_ON_FAILURE, SPONSORED_ONLY, GAS_BUDGET (or NONE).
+    #[arg(long, value_name = "FLAGS")]
+    flags: Option<String>,
+}
+
+#[derive(Args)]
+struct GasBudgetArgs {
+    /// The key hash.
+    key_hash: B256,
+    /// Most gas cost per period, in wei (0: no per-period cap).
+    #[arg(long, default_value_t = 0, value_name = "WEI")]
+    per_period: u128,
+    /// The period in seconds (windows aligned to multiples of it since the Unix epoch).
+    #[arg(long, default_value_t = 0, value_name = "SECONDS")]
+    period: u64,
+    /// Most gas cost in total, in wei (0: no lifetime cap; both caps 0 allow nothing).
+    #[arg(long, default_value_t = 0, value_name = "WEI")]
+    lifetime: u128,
+}
+
+impl GasBudgetArgs {
+    fn budget(&self) -> Result<keyward::bindings::GasBudget> {
+        Ok(encode::gas_budget(self.per_period, self.period, self.lifetime)?)
+    }
+}
+
+#[derive(Args)]
+struct NonceArgs {
+    /// The lane key (up to 192 bits; reserved lanes start with the "KWRD" tag, every other lane key is open).
+    #[arg(long, value_name = "LANE_KEY")]
+    lane: U256,
+    /// The lane's new next sequence: every signed batch below it never runs (at most 65,535 ahead).
+    #[arg(long, value_name = "SEQ")]
+    seq: u64,
+}
+
+impl NonceArgs {
+    fn nonce(&self) -> Result<U256> {
+        if self.lane >> 192 != U256::ZERO {
+            bail!("--lane {}: a lane key has at most 192 bits", self.lane);
+        }
+        Ok(keyward::lanes::nonce(alloy::primitives::aliases::U192::from(self.lane), self.seq))
+    }
 }
 
 /// PolicyHook flags for `grant`: any of them puts the key under the PolicyHook at its CREATE2 address.
@@ -223,7 +304,7 @@ impl PolicyArgs {
             calls.push(policy::to_hook(hook, policy::token_limit(key_hash, token, amount, 86_400, 0)));
         }
         if let Some(n) = self.max_calls {
-            calls.push(policy::to_hook(hook, policy::usage_limits(key_hash, n, 0, 0)));
+            calls.push(policy::to_hook(hook, policy::usage_limits(key_hash, n, 0, 0, 0)));
         }
         Ok(calls)
     }
@@ -295,6 +376,34 @@ enum EncodeCmd {
         #[arg(long, default_value_t = U256::ZERO)]
         value: U256,
     },
+    /// Calibur's `execute(BatchedCall)` (what Calibur clients send): a batch of calls.
+    ExecuteBatch {
+        /// Calls as `TO[:DATA[:VALUE]]` (the zero address means the account itself; data 0x hex; value in wei).
+        #[arg(required = true, value_name = "CALL")]
+        calls: Vec<String>,
+        /// Skip failing calls instead of reverting the batch.
+        #[arg(long)]
+        continue_on_failure: bool,
+    },
+    /// `invalidateNonce(newNonce)`: move a nonce lane forward, cancelling the signed batches below it.
+    InvalidateNonce(NonceArgs),
+    /// `updateSalt(prefix)`: every outstanding signature of the account stops verifying.
+    UpdateSalt {
+        /// The new high 96 bits of the salt.
+        prefix: U96,
+    },
+    /// ERC-7914 `approveNative(spender, amount)` (or `approveNativeTransient`).
+    ApproveNative {
+        /// Who may move the account's ETH.
+        spender: Address,
+        /// Wei (the maximum uint256: unlimited).
+        amount: U256,
+        /// For the current transaction only (`approveNativeTransient`).
+        #[arg(long)]
+        transient: bool,
+    },
+    /// `setGasBudget(keyHash, budget)`: what the account may pay in ERC-4337 gas for the key.
+    SetGasBudget(GasBudgetArgs),
 }
 
 #[derive(Args)]
@@ -367,7 +476,16 @@ fn now() -> u64 {
 }
 
 fn build_settings(a: &SettingsArgs) -> Result<Settings> {
-    let mut b = Settings::builder().admin(a.admin).hook(a.hook.unwrap_or_default());
+    build_settings_with(a, None, Flags::NONE)
+}
+
+/// The settings `a` describes, with `hook` instead of `--hook` and `extra` flags on top of `--flags`.
+fn build_settings_with(a: &SettingsArgs, hook: Option<Address>, extra: Flags) -> Result<Settings> {
+    let flags = match &a.flags {
+        Some(text) => text.parse::<Flags>()?,
+        None => Flags::NONE,
+    };
+    let mut b = Settings::builder().admin(a.admin).hook(hook.or(a.hook).unwrap_or_default()).flags(flags | extra);
     if let Some(t) = a.expires_at {
         b = b.expires_at(t);
     }
@@ -384,11 +502,32 @@ fn settings_json(s: Settings) -> serde_json::Value {
     json!({
         "settings": s.to_string(),
         "hook": s.hook(),
+        "hookCallbacks": keyward::hooks::names(s.hook()),
         "expiration": s.expiration(),
         "admin": s.is_admin(),
         "validAfter": s.valid_after(),
+        "flags": s.flags().to_string(),
         "validationData": format!("{:#066x}", s.validation_data()),
     })
+}
+
+/// A call given as `TO[:DATA[:VALUE]]`.
+fn parse_call(text: &str) -> Result<keyward::bindings::Call> {
+    let mut parts = text.split(':');
+    let to = parts.next().unwrap_or_default();
+    let to: Address = to.parse().map_err(|_| eyre!("call {text:?}: {to:?} is not an address"))?;
+    let data: Bytes = match parts.next() {
+        Some(d) => d.parse().map_err(|_| eyre!("call {text:?}: {d:?} is not 0x hex"))?,
+        None => Bytes::new(),
+    };
+    let value = match parts.next() {
+        Some(v) => v.parse::<U256>().map_err(|_| eyre!("call {text:?}: {v:?} is not a value in wei"))?,
+        None => U256::ZERO,
+    };
+    if parts.next().is_some() {
+        bail!("call {text:?}: expected TO[:DATA[:VALUE]]");
+    }
+    Ok(keyward::bindings::Call { to, value, data })
 }
 
 fn out(json_mode: bool, value: &serde_json::Value, text: &str) {
@@ -411,11 +550,12 @@ async fn run(cli: Cli) -> Result<()> {
             let s: Settings = settings.parse()?;
             let v = settings_json(s);
             let text = format!(
-                "hook {}\nexpiration {}\nadmin {}\nvalidAfter {}",
+                "hook {}\nexpiration {}\nadmin {}\nvalidAfter {}\nflags {}",
                 s.hook(),
                 s.expiration(),
                 s.is_admin(),
-                s.valid_after()
+                s.valid_after(),
+                s.flags()
             );
             out(j, &v, &text);
         }
@@ -433,19 +573,41 @@ async fn run(cli: Cli) -> Result<()> {
                 EncodeCmd::Execute { to, data, value } => {
                     encode::execute(&[keyward::bindings::Call { to, value, data }], true)
                 }
+                EncodeCmd::ExecuteBatch { calls, continue_on_failure } => {
+                    let calls = calls.iter().map(|c| parse_call(c)).collect::<Result<Vec<_>>>()?;
+                    encode::execute_batch(&calls, !continue_on_failure)
+                }
+                EncodeCmd::InvalidateNonce(n) => encode::invalidate_nonce(n.nonce()?),
+                EncodeCmd::UpdateSalt { prefix } => encode::update_salt(prefix),
+                EncodeCmd::ApproveNative { spender, amount, transient: false } => {
+                    encode::approve_native(spender, amount)
+                }
+                EncodeCmd::ApproveNative { spender, amount, transient: true } => {
+                    encode::approve_native_transient(spender, amount)
+                }
+                EncodeCmd::SetGasBudget(b) => encode::set_gas_budget(b.key_hash, b.budget()?),
             };
             out(j, &json!({ "calldata": data }), &data.to_string());
         }
         Command::Keys(o) => print_keys(&o.account(false).await?, j).await?,
-        Command::Grant { online, key, settings, policy } => {
+        Command::Grant { online, key, settings: settings_args, policy, gas_budget_per_day } => {
             let key = parse_key(&key)?;
-            let mut settings = build_settings(&settings)?;
             let mut calls = Vec::new();
-            if !policy.is_empty() {
+            let budget_flag = if gas_budget_per_day.is_some() { Flags::GAS_BUDGET } else { Flags::NONE };
+            let settings = if policy.is_empty() {
+                build_settings_with(&settings_args, None, budget_flag)?
+            } else {
+                // Under the PolicyHook, with AFTER_EXECUTE_ON_FAILURE (it only rolls back after failed calls).
                 let hook = keyward::deploy::policy_hook_address();
-                settings = Settings::try_from(settings.to_u256() & !U256::from(alloy::primitives::U160::MAX))?;
-                settings = Settings::try_from(settings.to_u256() | U256::from_be_slice(hook.as_slice()))?;
+                if settings_args.hook.is_some_and(|h| h != hook) {
+                    bail!("--hook conflicts with the policy flags, which configure the PolicyHook at {hook}");
+                }
                 calls = policy.calls(key.hash(), hook)?;
+                build_settings_with(&settings_args, Some(hook), Flags::AFTER_EXECUTE_ON_FAILURE | budget_flag)?
+            };
+            if let Some(wei) = gas_budget_per_day {
+                let budget = encode::gas_budget(wei, 86_400, 0)?;
+                calls.insert(0, encode::self_call(encode::set_gas_budget(key.hash(), budget)));
             }
             calls.insert(0, encode::self_call(encode::grant(&key, settings)));
             let tx = online.account(true).await?.execute_as_root(&calls).await?;
@@ -487,7 +649,7 @@ async fn run(cli: Cli) -> Result<()> {
                 &format!("delegated to {implementation} in {tx}"),
             );
         }
-        Command::Exec { online, via, key_type, session_key_file, to, data, value, lane } => {
+        Command::Exec { online, via, key_type, session_key_file, to, data, value, lane, reserved_lane } => {
             let text = std::fs::read_to_string(&session_key_file)
                 .wrap_err_with(|| format!("reading {}", session_key_file.display()))?;
             let secret: B256 = text.trim().parse().map_err(|_| eyre!("the session key is not 32 bytes of hex"))?;
@@ -503,7 +665,10 @@ async fn run(cli: Cli) -> Result<()> {
             };
             let calls = [keyward::bindings::Call { to, value, data }];
             let account = online.account(true).await?;
-            let lane = alloy::primitives::aliases::U192::from(lane);
+            let lane = match lane {
+                Some(key) => Lane::Key(alloy::primitives::aliases::U192::from(key)),
+                None => Lane::Reserved(reserved_lane.unwrap_or(0)),
+            };
             let entry_point = keyward::userop::ENTRY_POINT_V08;
             let tx = match via {
                 Via::Erc4337 => account.execute_user_op_in_lane(signer.as_ref(), &calls, entry_point, lane).await?,
@@ -536,6 +701,37 @@ async fn run(cli: Cli) -> Result<()> {
         Command::RevokeAll(online) => {
             let tx = online.account(true).await?.revoke_all().await?;
             out(j, &json!({ "tx": tx }), &format!("revoked every key in {tx}"));
+        }
+        Command::SetGasBudget { online, budget } => {
+            let kh = budget.key_hash;
+            let tx = online.account(true).await?.set_gas_budget(kh, budget.budget()?).await?;
+            out(j, &json!({ "keyHash": kh, "tx": tx }), &format!("set the gas budget of {kh} in {tx}"));
+        }
+        Command::GasBudget { online, key_hash } => {
+            let (b, s) = online.account(false).await?.gas_budget(key_hash).await?;
+            let v = json!({
+                "keyHash": key_hash,
+                "perPeriod": b.perPeriod.to_string(), "period": b.period.to::<u64>(), "lifetime": b.lifetime.to_string(),
+                "window": s.window.to::<u64>(), "inWindow": s.inWindow.to_string(), "total": s.total.to_string(),
+            });
+            let text = format!(
+                "per period {} wei every {}s, lifetime {} wei (0 = no cap; both 0 allow nothing)\ncharged {} wei in window {} ({}s windows), {} wei in total",
+                b.perPeriod, b.period, b.lifetime, s.inWindow, s.window, b.period, s.total
+            );
+            out(j, &v, &text);
+        }
+        Command::InvalidateNonce { online, nonce } => {
+            let n = nonce.nonce()?;
+            let tx = online.account(true).await?.invalidate_nonce(n).await?;
+            out(
+                j,
+                &json!({ "nonce": n, "tx": tx }),
+                &format!("moved lane {} to sequence {} in {tx}", nonce.lane, nonce.seq),
+            );
+        }
+        Command::UpdateSalt { online, prefix } => {
+            let tx = online.account(true).await?.update_salt(prefix).await?;
+            out(j, &json!({ "prefix": prefix, "tx": tx }), &format!("new salt prefix {prefix} in {tx}"));
         }
         Command::Watch { online, from_block, confirmations, once, max_blocks, key_hash } => {
             let account = online.account(false).await?;
@@ -600,6 +796,7 @@ async fn print_keys(account: &Account<DynProvider>, j: bool) -> Result<()> {
                     "keyHash": k.key_hash,
                     "type": format!("{:?}", k.key.keyType),
                     "settings": k.settings.to_string(),
+                    "flags": k.settings.flags().to_string(),
                     "status": format!("{:?}", k.status),
                     "timeLeft": k.time_left,
                 })
@@ -675,13 +872,18 @@ fn policy_view(hook: Address, policy: &keyward::bindings::policy::Policy) -> (se
     };
     let value = json!({
         "hook": hook,
+        "active": policy.active,
         "rules": rules,
         "native": { "enabled": policy.native.enabled, "perCall": policy.native.perCall.to_string(), "limits": limits(&policy.native.limits), "spend": spend(&policy.native.spend) },
         "tokens": tokens,
-        "usage": { "maxCalls": usage.maxCalls, "used": usage.used, "maxPerPeriod": usage.maxPerPeriod, "inWindow": usage.inWindow, "period": usage.period, "windowStart": usage.windowStart },
+        "usage": { "maxCalls": usage.maxCalls, "used": usage.used, "maxPerPeriod": usage.maxPerPeriod, "inWindow": usage.inWindow, "period": usage.period, "windowStart": usage.windowStart, "maxPerBatch": usage.maxPerBatch },
         "signatures": { "mode": mode, "domains": policy.signatureDomains },
+        "paymasters": policy.paymasters,
     });
     let mut text = format!("hook {hook}\n");
+    if !policy.active {
+        text.push_str("NOT ACTIVE: the key's settings do not name this hook, so nothing below applies to it\n");
+    }
     for r in &policy.rules {
         let _ =
             writeln!(text, "rule {} {}:{} ({} conditions)", state(&r.state), r.target, r.selector, r.conditions.len());
@@ -710,9 +912,16 @@ fn policy_view(hook: Address, policy: &keyward::bindings::policy::Policy) -> (se
     }
     let _ = writeln!(
         text,
-        "calls {} of {} (0 = no cap); {} of {} per {}s window",
-        usage.used, usage.maxCalls, usage.inWindow, usage.maxPerPeriod, usage.period
+        "calls {} of {} (0 = no cap); {} of {} per {}s window; at most {} per batch",
+        usage.used, usage.maxCalls, usage.inWindow, usage.maxPerPeriod, usage.period, usage.maxPerBatch
     );
+    if policy.paymasters.is_empty() {
+        text.push_str("ERC-4337 gas: any paymaster, or the account within the key's gas budget\n");
+    } else {
+        let list: Vec<String> = policy.paymasters.iter().map(ToString::to_string).collect();
+        let _ =
+            writeln!(text, "ERC-4337 gas: paymasters {}, or the account within the key's gas budget", list.join(", "));
+    }
     let _ = write!(text, "signatures {mode}");
     (value, text)
 }
@@ -724,8 +933,14 @@ fn concerns(e: &keyward::client::KeyEvent, k: B256) -> bool {
         KeyEvent::Registered { key_hash, .. }
         | KeyEvent::SettingsUpdated { key_hash, .. }
         | KeyEvent::Revoked { key_hash, .. }
-        | KeyEvent::Used { key_hash, .. } => *key_hash == k,
-        KeyEvent::AllRevoked { .. } | KeyEvent::EntryPointUpdated { .. } => true,
+        | KeyEvent::Used { key_hash, .. }
+        | KeyEvent::GasBudgetSet { key_hash, .. } => *key_hash == k,
+        // Account-wide: every key's batches and signatures, and the account's ETH.
+        KeyEvent::AllRevoked { .. }
+        | KeyEvent::EntryPointUpdated { .. }
+        | KeyEvent::NonceInvalidated { .. }
+        | KeyEvent::DomainChanged { .. }
+        | KeyEvent::NativeApproved { .. } => true,
     }
 }
 
@@ -749,6 +964,17 @@ fn event_json(e: &keyward::client::KeyEvent) -> serde_json::Value {
         }
         KeyEvent::EntryPointUpdated { entry_point, block, tx } => {
             json!({"event": "entryPointUpdated", "entryPoint": entry_point, "block": block, "tx": tx})
+        }
+        KeyEvent::GasBudgetSet { key_hash, budget, block, tx } => json!({
+            "event": "gasBudgetSet", "keyHash": key_hash, "perPeriod": budget.perPeriod.to_string(),
+            "period": budget.period.to::<u64>(), "lifetime": budget.lifetime.to_string(), "block": block, "tx": tx
+        }),
+        KeyEvent::NonceInvalidated { nonce, block, tx } => {
+            json!({"event": "nonceInvalidated", "nonce": nonce, "block": block, "tx": tx})
+        }
+        KeyEvent::DomainChanged { block, tx } => json!({"event": "domainChanged", "block": block, "tx": tx}),
+        KeyEvent::NativeApproved { spender, value, block, tx } => {
+            json!({"event": "nativeApproved", "spender": spender, "value": value, "block": block, "tx": tx})
         }
     }
 }

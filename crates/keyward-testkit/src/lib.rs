@@ -104,13 +104,14 @@ fn entry_point_creation_code() -> Result<Bytes, Error> {
 
 /// A local chain with Keyward ready: anvil (osaka), the real EntryPoint v0.8 at its canonical address, and Keyward
 /// and the PolicyHook deployed through the CREATE2 deployer at their addresses on every chain
-/// ([`keyward::deploy`]). Dropping it stops anvil.
+/// ([`keyward::deploy`]; the PolicyHook's salt is mined so that its address carries its callback flags 0x1e, which
+/// its constructor insists on). Dropping it stops anvil.
 pub struct Testnet {
     anvil: AnvilInstance,
     provider: DynProvider,
     /// The Keyward implementation EOAs delegate to.
     pub keyward: Address,
-    /// The PolicyHook.
+    /// The PolicyHook (its address's low 5 bits are [`keyward::hooks::POLICY_HOOK_FLAGS`]).
     pub policy_hook: Address,
 }
 
@@ -134,6 +135,7 @@ impl Testnet {
         let mut net = Self { anvil, provider, keyward: Address::ZERO, policy_hook: Address::ZERO };
         net.keyward = net.create2(deploy::keyward_salt(), keyward::keyward_bytecode()).await?;
         net.policy_hook = net.create2(deploy::policy_hook_salt(), keyward::policy_hook_bytecode()).await?;
+        debug_assert_eq!(keyward::hooks::flags(net.policy_hook), keyward::hooks::POLICY_HOOK_FLAGS);
         let ep = net.deploy(entry_point_creation_code()?).await?;
         let ep_code = net.provider.get_code_at(ep).await.map_err(rpc)?;
         net.provider.anvil_set_code(ENTRY_POINT_V08, ep_code).await.map_err(rpc)?;
@@ -238,6 +240,17 @@ impl Testnet {
         let out =
             self.provider.call(TransactionRequest::default().with_to(token).with_input(input)).await.map_err(rpc)?;
         ITestToken::balanceOfCall::abi_decode_returns(&out).map_err(rpc)
+    }
+
+    /// A call of `token.mint(to, amount)` (the test token mints to anyone).
+    pub fn mint_call(token: Address, to: Address, amount: U256) -> Call {
+        Call { to: token, value: U256::ZERO, data: ITestToken::mintCall { to, amount }.abi_encode().into() }
+    }
+
+    /// Settings that put a key under this chain's PolicyHook as it expects ([`keyward::SettingsBuilder::policy_hook`]:
+    /// the hook and AFTER_EXECUTE_ON_FAILURE). For ERC-4337 add a paymaster or `.gas_budget(true)` with a budget.
+    pub fn policy_settings(&self) -> keyward::SettingsBuilder {
+        keyward::Settings::builder().policy_hook(self.policy_hook)
     }
 
     /// A call of `token.transfer(to, amount)`.

@@ -3,6 +3,11 @@
 //! The provider's wallet decides who sends: the EOA itself for management (`grant`, `revoke`, ...), a session key
 //! for [`Account::execute_direct`], or any funded relayer for [`Account::execute_relayed`] and
 //! [`Account::execute_user_op`].
+//!
+//! Nonces: relayed batches and user operations of a key use the key's own reserved lane 0 by default
+//! ([`Lane::Reserved`], see [`crate::lanes`]), which no other key can use or burn; an explicit lane key (open lanes,
+//! lane 0 among them, are shared by every key, as in Calibur) is still possible with the `*_in_lane` methods.
+//! User operations of a key whose settings carry [`crate::Flags::GAS_BUDGET`] name the current gas window.
 
 use alloy::{
     eips::eip7702::Authorization,
@@ -16,10 +21,33 @@ use alloy::{
 };
 
 use crate::{
-    Error, KeyExt, KeySigner, Settings,
-    bindings::{BatchedCall, Call, IKeyward, Key, PackedUserOperation, SignedBatchedCall},
+    Error, Flags, KeyExt, KeySigner, ROOT_KEY_HASH, Settings,
+    bindings::{BatchedCall, Call, GasBudget, GasSpent, IKeyward, Key, PackedUserOperation, SignedBatchedCall},
     encode, userop,
 };
+
+/// The nonce lane of a relayed batch or a user operation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lane {
+    /// The signing key's own lane `index` (`IKeyward.reservedLane`): only that key may use it, so no other key can
+    /// burn its pending batches or operations. The default is index 0.
+    Reserved(u32),
+    /// An explicit 192-bit lane key. Open lanes (every lane key without the reserved "KWRD" tag, lane 0 among them)
+    /// are usable by every key, as in Calibur; a lane reserved for another key reverts `NonceLaneReserved`.
+    Key(U192),
+}
+
+impl Default for Lane {
+    fn default() -> Self {
+        Self::Reserved(0)
+    }
+}
+
+impl From<U192> for Lane {
+    fn from(lane_key: U192) -> Self {
+        Self::Key(lane_key)
+    }
+}
 
 sol! {
     /// The EntryPoint v0.8 view the client uses.
@@ -127,6 +155,44 @@ pub enum KeyEvent {
         /// Transaction hash.
         tx: B256,
     },
+    /// `GasBudgetSet(keyHash, budget)`: what the account may pay in ERC-4337 gas for the key.
+    GasBudgetSet {
+        /// The key hash.
+        key_hash: B256,
+        /// The new budget (spending restarts).
+        budget: GasBudget,
+        /// Block number.
+        block: u64,
+        /// Transaction hash.
+        tx: B256,
+    },
+    /// `NonceInvalidated(nonce)`: a nonce lane moved forward; signed batches below `nonce` in it never run.
+    NonceInvalidated {
+        /// The lane's next nonce.
+        nonce: U256,
+        /// Block number.
+        block: u64,
+        /// Transaction hash.
+        tx: B256,
+    },
+    /// `EIP712DomainChanged()`: a new salt prefix (`updateSalt`); every outstanding signature stopped verifying.
+    DomainChanged {
+        /// Block number.
+        block: u64,
+        /// Transaction hash.
+        tx: B256,
+    },
+    /// `ApproveNative(owner, spender, value)`: ERC-7914, `spender` may move `value` wei out of the account.
+    NativeApproved {
+        /// The spender.
+        spender: Address,
+        /// The allowance (`U256::MAX`: unlimited).
+        value: U256,
+        /// Block number.
+        block: u64,
+        /// Transaction hash.
+        tx: B256,
+    },
 }
 
 impl KeyEvent {
@@ -139,7 +205,11 @@ impl KeyEvent {
             | Self::Revoked { block, .. }
             | Self::AllRevoked { block, .. }
             | Self::Used { block, .. }
-            | Self::EntryPointUpdated { block, .. } => *block,
+            | Self::EntryPointUpdated { block, .. }
+            | Self::GasBudgetSet { block, .. }
+            | Self::NonceInvalidated { block, .. }
+            | Self::DomainChanged { block, .. }
+            | Self::NativeApproved { block, .. } => *block,
         }
     }
 }
@@ -173,7 +243,9 @@ fn revert_data(e: &alloy::transports::TransportError) -> Option<Bytes> {
     e.as_error_resp().and_then(|p| p.as_revert_data())
 }
 
-/// Turns a revert into a typed [`Error::Keyward`] when it is one of the account's errors.
+/// Turns a revert into a typed [`Error::Keyward`] when it is one of the account's errors, or [`Error::Policy`]
+/// when it is one of the PolicyHook's. `PaymasterRequired()` is both (same selector): it decodes as the account's,
+/// and the user-operation paths attribute it to the hook when the key's settings do not carry SPONSORED_ONLY.
 fn revert_error<E: std::fmt::Display>(e: &E, data: Option<Bytes>) -> Error {
     if let Some(data) = data {
         if let Ok(decoded) = IKeyward::IKeywardErrors::abi_decode(&data) {
@@ -190,7 +262,13 @@ fn revert_error<E: std::fmt::Display>(e: &E, data: Option<Bytes>) -> Error {
         }
         match IEntryPoint::IEntryPointErrors::abi_decode(&data) {
             Ok(IEntryPoint::IEntryPointErrors::FailedOp(f)) => return Error::UserOpRejected(f.reason),
-            Ok(IEntryPoint::IEntryPointErrors::FailedOpWithRevert(f)) => return Error::UserOpRejected(f.reason),
+            Ok(IEntryPoint::IEntryPointErrors::FailedOpWithRevert(f)) => {
+                // Validation reverted (e.g. "AA23 reverted"): the account's or the hook's own error, when it is one.
+                return match revert_error(e, Some(f.inner)) {
+                    typed @ (Error::Keyward(_) | Error::Policy(_)) => typed,
+                    _ => Error::UserOpRejected(f.reason),
+                };
+            }
             Err(_) => {}
         }
         return Error::Reverted(data);
@@ -261,6 +339,13 @@ impl<P: Provider> Account<P> {
         self.send(TransactionRequest::default().with_to(self.address).with_input(encode::execute(calls, true))).await
     }
 
+    /// A batch with Calibur's `execute(BatchedCall)` (selector `0x99e1d016`, what Calibur clients send), sent by the
+    /// provider's wallet: the EOA itself (root), or a registered secp256k1 key (its transaction is the signature).
+    pub async fn execute_batch(&self, calls: &[Call], revert_on_failure: bool) -> Result<TxHash, Error> {
+        let input = encode::execute_batch(calls, revert_on_failure);
+        self.send(TransactionRequest::default().with_to(self.address).with_input(input)).await
+    }
+
     /// Grants `key` with `settings` (root).
     pub async fn grant(&self, key: &Key, settings: Settings) -> Result<TxHash, Error> {
         self.execute_as_root(&[encode::self_call(encode::grant(key, settings))]).await
@@ -279,6 +364,84 @@ impl<P: Provider> Account<P> {
     /// Revokes every non-root key (root).
     pub async fn revoke_all(&self) -> Result<TxHash, Error> {
         self.execute_as_root(&[encode::self_call(encode::revoke_all())]).await
+    }
+
+    /// Sets a key's ERC-4337 gas budget (root); see [`encode::gas_budget`].
+    pub async fn set_gas_budget(&self, key_hash: B256, budget: GasBudget) -> Result<TxHash, Error> {
+        self.execute_as_root(&[encode::self_call(encode::set_gas_budget(key_hash, budget))]).await
+    }
+
+    /// Moves a nonce lane forward (root): every signed batch below `new_nonce` in its lane never runs.
+    pub async fn invalidate_nonce(&self, new_nonce: U256) -> Result<TxHash, Error> {
+        self.execute_as_root(&[encode::self_call(encode::invalidate_nonce(new_nonce))]).await
+    }
+
+    /// Sets a new EIP-712 salt prefix (root): every outstanding signature of the account stops verifying.
+    pub async fn update_salt(&self, prefix: alloy::primitives::aliases::U96) -> Result<TxHash, Error> {
+        self.execute_as_root(&[encode::self_call(encode::update_salt(prefix))]).await
+    }
+
+    /// ERC-7914: lets `spender` move up to `amount` wei out of the account (root).
+    pub async fn approve_native(&self, spender: Address, amount: U256) -> Result<TxHash, Error> {
+        self.execute_as_root(&[encode::self_call(encode::approve_native(spender, amount))]).await
+    }
+
+    /// The identity of this registration of a key (`keyIdOf`; `KeyDoesNotExist` for unknown keys, 0 for the root).
+    pub async fn key_id(&self, key_hash: B256) -> Result<B256, Error> {
+        self.view(self.address, IKeyward::keyIdOfCall { keyHash: key_hash }).await
+    }
+
+    /// The reserved nonce lane `index` of a key (`reservedLane`; the root's for [`ROOT_KEY_HASH`]).
+    pub async fn reserved_lane(&self, key_hash: B256, index: u32) -> Result<U192, Error> {
+        self.view(self.address, IKeyward::reservedLaneCall { keyHash: key_hash, index }).await
+    }
+
+    /// The lane key `lane` stands for, for the key `key_hash`.
+    pub async fn lane_key(&self, key_hash: B256, lane: Lane) -> Result<U192, Error> {
+        match lane {
+            Lane::Reserved(index) => self.reserved_lane(key_hash, index).await,
+            Lane::Key(key) => Ok(key),
+        }
+    }
+
+    /// The next sequence number of relayed-batch nonce lane `lane_key` (`getSeq`).
+    pub async fn seq(&self, lane_key: U192) -> Result<u64, Error> {
+        let seq: U256 = self.view(self.address, IKeyward::getSeqCall { key: U256::from(lane_key) }).await?;
+        Ok(seq.saturating_to())
+    }
+
+    /// A key's ERC-4337 gas budget and what was charged against it (`gasBudget`).
+    pub async fn gas_budget(&self, key_hash: B256) -> Result<(GasBudget, GasSpent), Error> {
+        let r = self.view(self.address, IKeyward::gasBudgetCall { keyHash: key_hash }).await?;
+        Ok((r.budget, r.spent))
+    }
+
+    /// ERC-7914: the persistent native allowance of `spender`.
+    pub async fn native_allowance(&self, spender: Address) -> Result<U256, Error> {
+        self.view(self.address, IKeyward::nativeAllowanceCall { spender }).await
+    }
+
+    /// The gas window a user operation of `key_hash` must name now: `Some(now / period)` when the key's settings
+    /// carry [`Flags::GAS_BUDGET`] and its budget has a period, else `None` (the root and other keys name none).
+    pub async fn gas_window(&self, key_hash: B256) -> Result<Option<u64>, Error> {
+        if key_hash == ROOT_KEY_HASH {
+            return Ok(None);
+        }
+        let settings = match self.settings(key_hash).await {
+            Ok(s) => s,
+            // An unknown key's operation is refused in validation anyway; the EntryPoint says why.
+            Err(Error::Keyward(IKeyward::IKeywardErrors::KeyDoesNotExist(_))) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        if !settings.has_flag(Flags::GAS_BUDGET) {
+            return Ok(None);
+        }
+        let (budget, _) = self.gas_budget(key_hash).await?;
+        let period: u64 = budget.period.to();
+        if period == 0 {
+            return Ok(None);
+        }
+        Ok(userop::gas_window(self.now().await?, period))
     }
 
     /// EIP-7702: the EOA (`eoa`, which must be the provider's wallet too) delegates to `implementation` and runs
@@ -375,24 +538,25 @@ impl<P: Provider> Account<P> {
         self.execute_as_root(calls).await
     }
 
-    /// The relayed path: `signer` signs a batch in its nonce lane 0; the provider's wallet relays it.
+    /// The relayed path: `signer` signs a batch in its reserved nonce lane 0; the provider's wallet relays it.
     pub async fn execute_relayed(&self, signer: &dyn KeySigner, calls: &[Call]) -> Result<TxHash, Error> {
-        let (batch, signature) = self.signed_batch(signer, calls, U192::ZERO).await?;
+        let (batch, signature) = self.signed_batch(signer, calls, Lane::default()).await?;
         self.relay(batch, signature).await
     }
 
     /// A batch of `calls` signed by `signer` in nonce lane `lane` (any relayer, no deadline), to hand to a relayer
     /// or to [`Self::relay`]. Each lane has its own sequence, so batches in different lanes are independent: an
-    /// agent can keep several in flight and they land in any order.
+    /// agent can keep several in flight and they land in any order. `lane` is [`Lane::Reserved`] (the key's own) or
+    /// an explicit lane key (a `U192`; open lanes are shared by every key).
     pub async fn signed_batch(
         &self,
         signer: &dyn KeySigner,
         calls: &[Call],
-        lane: U192,
+        lane: impl Into<Lane>,
     ) -> Result<(SignedBatchedCall, Bytes), Error> {
         let key_hash = signer.key_hash();
-        let seq: U256 =
-            self.view(self.address, IKeyward::getSeq_1Call { keyHash: key_hash, key: U256::from(lane) }).await?;
+        let lane = self.lane_key(key_hash, lane.into()).await?;
+        let seq: U256 = self.view(self.address, IKeyward::getSeqCall { key: U256::from(lane) }).await?;
         let batch = SignedBatchedCall {
             batchedCall: BatchedCall { calls: calls.to_vec(), revertOnFailure: true },
             nonce: (U256::from(lane) << 64) | seq,
@@ -406,29 +570,30 @@ impl<P: Provider> Account<P> {
 
     /// Relays a signed batch with the provider's wallet.
     pub async fn relay(&self, batch: SignedBatchedCall, signature: Bytes) -> Result<TxHash, Error> {
-        let input = IKeyward::execute_1Call { signedBatchedCall: batch, wrappedSignature: signature }.abi_encode();
+        let input = IKeyward::execute_2Call { signedBatchedCall: batch, wrappedSignature: signature }.abi_encode();
         self.send(TransactionRequest::default().with_to(self.address).with_input(input)).await
     }
 
-    /// Builds and signs a user operation of `calls` for `signer` (EntryPoint nonce lane 0).
+    /// Builds and signs a user operation of `calls` for `signer` in its reserved EntryPoint nonce lane 0.
     pub async fn user_op(
         &self,
         signer: &dyn KeySigner,
         calls: &[Call],
         entry_point: Address,
     ) -> Result<PackedUserOperation, Error> {
-        self.user_op_in_lane(signer, calls, entry_point, U192::ZERO).await
+        self.user_op_in_lane(signer, calls, entry_point, Lane::default()).await
     }
 
     /// Builds and signs a user operation of `calls` for `signer` in EntryPoint nonce lane `lane` (the nonce's
-    /// 192-bit key): operations in different lanes do not wait for each other.
+    /// 192-bit key; [`Lane::Reserved`] is the key's own): operations in different lanes do not wait for each other.
     pub async fn user_op_in_lane(
         &self,
         signer: &dyn KeySigner,
         calls: &[Call],
         entry_point: Address,
-        lane: U192,
+        lane: impl Into<Lane>,
     ) -> Result<PackedUserOperation, Error> {
+        let lane = self.lane_key(signer.key_hash(), lane.into()).await?;
         let mut builder =
             userop::UserOpBuilder::new(self.address, self.entry_point_nonce_in_lane(entry_point, lane).await?);
         for call in calls {
@@ -437,7 +602,8 @@ impl<P: Provider> Account<P> {
         self.sign_user_op(builder.build(), signer, entry_point).await
     }
 
-    /// The next EntryPoint nonce of this account (lane 0), to start a [`userop::UserOpBuilder`].
+    /// The next EntryPoint nonce of this account in the open lane 0, to start a [`userop::UserOpBuilder`] (Calibur
+    /// clients' lane; [`Self::entry_point_nonce_in_lane`] with [`Self::reserved_lane`] for a key's own).
     pub async fn entry_point_nonce(&self, entry_point: Address) -> Result<U256, Error> {
         self.entry_point_nonce_in_lane(entry_point, U192::ZERO).await
     }
@@ -447,7 +613,8 @@ impl<P: Provider> Account<P> {
         self.view(entry_point, IEntryPoint::getNonceCall { sender: self.address, key: lane }).await
     }
 
-    /// Signs a built operation (fees, paymaster, ... as the builder set them) for `signer`.
+    /// Signs a built operation (fees, paymaster, ... as the builder set them) for `signer`. For a key whose
+    /// settings carry [`Flags::GAS_BUDGET`], the signature names the current gas window ([`Self::gas_window`]).
     pub async fn sign_user_op(
         &self,
         mut op: PackedUserOperation,
@@ -455,13 +622,38 @@ impl<P: Provider> Account<P> {
         entry_point: Address,
     ) -> Result<PackedUserOperation, Error> {
         let chain_id = self.provider.get_chain_id().await.map_err(rpc_error)?;
-        op.signature = signer.sign_user_op(userop::user_op_hash(&op, entry_point, chain_id, None), Bytes::new())?;
+        let window = self.gas_window(signer.key_hash()).await?;
+        let hash = userop::user_op_hash(&op, entry_point, chain_id, None);
+        op.signature = signer.sign_user_op_in_window(hash, Bytes::new(), window)?;
         Ok(op)
     }
 
     /// Sends signed operations through `entry_point.handleOps` with the provider's wallet as bundler.
     pub async fn handle_ops(&self, ops: Vec<PackedUserOperation>, entry_point: Address) -> Result<TxHash, Error> {
-        handle_ops_outcome(&self.send_receipt(self.handle_ops_tx(ops, entry_point).await?).await?)
+        let key_hashes: Vec<B256> = ops.iter().filter_map(signature_key_hash).collect();
+        let tx = self.handle_ops_tx(ops, entry_point).await?;
+        if let Err(e) = self.check(&tx).await {
+            return Err(self.attribute(e, &key_hashes).await);
+        }
+        handle_ops_outcome(&self.send_checked(tx).await?)
+    }
+
+    /// `PaymasterRequired()` is an error of the account (a key with SPONSORED_ONLY) and of the PolicyHook (a key
+    /// without a gas budget) with the same selector: it is the hook's unless one of the keys carries SPONSORED_ONLY.
+    async fn attribute(&self, e: Error, key_hashes: &[B256]) -> Error {
+        if !matches!(e, Error::Keyward(IKeyward::IKeywardErrors::PaymasterRequired(_))) {
+            return e;
+        }
+        for key_hash in key_hashes.iter().filter(|k| **k != ROOT_KEY_HASH) {
+            match self.settings(*key_hash).await {
+                Ok(s) if s.has_flag(Flags::SPONSORED_ONLY) => return e,
+                Ok(_) => {}
+                Err(_) => return e,
+            }
+        }
+        Error::Policy(crate::bindings::policy::IPolicyHook::IPolicyHookErrors::PaymasterRequired(
+            crate::bindings::policy::IPolicyHook::PaymasterRequired {},
+        ))
     }
 
     async fn handle_ops_tx(
@@ -473,8 +665,9 @@ impl<P: Provider> Account<P> {
         Ok(TransactionRequest::default().with_to(entry_point).with_input(handle_ops_call_data(ops, beneficiary)))
     }
 
-    /// ERC-4337: sends `calls` as a user operation signed by `signer` through `entry_point.handleOps`, with the
-    /// provider's wallet as bundler and beneficiary (local chains; use a bundler elsewhere).
+    /// ERC-4337: sends `calls` as a user operation signed by `signer` (in its reserved lane 0, naming the gas window
+    /// when its settings carry GAS_BUDGET) through `entry_point.handleOps`, with the provider's wallet as bundler and
+    /// beneficiary (local chains; use a bundler elsewhere).
     ///
     /// Both phases are simulated first, in the EntryPoint's order: validation (an `eth_call` of `handleOps`: a bad
     /// signature or an expired key gets the EntryPoint's reason, e.g. `AA22`), then execution
@@ -486,7 +679,7 @@ impl<P: Provider> Account<P> {
         calls: &[Call],
         entry_point: Address,
     ) -> Result<TxHash, Error> {
-        self.execute_user_op_in_lane(signer, calls, entry_point, U192::ZERO).await
+        self.execute_user_op_in_lane(signer, calls, entry_point, Lane::default()).await
     }
 
     /// [`Self::execute_user_op`] in EntryPoint nonce lane `lane`.
@@ -495,11 +688,13 @@ impl<P: Provider> Account<P> {
         signer: &dyn KeySigner,
         calls: &[Call],
         entry_point: Address,
-        lane: U192,
+        lane: impl Into<Lane>,
     ) -> Result<TxHash, Error> {
         let op = self.user_op_in_lane(signer, calls, entry_point, lane).await?;
         let tx = self.handle_ops_tx(vec![op.clone()], entry_point).await?;
-        self.check(&tx).await?;
+        if let Err(e) = self.check(&tx).await {
+            return Err(self.attribute(e, &[signer.key_hash()]).await);
+        }
         self.simulate_user_op(&op, entry_point).await?;
         handle_ops_outcome(&self.send_checked(tx).await?)
     }
@@ -516,7 +711,8 @@ impl<P: Provider> Account<P> {
         }
     }
 
-    /// Grants, updates, revocations, uses and EntryPoint changes from `from_block` to the latest block, in order.
+    /// Grants, updates, revocations, uses, EntryPoint changes, gas budgets, nonce invalidations, salt changes and
+    /// native approvals from `from_block` to the latest block, in order.
     pub async fn key_events(&self, from_block: u64) -> Result<Vec<KeyEvent>, Error> {
         self.read_key_events(Filter::new().from_block(from_block)).await
     }
@@ -534,6 +730,10 @@ impl<P: Provider> Account<P> {
             IKeyward::AllKeysRevoked::SIGNATURE_HASH,
             IKeyward::KeyUsed::SIGNATURE_HASH,
             IKeyward::EntryPointUpdated::SIGNATURE_HASH,
+            IKeyward::GasBudgetSet::SIGNATURE_HASH,
+            IKeyward::NonceInvalidated::SIGNATURE_HASH,
+            IKeyward::EIP712DomainChanged::SIGNATURE_HASH,
+            IKeyward::ApproveNative::SIGNATURE_HASH,
         ]);
         let logs = self.provider.get_logs(&filter).await.map_err(rpc_error)?;
         let mut out = Vec::with_capacity(logs.len());
@@ -552,10 +752,27 @@ impl<P: Provider> Account<P> {
                 IKeyward::IKeywardEvents::EntryPointUpdated(e) => {
                     KeyEvent::EntryPointUpdated { entry_point: e.newEntryPoint, block, tx }
                 }
+                IKeyward::IKeywardEvents::GasBudgetSet(e) => {
+                    KeyEvent::GasBudgetSet { key_hash: e.keyHash, budget: e.budget, block, tx }
+                }
+                IKeyward::IKeywardEvents::NonceInvalidated(e) => {
+                    KeyEvent::NonceInvalidated { nonce: e.nonce, block, tx }
+                }
+                IKeyward::IKeywardEvents::EIP712DomainChanged(_) => KeyEvent::DomainChanged { block, tx },
+                IKeyward::IKeywardEvents::ApproveNative(e) => {
+                    KeyEvent::NativeApproved { spender: e.spender, value: e.value, block, tx }
+                }
+                // Not in the filter.
+                _ => continue,
             });
         }
         Ok(out)
     }
+}
+
+/// The key hash a Keyward user operation's signature names (its first word).
+fn signature_key_hash(op: &PackedUserOperation) -> Option<B256> {
+    (op.signature.len() >= 32).then(|| B256::from_slice(&op.signature[..32]))
 }
 
 /// The outcome of a mined `handleOps`: it succeeds even when an operation's execution reverts, and the EntryPoint

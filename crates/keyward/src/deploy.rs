@@ -16,14 +16,16 @@ pub fn create2_address(salt: B256, creation_code: &[u8]) -> Address {
     CREATE2_DEPLOYER.create2(salt, keccak256(creation_code))
 }
 
-/// The first salt from `keccak256("keyward.policy-hook.v1")` upwards whose PolicyHook address ends in its flags.
+/// The first salt from `keccak256("keyward.policy-hook.v1")` upwards whose PolicyHook address carries exactly its
+/// flags ([`crate::hooks::POLICY_HOOK_FLAGS`], 0x1e) in its low 5 bits: its constructor reverts `WrongHookAddress`
+/// anywhere else. About 32 tries.
 pub fn policy_hook_salt() -> B256 {
     let base = U256::from_be_bytes(keccak256("keyward.policy-hook.v1").0);
     let code_hash = keccak256(crate::policy_hook_bytecode());
     let mut i = U256::ZERO;
     loop {
         let salt = B256::from(base.wrapping_add(i));
-        if CREATE2_DEPLOYER.create2(salt, code_hash).0[19] & 0x1f == crate::policy::POLICY_HOOK_FLAGS {
+        if CREATE2_DEPLOYER.create2(salt, code_hash).0[19] & crate::hooks::ALL == crate::hooks::POLICY_HOOK_FLAGS {
             return salt;
         }
         i += U256::from(1);
@@ -49,6 +51,6 @@ pub fn policy_hook_address() -> Address {
 mod tests {
     #[test]
     fn hook_address_carries_its_flags() {
-        assert_eq!(super::policy_hook_address().0[19] & 0x1f, crate::policy::POLICY_HOOK_FLAGS);
+        assert_eq!(crate::hooks::flags(super::policy_hook_address()), 0x1e);
     }
 }

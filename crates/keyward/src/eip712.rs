@@ -5,7 +5,7 @@ use std::sync::LazyLock;
 
 use alloy::{
     dyn_abi::Eip712Domain,
-    primitives::{Address, B256, U256, keccak256},
+    primitives::{Address, B256, U256, aliases::U96, keccak256},
     sol_types::SolValue,
 };
 
@@ -23,14 +23,27 @@ static SIGNED_BATCHED_CALL_TYPEHASH: LazyLock<B256> = LazyLock::new(|| {
 });
 
 /// The account's EIP-712 domain: name `Keyward`, version `1`, the chain, the account (the EOA) as verifying
-/// contract, and the implementation's address as salt (re-delegating invalidates every outstanding signature).
+/// contract, and the implementation's address as salt (re-delegating invalidates every outstanding signature), as
+/// long as the account never called `updateSalt`; see [`account_domain_with_salt_prefix`].
 pub fn account_domain(account: Address, chain_id: u64, implementation: Address) -> Eip712Domain {
+    account_domain_with_salt_prefix(account, chain_id, implementation, U96::ZERO)
+}
+
+/// The account's EIP-712 domain after `updateSalt(prefix)`: the salt is `prefix << 160 | implementation`, so a new
+/// prefix invalidates every outstanding EIP-712 and ERC-1271 signature. (`Account::domain` reads it from the chain.)
+pub fn account_domain_with_salt_prefix(
+    account: Address,
+    chain_id: u64,
+    implementation: Address,
+    prefix: U96,
+) -> Eip712Domain {
+    let salt = (U256::from(prefix) << 160) | U256::from_be_slice(implementation.as_slice());
     Eip712Domain::new(
         Some("Keyward".into()),
         Some("1".into()),
         Some(U256::from(chain_id)),
         Some(account),
-        Some(implementation.into_word()),
+        Some(B256::from(salt)),
     )
 }
 

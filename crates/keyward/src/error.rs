@@ -1,4 +1,4 @@
-use alloy::primitives::{Bytes, U256};
+use alloy::primitives::{Address, Bytes, U256};
 
 use crate::bindings::{IKeyward::IKeywardErrors, policy::IPolicyHook::IPolicyHookErrors};
 
@@ -6,12 +6,30 @@ use crate::bindings::{IKeyward::IKeywardErrors, policy::IPolicyHook::IPolicyHook
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// A settings word has reserved bits (201-207 or 248-255) set.
+    /// A settings word has reserved bits (201-207, 251-253 reserved for future flags, or 254-255) set.
     #[error("non-canonical settings: reserved bits {reserved:#x} are set")]
     NonCanonicalSettings {
         /// The offending bits.
         reserved: U256,
     },
+    /// A nonzero hook whose address enables no callback (its low 5 bits are zero): it would enforce nothing, and
+    /// the account refuses it (`HookWithoutCallbacks`).
+    #[error("hook {hook} enables no callback (the low 5 bits of its address are zero): the account refuses it")]
+    HookWithoutCallbacks {
+        /// The hook.
+        hook: Address,
+    },
+    /// Settings flags that are not names or bits this crate knows.
+    #[error("invalid settings flags {input:?}: {reason}")]
+    InvalidFlags {
+        /// What was given.
+        input: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// A gas budget the account would refuse (`InvalidGasBudget`) or that does not fit its fields.
+    #[error("invalid gas budget: {0}")]
+    InvalidGasBudget(&'static str),
     /// A time field does not fit in 40 bits.
     #[error("{field} {value} does not fit in 40 bits")]
     TimeOutOfRange {

@@ -9,7 +9,9 @@ pub mod deploy;
 pub mod eip712;
 pub mod encode;
 mod error;
+pub mod hooks;
 pub mod key;
+pub mod lanes;
 pub mod policy;
 pub mod settings;
 pub mod signer;
@@ -17,15 +19,16 @@ pub mod userop;
 
 pub use error::Error;
 pub use key::{KeyExt, ROOT_KEY_HASH};
-pub use settings::{Settings, SettingsBuilder};
-pub use signer::{KeySigner, P256KeySigner, Secp256k1Signer, WebAuthnSigner};
+pub use settings::{Flags, Settings, SettingsBuilder};
+pub use signer::{KeySigner, P256KeySigner, RootSigner, Secp256k1Signer, WebAuthnSigner};
 
 /// Keyward's creation bytecode (hex, `0x`-prefixed), committed under `artifacts/` so this crate builds without
-/// forge; `make test` fails when it no longer matches a fresh forge build.
+/// forge; `make test` fails when it no longer matches a fresh forge build. It also holds `KeywardExtension`'s
+/// creation code (Keyward's constructor creates the extension), so it is the only account artifact.
 pub const KEYWARD_BYTECODE_HEX: &str = include_str!("../artifacts/Keyward.bytecode.hex");
 
 /// The PolicyHook's creation bytecode (hex); [`deploy`] finds the CREATE2 salt that puts it at an address whose
-/// low 5 bits are [`policy::POLICY_HOOK_FLAGS`].
+/// low 5 bits are [`hooks::POLICY_HOOK_FLAGS`] (its constructor reverts anywhere else).
 pub const POLICY_HOOK_BYTECODE_HEX: &str = include_str!("../artifacts/PolicyHook.bytecode.hex");
 
 /// Keyward's creation bytecode.

@@ -41,6 +41,21 @@ pub trait KeySigner {
         Ok(crate::userop::wrap_signature(self.key_hash(), self.sign_digest(user_op_hash)?, hook_data))
     }
 
+    /// `userOp.signature` naming gas window `window` when given (keys with a gas budget):
+    /// `abi.encode(keyHash, signature, hookData, window)`; without a window, [`KeySigner::sign_user_op`].
+    fn sign_user_op_in_window(
+        &self,
+        user_op_hash: B256,
+        hook_data: Bytes,
+        window: Option<u64>,
+    ) -> Result<Bytes, Error> {
+        let signature = self.sign_digest(user_op_hash)?;
+        Ok(match window {
+            Some(w) => crate::userop::wrap_signature_in_window(self.key_hash(), signature, hook_data, w),
+            None => crate::userop::wrap_signature(self.key_hash(), signature, hook_data),
+        })
+    }
+
     /// An ERC-1271 signature (nested ERC-7739 `PersonalSign`) of `hash` for `isValidSignature(hash, ...)`.
     fn sign_1271_personal(&self, hash: B256, domain: &Eip712Domain, hook_data: Bytes) -> Result<Bytes, Error> {
         let signature = self.sign_digest(eip712::personal_sign_digest(hash, domain))?;
@@ -78,6 +93,25 @@ impl KeySigner for Secp256k1Signer {
     fn sign_digest(&self, digest: B256) -> Result<Bytes, Error> {
         let sig = self.0.sign_hash_sync(&digest).map_err(|e| Error::Signing(e.to_string()))?;
         Ok(sig.as_bytes().to_vec().into())
+    }
+}
+
+/// The root key: the account's own EOA key, known to the account by key hash 0 ([`crate::ROOT_KEY_HASH`]). It
+/// signs relayed batches and user operations like a registered secp256k1 key, in the root's own nonce lanes.
+#[derive(Clone, Debug)]
+pub struct RootSigner(pub PrivateKeySigner);
+
+impl KeySigner for RootSigner {
+    fn key(&self) -> Key {
+        Key::secp256k1(self.0.address())
+    }
+
+    fn sign_digest(&self, digest: B256) -> Result<Bytes, Error> {
+        Secp256k1Signer(self.0.clone()).sign_digest(digest)
+    }
+
+    fn key_hash(&self) -> B256 {
+        crate::ROOT_KEY_HASH
     }
 }
 

@@ -41,6 +41,21 @@ pub fn wrap_signature(key_hash: B256, signature: Bytes, hook_data: Bytes) -> Byt
     (key_hash, signature, hook_data).abi_encode_params().into()
 }
 
+/// `userOp.signature` with the optional fourth head word, the gas window the operation is charged to:
+/// `abi.encode(bytes32 keyHash, bytes signature, bytes hookData, uint256 window)`. Needed by keys whose settings
+/// carry [`crate::settings::Flags::GAS_BUDGET`] when the account pays: the account charges the operation to that
+/// window (a later one than the key last used starts afresh; an earlier one reverts `StaleGasWindow`) and narrows
+/// the operation's validity to it. The window is not signed (it is part of the signature field).
+pub fn wrap_signature_in_window(key_hash: B256, signature: Bytes, hook_data: Bytes, window: u64) -> Bytes {
+    (key_hash, signature, hook_data, U256::from(window)).abi_encode_params().into()
+}
+
+/// The gas window containing unix time `now` for a budget period of `period_secs` seconds: `now / period`
+/// (windows are aligned to multiples of the period since the Unix epoch). `None` for a budget without a period.
+pub fn gas_window(now: u64, period_secs: u64) -> Option<u64> {
+    now.checked_div(period_secs)
+}
+
 static DOMAIN_TYPEHASH: LazyLock<B256> =
     LazyLock::new(|| keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"));
 static NAME_HASH: LazyLock<B256> = LazyLock::new(|| keccak256("ERC4337"));
@@ -175,6 +190,20 @@ mod tests {
         assert_eq!(pd.len(), 20 + 16 + 16 + 1);
         assert_eq!(pd[35], 3);
         assert_eq!(pd[51], 4);
+    }
+
+    #[test]
+    fn the_gas_window_is_a_fourth_head_word() {
+        let three = wrap_signature(B256::repeat_byte(1), Bytes::from(vec![7; 65]), Bytes::new());
+        let four = wrap_signature_in_window(B256::repeat_byte(1), Bytes::from(vec![7; 65]), Bytes::new(), 20_000);
+        // The first offset is 0x60 with three head words and 0x80 with four: that is how the account tells them apart.
+        assert_eq!(U256::from_be_slice(&three[32..64]), U256::from(0x60));
+        assert_eq!(U256::from_be_slice(&four[32..64]), U256::from(0x80));
+        assert_eq!(U256::from_be_slice(&four[96..128]), U256::from(20_000));
+        let (kh, sig, hd) = <(B256, Bytes, Bytes)>::abi_decode_params(&four).unwrap();
+        assert_eq!((kh, sig.len(), hd.len()), (B256::repeat_byte(1), 65, 0), "three-word decoders still read it");
+        assert_eq!(gas_window(86_400 * 3 + 5, 86_400), Some(3));
+        assert_eq!(gas_window(5, 0), None);
     }
 
     #[test]

@@ -13,6 +13,7 @@ fn demo_runs() -> Result<()> {
     let text = stdout(&o);
     ensure!(text.contains("refused, daily limit reached") && text.contains("AA22") && text.contains("revoked the key"));
     ensure!(text.contains("the agent stopped: the session key expired"));
+    ensure!(text.contains("daily gas budget of 0.01 ETH"));
     ensure!(start.elapsed().as_secs() < 30);
     // --json: one JSON object per step, in order, with transaction hashes and the reason of each refusal.
     let o = keyward(&["--json", "demo"]);
@@ -37,6 +38,10 @@ fn demo_runs() -> Result<()> {
     ensure!(steps[stop + 1]["spentTodayWei"] == steps[stop + 1]["dailyLimitWei"], "{}", steps[stop + 1]);
     let after = &steps[stop + 2];
     ensure!(after["reason"] == "key expired" && after["error"].as_str().is_some_and(|e| e.contains("AA22")));
-    ensure!(steps[stop + 4]["uses"] == 3 && steps[stop + 4]["events"] == 6, "{}", steps[stop + 4]);
+    ensure!(steps[stop + 4]["uses"] == 3 && steps[stop + 4]["events"] == 7, "{}", steps[stop + 4]);
+    // The grant carries the gas budget (GAS_BUDGET flag and setGasBudget in the same batch), and step 4 shows it.
+    ensure!(steps[1]["gasBudgetPerDayWei"] == "10000000000000000", "{}", steps[1]);
+    ensure!(steps[stop + 1]["gasBudgetPerDayWei"] == "10000000000000000", "{}", steps[stop + 1]);
+    ensure!(steps[stop + 1]["gasChargedTodayWei"].is_string(), "{}", steps[stop + 1]);
     Ok(())
 }

@@ -220,3 +220,80 @@ async fn exec_as_a_session_key() -> Result<()> {
     std::fs::remove_dir_all(&dir)?;
     Ok(())
 }
+
+/// A grant with a daily gas budget under the PolicyHook (its flags in the settings), `exec` through ERC-4337 naming
+/// the gas window by itself, and the account-settings one-liners: gas budgets, nonce invalidation, salt.
+#[tokio::test]
+async fn gas_budgets_lanes_and_salt() -> Result<()> {
+    use alloy::primitives::{Address, U256, aliases::U96};
+
+    let net = Testnet::start().await?;
+    let (eoa, account) = net.new_account(&[]).await?;
+    let session = Secp256k1Signer(alloy::signers::local::PrivateKeySigner::random());
+    let kh = session.key_hash().to_string();
+    let url = net.url().to_string();
+    let acct = account.address().to_string();
+    let pk = alloy::primitives::hex::encode_prefixed(eoa.to_bytes());
+    let run = |args: &[&str]| keyward_env(&url, &pk, args);
+    let shop = Address::repeat_byte(0x5e);
+    let allow = format!("{shop}:0x00000000");
+    let o = run(&[
+        "grant",
+        "--account",
+        &acct,
+        "--public-key",
+        &session.0.address().to_string(),
+        "--allow",
+        &allow,
+        "--gas-budget-per-day",
+        "1000000000000000",
+    ]);
+    ensure!(o.status.success(), "{}", stderr(&o));
+    let o = run(&["--json", "keys", "--account", &acct]);
+    let listed: serde_json::Value = serde_json::from_str(stdout(&o).lines().next().unwrap_or_default())?;
+    ensure!(listed["flags"] == "AFTER_EXECUTE_ON_FAILURE|GAS_BUDGET", "{listed}");
+    let o = run(&["--json", "gas-budget", "--account", &acct, &kh]);
+    let b: serde_json::Value = serde_json::from_slice(&o.stdout)?;
+    ensure!(b["perPeriod"] == "1000000000000000" && b["period"] == 86_400 && b["lifetime"] == "0", "{b}");
+
+    // exec through ERC-4337: account-paid gas within the budget, the window named by the client.
+    let dir = std::env::temp_dir().join(format!("keyward-cli-gas-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let key_file = dir.join("session.key");
+    std::fs::write(&key_file, alloy::primitives::hex::encode_prefixed(session.0.to_bytes()))?;
+    let relayer = alloy::primitives::hex::encode_prefixed(net.funder().to_bytes());
+    let o = Command::new(env!("CARGO_BIN_EXE_keyward"))
+        .args(["exec", "--account", &acct, "--via", "4337", &shop.to_string()])
+        .env("ETH_RPC_URL", &url)
+        .env("KEYWARD_PRIVATE_KEY", &relayer)
+        .env("KEYWARD_SESSION_KEY_FILE", &key_file)
+        .output()?;
+    std::fs::remove_dir_all(&dir)?;
+    ensure!(o.status.success(), "{}", stderr(&o));
+    let (_, spent) = account.gas_budget(session.key_hash()).await?;
+    ensure!(spent.window.to::<u64>() == net.now().await? / 86_400, "{spent:?}");
+    // The operation used the key's reserved lane, not the open lane 0.
+    let lane = account.reserved_lane(session.key_hash(), 0).await?;
+    let ep = keyward::userop::ENTRY_POINT_V08;
+    ensure!(account.entry_point_nonce_in_lane(ep, lane).await? == keyward::lanes::nonce(lane, 1));
+
+    // set-gas-budget: a lifetime cap alone; spending restarts.
+    let o = run(&["set-gas-budget", "--account", &acct, &kh, "--lifetime", "5"]);
+    ensure!(o.status.success(), "{}", stderr(&o));
+    let (budget, spent) = account.gas_budget(session.key_hash()).await?;
+    ensure!(budget.lifetime.to::<u64>() == 5 && budget.perPeriod.is_zero() && spent.window.is_zero());
+    let o = run(&["set-gas-budget", "--account", &acct, &kh, "--per-period", "5"]);
+    ensure!(o.status.code() == Some(1) && stderr(&o).contains("a per-period cap needs a period"), "{}", stderr(&o));
+
+    // invalidate-nonce: the key's reserved relayed lane moves to sequence 3.
+    let o = run(&["invalidate-nonce", "--account", &acct, "--lane", &U256::from(lane).to_string(), "--seq", "3"]);
+    ensure!(o.status.success(), "{}", stderr(&o));
+    ensure!(account.seq(lane).await? == 3);
+
+    // update-salt: the account's EIP-712 salt carries the new prefix.
+    let o = run(&["update-salt", "--account", &acct, "7"]);
+    ensure!(o.status.success(), "{}", stderr(&o));
+    let salt = account.domain().await?.salt.unwrap_or_default();
+    ensure!(U256::from_be_bytes(salt.0) >> 160 == U256::from(U96::from(7)), "{salt}");
+    Ok(())
+}

@@ -30,12 +30,13 @@ fn messy() -> impl Strategy<Value = String> {
     prop_oneof![
         proptest::collection::vec(any::<u8>(), 0..80).prop_map(|b| format!("0x{}", alloy::primitives::hex::encode(b))),
         "(0x)?[0-9a-fA-F]{0,70}",
-        // Canonical-looking words: hook, expiration, admin bit, validAfter in their places.
-        (any::<[u8; 20]>(), any::<u32>(), any::<bool>(), any::<u32>()).prop_map(|(h, e, a, v)| {
+        // Canonical-looking words: hook, expiration, admin bit, validAfter and flags in their places.
+        (any::<[u8; 20]>(), any::<u32>(), any::<bool>(), any::<u32>(), 0u8..8).prop_map(|(h, e, a, v, f)| {
             let word = alloy::primitives::U256::from_be_slice(&h)
                 | (alloy::primitives::U256::from(e) << 160)
                 | (alloy::primitives::U256::from(u8::from(a)) << 200)
-                | (alloy::primitives::U256::from(v) << 208);
+                | (alloy::primitives::U256::from(v) << 208)
+                | (alloy::primitives::U256::from(f) << 248);
             format!("{word:#x}")
         }),
         "[0-9]{0,80}",
@@ -63,9 +64,9 @@ proptest! {
             // A word that decodes encodes back to itself.
             let text = String::from_utf8_lossy(&o.stdout).into_owned();
             let fields: Vec<&str> = text.lines().filter_map(|l| l.split_once(' ').map(|(_, v)| v)).collect();
-            prop_assert_eq!(fields.len(), 4);
+            prop_assert_eq!(fields.len(), 5);
             let mut args = vec!["settings", "encode", "--hook", fields[0], "--expires-at", fields[1]];
-            args.extend(["--valid-after", fields[3]]);
+            args.extend(["--valid-after", fields[3], "--flags", fields[4]]);
             if fields[2] == "true" {
                 args.push("--admin");
             }
@@ -77,8 +78,10 @@ proptest! {
     }
 
     #[test]
-    fn settings_encode(hook in value(), expires in value(), after in value(), admin in any::<bool>()) {
-        let mut args = vec!["settings", "encode", "--hook", &hook, "--expires-at", &expires, "--valid-after", &after];
+    fn settings_encode(hook in value(), expires in value(), after in value(), admin in any::<bool>(), flags in value()) {
+        let mut args = vec![
+            "settings", "encode", "--hook", &hook, "--expires-at", &expires, "--valid-after", &after, "--flags", &flags,
+        ];
         if admin {
             args.push("--admin");
         }
@@ -99,6 +102,11 @@ proptest! {
             vec!["encode", "update", &a, "--expires-in", &b],
             vec!["encode", "grant", "--public-key", &a, "--expires-at", &b],
             vec!["encode", "register", "--type", "p256", "--public-key", &a],
+            vec!["encode", "execute-batch", &a, &b, "--continue-on-failure"],
+            vec!["encode", "invalidate-nonce", "--lane", &a, "--seq", &b],
+            vec!["encode", "update-salt", &a],
+            vec!["encode", "approve-native", &a, &b],
+            vec!["encode", "set-gas-budget", &a, "--per-period", &b, "--period", &c],
         ] {
             well_behaved(&args, &keyward(&args))?;
         }

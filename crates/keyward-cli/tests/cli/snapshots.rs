@@ -31,6 +31,8 @@ fn help() -> Result<()> {
         ("help-exec", &["exec", "--help"]),
         ("help-watch", &["watch", "--help"]),
         ("help-settings-encode", &["settings", "encode", "--help"]),
+        ("help-encode", &["encode", "--help"]),
+        ("help-encode-execute-batch", &["encode", "execute-batch", "--help"]),
     ] {
         let o = keyward(args);
         ensure!(o.status.success() && o.stderr.is_empty(), "{args:?}");
@@ -42,7 +44,7 @@ fn help() -> Result<()> {
 /// Every bad-input class of the offline commands and their exit codes, one case per line.
 #[test]
 fn errors() -> Result<()> {
-    let cases: [&[&str]; 12] = [
+    let cases: [&[&str]; 18] = [
         &["settings", "decode", "0x8000000000000000000000000000000000000000000000000000000000000000"],
         &["settings", "decode", "0x0000000000000000000000000000000000000000000000000000000000000000ff"],
         &["settings", "decode", "12"],
@@ -54,6 +56,25 @@ fn errors() -> Result<()> {
         &["key", "hash", "--public-key", "hello"],
         &["encode", "execute", "0x12", "0x"],
         &["encode", "revoke", "0x12"],
+        &["settings", "decode", "0x0800000000000000000000000000000000000000000000000000000000000000"],
+        &["settings", "decode", "0x0000000000000000000000000000000000000000000000000000000000000020"],
+        &["settings", "encode", "--flags", "FAST"],
+        &["encode", "execute-batch", "0xaa:0x"],
+        &[
+            "encode",
+            "invalidate-nonce",
+            "--lane",
+            "6277101735386680763835789423207666416102355444464034512896",
+            "--seq",
+            "1",
+        ],
+        &[
+            "encode",
+            "set-gas-budget",
+            "0x80b9be6ff49051eca0a9e2532bde9ceb67a892390800e4b09ee9c59b3dd0df5a",
+            "--per-period",
+            "1",
+        ],
         &["keys", "--account", "0x0000000000000000000000000000000000000001", "--rpc-url", "http://127.0.0.1:1"],
     ];
     let mut out = String::new();

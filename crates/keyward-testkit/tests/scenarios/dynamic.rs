@@ -9,7 +9,7 @@ use alloy::{
 };
 use eyre::{Result, ensure};
 use keyward::{
-    Error, KeySigner, Secp256k1Signer, Settings,
+    Error, KeySigner, Secp256k1Signer,
     bindings::{IKeyward::IKeywardErrors, policy::SignatureMode},
     client::KeyEvent,
     eip712, encode,
@@ -26,7 +26,7 @@ async fn delegated_key_signs_only_what_it_may() -> Result<()> {
     let kh = delegated.key_hash();
     let app_domain = Testnet::hash("dapp.example EIP-712 domain");
     let from = net.provider().get_block_number().await?;
-    let settings = Settings::builder().hook(net.policy_hook).build()?;
+    let settings = net.policy_settings().build()?;
     let (_, account) = net
         .new_account(&[
             Testnet::grant_call(&delegated.key(), settings),
@@ -69,7 +69,7 @@ async fn delegated_key_signs_only_what_it_may() -> Result<()> {
     // No key management, no policy changes, whatever the wildcard says.
     let e = as_key.execute_direct(&[encode::self_call(encode::revoke_all())]).await.expect_err("self-call");
     ensure!(matches!(e, Error::Keyward(IKeywardErrors::OnlyAdminCanSelfCall(_))), "{e}");
-    let e = as_key.execute_direct(&[hook(policy::usage_limits(kh, 0, 0, 0))]).await.expect_err("policy change");
+    let e = as_key.execute_direct(&[hook(policy::usage_limits(kh, 0, 0, 0, 0))]).await.expect_err("policy change");
     ensure!(matches!(e, Error::Policy(_)), "{e}");
 
     // Bound to one account: the same key on another account is nobody there.

@@ -1,12 +1,13 @@
 //! The seed products' promises (`shared/seeds/`), each proven as a real flow on anvil, both sides of every
 //! boundary. One binary, a module per product.
 
+mod calibur;
 mod dynamic;
 mod okto;
 mod openfort;
 mod turnkey;
 
-use alloy::primitives::{Address, B256, Bytes, U256};
+use alloy::primitives::{Address, Bytes, U256};
 use keyward::bindings::Call;
 
 /// A plain ETH payment.
@@ -17,9 +18,4 @@ pub(crate) fn pay(to: Address, wei: u64) -> [Call; 1] {
 /// The hook call that applies one PolicyHook configuration.
 pub(crate) fn hook(data: Bytes) -> Call {
     keyward::policy::to_hook(keyward::deploy::policy_hook_address(), data)
-}
-
-/// A 32-byte ABI word holding an address.
-pub(crate) fn word(a: Address) -> B256 {
-    a.into_word()
 }

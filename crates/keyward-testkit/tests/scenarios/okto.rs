@@ -26,14 +26,14 @@ async fn session_caps_and_logout() -> Result<()> {
     let kh = session.key_hash();
     let now = net.now().await?;
     // Okto's default session lifetime: 10 days.
-    let settings = Settings::builder().hook(net.policy_hook).expires_in(now, Duration::from_hours(240)).build()?;
+    let settings = net.policy_settings().expires_in(now, Duration::from_hours(240)).build()?;
     let (_, account) = net
         .new_account(&[
             Testnet::grant_call(&session.key(), settings),
             hook(policy::allow(kh, merchant, EMPTY_CALLDATA)),
             // per transaction 100, per day 250, total 400 (wei), at most 6 transactions.
             hook(policy::native_limits(kh, 100, 250, 86_400, 400)),
-            hook(policy::usage_limits(kh, 6, 0, 0)),
+            hook(policy::usage_limits(kh, 6, 0, 0, 0)),
         ])
         .await?;
     let app = net.relayed(account.address());
@@ -73,14 +73,14 @@ async fn transaction_count_cap_and_independent_sessions() -> Result<()> {
     let merchant = Address::repeat_byte(0x0d);
     let app_a = P256KeySigner::from_bytes(&[2; 32])?;
     let app_b = P256KeySigner::from_bytes(&[3; 32])?;
-    let settings = Settings::builder().hook(net.policy_hook).build()?;
+    let settings = net.policy_settings().build()?;
     let mut calls = Vec::new();
     for s in [&app_a, &app_b] {
         calls.push(Testnet::grant_call(&s.key(), settings));
         calls.push(hook(policy::allow(s.key_hash(), merchant, EMPTY_CALLDATA)));
         calls.push(hook(policy::native_limits(s.key_hash(), 0, 0, 0, 0)));
     }
-    calls.push(hook(policy::usage_limits(app_a.key_hash(), 2, 0, 0)));
+    calls.push(hook(policy::usage_limits(app_a.key_hash(), 2, 0, 0, 0)));
     let (_, account) = net.new_account(&calls).await?;
     let relayer = net.relayed(account.address());
     relayer.execute_relayed(&app_a, &pay(merchant, 1)).await?;
@@ -116,5 +116,74 @@ async fn paymaster_sponsored_operations_leave_the_accounts_eth_untouched() -> Re
     bundler.handle_ops(vec![op], ENTRY_POINT_V08).await?;
     ensure!(net.provider().get_balance(account.address()).await? == before, "the account paid no gas");
     ensure!(bundler.entry_point_nonce(ENTRY_POINT_V08).await? == nonce + U256::from(1), "the operation ran");
+    Ok(())
+}
+
+/// Gas is spend: a PolicyHook key's ERC-4337 operations need a paymaster (one of the listed ones, once a list is
+/// set) or a gas budget the account enforces; without either the account's ETH is never the gas tank.
+#[tokio::test]
+async fn policy_keys_pay_gas_through_a_paymaster_or_a_budget() -> Result<()> {
+    use keyward::{
+        bindings::{IKeyward::IKeywardErrors, PackedUserOperation},
+        encode,
+        userop::{ENTRY_POINT_V08, UserOpBuilder},
+    };
+
+    let net = Testnet::start().await?;
+    let paymaster = net.deploy_paymaster(U256::from(10u128.pow(18))).await?;
+    let merchant = Address::repeat_byte(0x0f);
+    let sponsored = P256KeySigner::from_bytes(&[8; 32])?;
+    let budgeted = P256KeySigner::from_bytes(&[9; 32])?;
+    let (sk, bk) = (sponsored.key_hash(), budgeted.key_hash());
+    let budget = encode::gas_budget(10u128.pow(15), 86_400, 0)?;
+    let (_, account) = net
+        .new_account(&[
+            Testnet::grant_call(&sponsored.key(), net.policy_settings().build()?),
+            hook(policy::allow(sk, merchant, EMPTY_CALLDATA)),
+            Testnet::grant_call(&budgeted.key(), net.policy_settings().gas_budget(true).build()?),
+            encode::self_call(encode::set_gas_budget(bk, budget.clone())),
+            hook(policy::allow(bk, merchant, EMPTY_CALLDATA)),
+        ])
+        .await?;
+    let bundler = net.relayed(account.address());
+    let call = pay(merchant, 0);
+
+    // No paymaster, no budget: the hook refuses in validation (nothing is sent).
+    let e = bundler.execute_user_op(&sponsored, &call, ENTRY_POINT_V08).await.expect_err("account-paid gas");
+    ensure!(matches!(e, Error::Policy(IPolicyHookErrors::PaymasterRequired(_))), "{e}");
+    // With a paymaster it runs, and the account's ETH is untouched.
+    let sponsored_op = |pm: Address| {
+        let bundler = &bundler;
+        let sponsored = &sponsored;
+        let call = call.clone();
+        async move {
+            let lane = bundler.reserved_lane(sponsored.key_hash(), 0).await?;
+            let nonce = bundler.entry_point_nonce_in_lane(ENTRY_POINT_V08, lane).await?;
+            let op = UserOpBuilder::new(bundler.address(), nonce)
+                .call(call[0].clone())
+                .fees(1_000_000_000, 2_000_000_000)
+                .paymaster(pm, 100_000, 50_000, &[])
+                .build();
+            eyre::Ok::<PackedUserOperation>(bundler.sign_user_op(op, sponsored, ENTRY_POINT_V08).await?)
+        }
+    };
+    let before = net.provider().get_balance(account.address()).await?;
+    bundler.handle_ops(vec![sponsored_op(paymaster).await?], ENTRY_POINT_V08).await?;
+    ensure!(net.provider().get_balance(account.address()).await? == before, "the paymaster paid");
+    // Once the key's paymasters are listed, another one is refused.
+    account.execute_as_root(&[hook(policy::paymasters(sk, vec![Address::repeat_byte(0x99)]))]).await?;
+    let e = bundler.handle_ops(vec![sponsored_op(paymaster).await?], ENTRY_POINT_V08).await.expect_err("unlisted");
+    ensure!(matches!(&e, Error::Policy(IPolicyHookErrors::PaymasterNotAllowed(p)) if p.paymaster == paymaster), "{e}");
+
+    // The budgeted key: the account pays, within 0.001 ETH a day, charged in the day's window the client names.
+    bundler.execute_user_op(&budgeted, &call, ENTRY_POINT_V08).await?;
+    let (_, spent) = bundler.gas_budget(bk).await?;
+    ensure!(spent.window.to::<u64>() == net.now().await? / 86_400, "charged to today's window: {spent:?}");
+    // An operation whose maximum cost passes the day's budget is refused in validation.
+    let nonce = bundler.entry_point_nonce_in_lane(ENTRY_POINT_V08, bundler.reserved_lane(bk, 0).await?).await?;
+    let pricey = UserOpBuilder::new(account.address(), nonce).call(call[0].clone()).fees(1, 1_000_000_000).build();
+    let pricey = bundler.sign_user_op(pricey, &budgeted, ENTRY_POINT_V08).await?;
+    let e = bundler.handle_ops(vec![pricey], ENTRY_POINT_V08).await.expect_err("over budget");
+    ensure!(matches!(&e, Error::Keyward(IKeywardErrors::GasBudgetExceeded(x)) if x.kind == 1), "{e}");
     Ok(())
 }

@@ -13,7 +13,7 @@ use keyward::{
 };
 use keyward_testkit::Testnet;
 
-use crate::{hook, word};
+use crate::hook;
 
 const TRANSFER: [u8; 4] = [0xa9, 0x05, 0x9c, 0xbb];
 
@@ -24,7 +24,7 @@ async fn only_to_this_address_with_conditions_and_denies() -> Result<()> {
     let treasury = Address::repeat_byte(0x7e);
     let key = P256KeySigner::from_bytes(&[4; 32])?;
     let kh = key.key_hash();
-    let settings = Settings::builder().hook(net.policy_hook).build()?;
+    let settings = net.policy_settings().build()?;
     let (_, account) = net
         .new_account(&[
             Testnet::grant_call(&key.key(), settings),
@@ -34,8 +34,8 @@ async fn only_to_this_address_with_conditions_and_denies() -> Result<()> {
                 token,
                 TRANSFER,
                 vec![
-                    policy::condition(ConditionOp::Equal, 0, word(treasury)),
-                    policy::condition(ConditionOp::LessOrEqual, 1, U256::from(1000).into()),
+                    policy::address_condition(ConditionOp::Equal, 0, treasury),
+                    policy::uint_condition(ConditionOp::LessOrEqual, 1, U256::from(1000)),
                 ],
             )),
         ])

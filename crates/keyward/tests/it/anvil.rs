@@ -11,7 +11,7 @@ use alloy::{
 };
 use eyre::{OptionExt, Result, ensure};
 
-use crate::chain::{anvil_path, deploy, place_entry_point};
+use crate::chain::{anvil_path, deploy, deploy_policy_hook, place_entry_point};
 use keyward::{
     KeySigner, P256KeySigner, Secp256k1Signer, Settings, WebAuthnSigner,
     bindings::{Call, IKeyward::IKeywardErrors},
@@ -140,7 +140,8 @@ async fn policy_guarded_session_key() -> Result<()> {
     use keyward::{
         bindings::policy::IPolicyHook::IPolicyHookErrors,
         encode,
-        policy::{self, EMPTY_CALLDATA, POLICY_HOOK_FLAGS},
+        hooks::POLICY_HOOK_FLAGS,
+        policy::{self, EMPTY_CALLDATA},
     };
 
     let anvil = Anvil::at(anvil_path()?).spawn();
@@ -148,8 +149,10 @@ async fn policy_guarded_session_key() -> Result<()> {
     let relayer_key: PrivateKeySigner = anvil.keys()[0].clone().into();
     let relayed = ProviderBuilder::new().wallet(EthereumWallet::from(relayer_key)).connect_http(url.clone());
     let keyward = deploy(&relayed, keyward::keyward_bytecode()).await?;
-    let hook = deploy(&relayed, keyward::policy_hook_bytecode()).await?;
-    // Any address carrying the flags works; the code is what matters here.
+    place_entry_point(&relayed).await?;
+    // The hook's constructor insists on an address carrying its flags: the mined CREATE2 salt gives one. Its runtime
+    // code works at any address carrying them too (what the testkit and forge fixture rely on).
+    let hook = deploy_policy_hook(&relayed).await?;
     let flagged = Address::from_word(B256::from(U256::from(0x00c0_ffee_0000_u64 | u64::from(POLICY_HOOK_FLAGS))));
     relayed.anvil_set_code(flagged, relayed.get_code_at(hook).await?).await?;
     let hook = flagged;
@@ -161,7 +164,7 @@ async fn policy_guarded_session_key() -> Result<()> {
     let session = P256KeySigner::from_bytes(&[8; 32])?;
     let kh = session.key_hash();
     let shop = Address::repeat_byte(0x5e);
-    let settings = Settings::builder().hook(hook).build()?;
+    let settings = Settings::builder().policy_hook(hook).build()?;
     user.delegate_and_execute(
         &eoa,
         keyward,
@@ -169,7 +172,7 @@ async fn policy_guarded_session_key() -> Result<()> {
             encode::self_call(encode::grant(&session.key(), settings)),
             policy::to_hook(hook, policy::allow(kh, shop, EMPTY_CALLDATA)),
             policy::to_hook(hook, policy::native_limits(kh, 0, 2, 86_400, 0)),
-            policy::to_hook(hook, policy::usage_limits(kh, 3, 0, 0)),
+            policy::to_hook(hook, policy::usage_limits(kh, 3, 0, 0, 0)),
         ],
     )
     .await?;
@@ -184,6 +187,18 @@ async fn policy_guarded_session_key() -> Result<()> {
         via_relayer.execute_relayed(&session, &pay(Address::repeat_byte(1))).await.expect_err("not the shop");
     ensure!(matches!(elsewhere, keyward::Error::Policy(IPolicyHookErrors::CallNotAllowed(_))), "{elsewhere}");
     ensure!(relayed.get_balance(shop).await? == U256::from(2));
+    // ERC-4337: without a paymaster or a gas budget the hook refuses account-paid gas (found before sending).
+    let e = via_relayer.execute_user_op(&session, &pay(shop), ENTRY_POINT_V08).await.expect_err("no paymaster");
+    ensure!(matches!(e, keyward::Error::Policy(IPolicyHookErrors::PaymasterRequired(_))), "{e}");
+    // A policy for a key whose settings do not name the hook is refused, not stored where it would not apply.
+    let plain = P256KeySigner::from_bytes(&[9; 32])?;
+    user.grant(&plain.key(), Settings::builder().build()?).await?;
+    let e = user
+        .execute_as_root(&[policy::to_hook(hook, policy::allow(plain.key_hash(), shop, EMPTY_CALLDATA))])
+        .await
+        .expect_err("the key's settings do not name the hook");
+    ensure!(matches!(e, keyward::Error::Policy(IPolicyHookErrors::HookNotInSettings(_))), "{e}");
+    ensure!(user.policy(hook, kh).await?.active && !user.policy(hook, plain.key_hash()).await?.active);
     Ok(())
 }
 

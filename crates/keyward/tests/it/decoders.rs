@@ -10,7 +10,8 @@ use keyward::{
 };
 use proptest::prelude::*;
 
-const RESERVED: U256 = U256::from_limbs([0, 0, 0, 0xff00_0000_0000_fe00]);
+/// Bits 201-207 and 251-255 (248-250 are the flags).
+const RESERVED: U256 = U256::from_limbs([0, 0, 0, 0xf800_0000_0000_fe00]);
 
 proptest! {
     #[test]
@@ -19,6 +20,9 @@ proptest! {
         match Settings::try_from(raw) {
             Ok(s) => prop_assert_eq!(s.to_u256(), raw),
             Err(keyward::Error::NonCanonicalSettings { reserved }) => prop_assert_eq!(reserved, raw & RESERVED),
+            Err(keyward::Error::HookWithoutCallbacks { hook }) => {
+                prop_assert!(raw & RESERVED == U256::ZERO && !hook.is_zero() && !keyward::hooks::has_any(hook));
+            }
             Err(e) => prop_assert!(false, "unexpected error {e}"),
         }
     }
@@ -30,7 +34,8 @@ proptest! {
 
     #[test]
     fn settings_from_hex_round_trips(limbs in any::<[u64; 4]>()) {
-        let raw = U256::from_limbs(limbs) & !RESERVED;
+        // Canonical: no reserved bit, and a hook (if any) with at least one callback bit.
+        let raw = (U256::from_limbs(limbs) & !RESERVED) | U256::from(1);
         let s = Settings::try_from(raw).expect("canonical");
         prop_assert_eq!(s.to_string().parse::<Settings>().expect("parses"), s);
         let json = serde_json::to_string(&s).expect("serializes");
@@ -43,5 +48,6 @@ proptest! {
         let _ = PackedUserOperation::abi_decode(&bytes);
         let _ = SignedBatchedCall::abi_decode(&bytes);
         let _ = <(alloy::primitives::B256, Bytes, Bytes)>::abi_decode_params(&bytes);
+        let _ = <(alloy::primitives::B256, Bytes, Bytes, U256)>::abi_decode_params(&bytes);
     }
 }

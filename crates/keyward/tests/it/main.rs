@@ -1,6 +1,8 @@
 //! Integration tests of the keyward crate (one binary, a module per area).
 
 #[cfg(feature = "client")]
+mod account_abi;
+#[cfg(feature = "client")]
 mod anvil;
 #[cfg(feature = "client")]
 #[path = "../support/chain.rs"]

@@ -36,6 +36,21 @@ pub(crate) async fn deploy(provider: &impl Provider, code: Bytes) -> Result<Addr
     receipt.contract_address.ok_or_eyre("no contract address")
 }
 
+/// Deploys the PolicyHook through the CREATE2 deployer (on anvil from genesis) under the mined salt, so its address
+/// carries its flags 0x1e (its constructor reverts anywhere else); returns the address.
+#[allow(dead_code)] // used by the tests, not by the example
+pub(crate) async fn deploy_policy_hook(provider: &impl Provider) -> Result<Address> {
+    let code = keyward::policy_hook_bytecode();
+    let salt = keyward::deploy::policy_hook_salt();
+    let tx = TransactionRequest::default()
+        .with_to(keyward::deploy::CREATE2_DEPLOYER)
+        .with_input(keyward::deploy::create2_call_data(salt, &code));
+    provider.send_transaction(tx).await?.get_receipt().await?;
+    let hook = keyward::deploy::create2_address(salt, &code);
+    ensure!(!provider.get_code_at(hook).await?.is_empty(), "the PolicyHook was not deployed at {hook}");
+    Ok(hook)
+}
+
 /// Places the EntryPoint v0.8 from its official artifact (npm `@account-abstraction/contracts`) at its canonical
 /// address.
 pub(crate) async fn place_entry_point(provider: &impl Provider) -> Result<()> {
