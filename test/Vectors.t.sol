@@ -164,9 +164,9 @@ contract VectorsTest is KeywardTestBase {
     function test_vectors_settings() public {
         SettingsCase[] memory cases = new SettingsCase[](N);
         for (uint256 i; i < N; ++i) {
-            // Mostly canonical (random flags in bits 248-253 included), a quarter with reserved bits.
+            // Mostly canonical (random flags in bits 248-250 included), a quarter with reserved bits.
             uint256 raw = _rand(i, 1);
-            if (i % 4 != 0) raw &= ~((uint256(0x03) << 254) | (uint256(0x7f) << 201));
+            if (i % 4 != 0) raw &= ~((uint256(0x1f) << 251) | (uint256(0x7f) << 201));
             SettingsCase memory sc;
             sc.raw = raw;
             (sc.hook, sc.expiration, sc.admin, sc.validAfter, sc.validationData, sc.canonical) = _readSettings(raw);

@@ -151,7 +151,7 @@ interface IKeyward {
     error KeyAlreadyRegistered(bytes32 keyHash);
     /// @notice The public key is malformed for its key type.
     error InvalidPublicKey();
-    /// @notice Reserved settings bits (201-207, 254-255) are set.
+    /// @notice Reserved settings bits (201-207, 251-255) are set.
     error NonCanonicalSettings(uint256 settings);
     /// @notice The hook's address enables no callback (its low 5 bits are zero): it would enforce nothing.
     error HookWithoutCallbacks(address hook);

@@ -3,8 +3,8 @@ pragma solidity ^0.8.30;
 
 /// @dev The account's header word, read by every path:
 ///
-///   bit 255          177 176 175         152 151         130 129          96 95                   0
-///       |    unused     |ep | grants (24)   | count (22)    |  epoch (32)     |   salt prefix (96)    |
+///   bit 255          177 176 175         152 151         130 129 128 127          96 95                   0
+///       |    unused     |ep | grants (24)   | count (22)    | unused |  epoch (32)  |   salt prefix (96)    |
 ///
 /// - salt prefix: the EIP-712 salt's high 96 bits (`updateSalt`).
 /// - epoch: the key epoch; keys live under it, so `revokeAll` (epoch + 1) revokes every key in one write.

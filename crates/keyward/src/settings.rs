@@ -1,16 +1,16 @@
 //! The packed per-key settings word.
 //!
 //! ```text
-//! bit 255 254 253         248 247            208 207    201 200 199          160 159                0
-//!     | 0 | 0 |    flags     |   validAfter     |  zero   |adm|  expiration   |        hook         |
-//!     |   |   |   (6 bits)   |   uint40         |         |   |  uint40       |      address        |
+//! bit 255     251 250  248 247            208 207    201 200 199          160 159                0
+//!     |   zero    | flags |   validAfter     |  zero   |adm|  expiration   |        hook         |
+//!     |           |(3 bit)|   uint40         |         |   |  uint40       |      address        |
 //! ```
 //!
 //! Bits 0-200 match Uniswap's Calibur (a Calibur client's word is a Keyward word). Keyward adds `validAfter` in
 //! bits 208-247, which lines up with the `validAfter` field of an ERC-4337 `validationData`, and the [`Flags`] in
-//! bits 248-253: 248 AFTER_EXECUTE_ON_FAILURE, 249 SPONSORED_ONLY, 250 GAS_BUDGET. Bits 251-253 are reserved for
-//! future flags and must be zero here (the contract ignores them today; this crate refuses words it cannot
-//! explain), as must bits 201-207 and 254-255. A nonzero hook must enable at least one callback in the low 5 bits
+//! bits 248-250: 248 AFTER_EXECUTE_ON_FAILURE, 249 SPONSORED_ONLY, 250 GAS_BUDGET. Bits 201-207 and 251-255 must be
+//! zero (251-253 are room for future flags), here as in the contract. A nonzero hook must enable at least one
+//! callback in the low 5 bits
 //! of its address ([`crate::hooks`]): the account refuses any other with `HookWithoutCallbacks`.
 
 use std::{fmt, ops::BitOr, str::FromStr, time::Duration};
@@ -26,8 +26,7 @@ const EXPIRATION_SHIFT: usize = 160;
 const ADMIN_BIT: usize = 200;
 const VALID_AFTER_SHIFT: usize = 208;
 const FLAGS_SHIFT: usize = 248;
-/// Bits 201-207 and 251-255: must be zero in a settings word this crate accepts (the contract itself only
-/// refuses 201-207 and 254-255; 251-253 are flags it does not define yet).
+/// Bits 201-207 and 251-255: must be zero (the contract's `NonCanonicalSettings`).
 const RESERVED_MASK: U256 = U256::from_limbs([0, 0, 0, 0xf800_0000_0000_fe00]);
 
 /// The flags of a settings word (bits 248-250 of it; bits 251-253 are reserved for future flags).

@@ -40,10 +40,6 @@ fn meta() -> Result<(Address, Address, u64, Address)> {
     Ok((account, implementation, chain_id.to(), entry_point))
 }
 
-/// Bits the contract accepts (its `isCanonical`) that this crate refuses: 251-253, flags the contract does not
-/// define yet. (The crate also refuses a nonzero hook without callbacks, which the contract refuses at grant.)
-const RUST_ONLY_RESERVED: U256 = U256::from_limbs([0, 0, 0, 0x3800_0000_0000_0000]);
-
 #[test]
 #[ignore = "needs the vectors forge writes (test/Vectors.t.sol): `make test` runs it"]
 fn settings_packing_matches_solidity() -> Result<()> {
@@ -65,11 +61,8 @@ fn settings_packing_matches_solidity() -> Result<()> {
                     .build()?;
                 ensure!(rebuilt.to_u256() == raw, "builder packs {raw:#x} differently");
             }
-            // Stricter than the contract's word check, never looser: only where the word has a flag bit the
-            // crate does not know, or a hook that enables no callback (which the contract's grant refuses).
-            Err(keyward::Error::NonCanonicalSettings { reserved }) if canonical => {
-                ensure!(reserved & !RUST_ONLY_RESERVED == U256::ZERO, "Rust rejected canonical {raw:#x}");
-            }
+            // Stricter than the contract's word check, never looser: only for a hook that enables no callback
+            // (which the contract's grant and update refuse).
             Err(keyward::Error::HookWithoutCallbacks { hook: h }) if canonical => {
                 ensure!(h == hook && !keyward::hooks::has_any(h), "{raw:#x}");
             }
