@@ -10,8 +10,8 @@
 //! bits 208-247, which lines up with the `validAfter` field of an ERC-4337 `validationData`, and the [`Flags`] in
 //! bits 248-250: 248 AFTER_EXECUTE_ON_FAILURE, 249 SPONSORED_ONLY, 250 GAS_BUDGET. Bits 201-207 and 251-255 must be
 //! zero (251-253 are room for future flags), here as in the contract. A nonzero hook must enable at least one
-//! callback in the low 5 bits
-//! of its address ([`crate::hooks`]): the account refuses any other with `HookWithoutCallbacks`.
+//! callback in the low 5 bits of its address ([`crate::hooks`]): the account refuses any other with
+//! `HookWithoutCallbacks`.
 
 use std::{fmt, ops::BitOr, str::FromStr, time::Duration};
 
