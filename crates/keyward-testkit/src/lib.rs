@@ -15,6 +15,9 @@ use alloy::{
 };
 use keyward::{bindings::Call, client::Account, deploy, encode, userop::ENTRY_POINT_V08};
 
+pub mod bundler;
+pub use bundler::{AltoError, Bundler, BundlerOptions};
+
 sol! {
     /// The test token's functions.
     interface ITestToken {

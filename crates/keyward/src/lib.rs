@@ -3,6 +3,8 @@
 #[cfg(feature = "client")]
 pub mod agent;
 pub mod bindings;
+#[cfg(feature = "bundler")]
+pub mod bundler;
 #[cfg(feature = "client")]
 pub mod client;
 pub mod deploy;

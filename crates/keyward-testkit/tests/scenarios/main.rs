@@ -1,6 +1,7 @@
 //! The seed products' promises (`shared/seeds/`), each proven as a real flow on anvil, both sides of every
 //! boundary. One binary, a module per product.
 
+mod alto;
 mod calibur;
 mod dynamic;
 mod okto;

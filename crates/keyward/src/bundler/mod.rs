@@ -1,0 +1,50 @@
+//! A client for ERC-4337 bundlers (feature `bundler`, which `client` turns on): typed EntryPoint v0.8 / v0.9
+//! user operations in the JSON bundlers take, `eth_estimateUserOperationGas`, `eth_sendUserOperation`,
+//! `eth_getUserOperationReceipt`, `eth_getUserOperationByHash`, `eth_supportedEntryPoints`, fee caps
+//! (`pimlico_getUserOperationGasPrice`, else the node's fee history or gas price) and a receipt wait.
+//!
+//! Errors are typed ([`BundlerError`]): the JSON-RPC code, the EntryPoint's AA code, the revert data decoded into
+//! the account's and the PolicyHook's errors ([`Revert`]), and one [`ErrorKind`] to branch on.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//!
+//! use alloy::primitives::{Address, Bytes, U256};
+//! use keyward::{
+//!     KeySigner, Secp256k1Signer,
+//!     bundler::{BundlerClient, ErrorKind, UserOperation},
+//!     userop::{ENTRY_POINT_V08, UserOpBuilder},
+//! };
+//!
+//! # async fn run(node: alloy::providers::DynProvider, account: Address, nonce: U256, session: Secp256k1Signer)
+//! # -> Result<(), Box<dyn std::error::Error>> {
+//! let bundler = BundlerClient::new("http://127.0.0.1:4337".parse()?);
+//! let chain_id = 31_337;
+//! // Sign once so the estimate sees a signature of the right shape, estimate, price, sign for real, send.
+//! let mut op = UserOperation::from(UserOpBuilder::new(account, nonce).build());
+//! op.signature = session.sign_user_op(op.hash(ENTRY_POINT_V08, chain_id, None), Bytes::new())?;
+//! let gas = bundler.estimate_user_operation_gas(&op).await?;
+//! let fees = bundler.fees(&node).await?.fees;
+//! let mut op = op.with_gas(&gas).with_fees(fees);
+//! op.signature = session.sign_user_op(op.hash(ENTRY_POINT_V08, chain_id, None), Bytes::new())?;
+//! match bundler.send_user_operation(&op).await {
+//!     Ok(hash) => {
+//!         let receipt = bundler.wait_for_receipt(hash, Duration::from_secs(30)).await?;
+//!         assert!(receipt.success);
+//!     }
+//!     Err(e) if e.kind() == ErrorKind::KeyExpiredOrRevoked => { /* ask the user for a new grant */ }
+//!     Err(e) => return Err(e.into()),
+//! }
+//! # Ok(()) }
+//! ```
+
+mod client;
+mod error;
+pub mod types;
+
+pub use client::{BundlerClient, DEFAULT_POLL_INTERVAL, DEFAULT_REQUEST_TIMEOUT, node_fees};
+pub use error::{AaCode, BundlerError, ErrorKind, Revert, RpcError, code, decode_revert};
+pub use types::{
+    BundleReceipt, Eip7702Auth, Factory, FeeQuote, FeeSource, Fees, GasEstimate, GasPriceTiers, Log, UserOperation,
+    UserOperationByHash, UserOperationReceipt,
+};
