@@ -15,7 +15,7 @@ export FOUNDRY_PROFILE ?= default
 
 STAMP := node_modules/.keyward-setup
 
-.PHONY: setup build test verify artifacts demo invariants lint fmt snapshot clean versions
+.PHONY: setup release build test verify artifacts demo invariants lint fmt snapshot clean versions
 
 ## setup: install the pinned toolchain and Solidity deps (npm ci); quick when already done
 setup: $(STAMP)
@@ -28,13 +28,17 @@ $(STAMP): package.json package-lock.json
 versions: setup
 	@$(FORGE) --version | head -1; $(ANVIL) --version | head -1; $(CAST) --version | head -1; tools/solc --version | tail -1
 
-## build: compile contracts and crates
-build: setup
+## release: the bytecode that ships: contracts/ through the IR pipeline into out-release/ (tests deploy it)
+release: setup
+	FOUNDRY_PROFILE=release $(FORGE) build --skip test --skip script
+
+## build: compile contracts (release and test builds) and crates
+build: release
 	$(FORGE) build
 	cargo build --workspace --all-targets --all-features
 
 ## test: everything: solc adapter, forge tests, cargo tests, symbolic checks
-test: setup
+test: release
 	tools/test-solc.sh
 	$(FORGE) build
 	tools/artifacts.sh check
@@ -49,7 +53,7 @@ verify: setup
 	tools/halmos.sh
 
 ## artifacts: refresh the bytecode the Rust crates embed
-artifacts: setup
+artifacts: release
 	$(FORGE) build
 	tools/artifacts.sh write
 
@@ -59,7 +63,7 @@ demo: setup
 	cargo run -q -p keyward-cli -- demo
 
 ## invariants: the invariant suites under several fixed seeds (CI runs this with the `ci` profile's depth)
-invariants: setup
+invariants: release
 	for seed in 0x1 0x2a 0xdecafbad; do $(FORGE) test --match-test invariant --fuzz-seed $$seed || exit 1; done
 
 ## lint: formatting, clippy, and slither (every medium/high finding must be triaged in tools/slither-triage.json)
@@ -75,9 +79,9 @@ fmt: setup
 	cargo fmt --all
 
 ## snapshot: refresh the committed gas snapshots (callee gas, then whole-transaction gas)
-snapshot: setup
+snapshot: release
 	$(FORGE) test --match-contract GasTest
 	GAS_GROUP=KeywardTx $(FORGE) test --isolate --match-contract GasTest
 
 clean:
-	rm -rf out cache target node_modules
+	rm -rf out cache out-release cache-release target node_modules

@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.30;
 
-import {Keyward} from "../contracts/Keyward.sol";
-import {PolicyHook} from "../contracts/hooks/PolicyHook.sol";
 import {Script, console} from "forge-std/Script.sol";
 
 /// @title Deploy
@@ -10,7 +8,9 @@ import {Script, console} from "forge-std/Script.sol";
 /// on every chain. A rerun finds the code in place and does nothing. The hook's salt is mined so that the low 5 bits
 /// of its address carry its callback flags (0x1e: AFTER_VALIDATE_USER_OP | AFTER_IS_VALID_SIGNATURE | BEFORE_EXECUTE |
 /// AFTER_EXECUTE).
-/// @dev `forge script script/Deploy.s.sol --rpc-url $ETH_RPC_URL --broadcast --private-key ...`
+/// @dev `make build`, then `forge script script/Deploy.s.sol --rpc-url $ETH_RPC_URL --broadcast --private-key ...`.
+/// It deploys the release bytecode (out-release/, contracts/ compiled through the IR pipeline), the bytecode the
+/// tests run and the Rust crates embed.
 contract Deploy is Script {
     /// @notice The deterministic deployment proxy (present on anvil and most chains).
     address internal constant CREATE2_DEPLOYER = 0x4e59b44847b379578588920cA78FbF26c0B4956C;
@@ -21,15 +21,29 @@ contract Deploy is Script {
     /// @notice The PolicyHook's callback flags (low 5 address bits).
     uint160 internal constant POLICY_HOOK_FLAGS = 0x1e;
 
+    /// @notice The release artifacts (`make build`).
+    string internal constant KEYWARD_ARTIFACT = "out-release/Keyward.sol/Keyward.json";
+    string internal constant POLICY_HOOK_ARTIFACT = "out-release/PolicyHook.sol/PolicyHook.json";
+
     error DeployerMissing();
     error DeploymentFailed();
 
     /// @notice Deploys (or finds) Keyward and the PolicyHook and prints their addresses.
     function run() external returns (address keyward, address policyHook) {
-        keyward = deploy(SALT, type(Keyward).creationCode);
-        policyHook = deploy(policyHookSalt(), type(PolicyHook).creationCode);
+        keyward = deploy(SALT, keywardCode());
+        policyHook = deploy(policyHookSalt(), policyHookCode());
         console.log("Keyward", keyward);
         console.log("PolicyHook", policyHook);
+    }
+
+    /// @notice Keyward's release creation code.
+    function keywardCode() public view returns (bytes memory) {
+        return vm.getCode(KEYWARD_ARTIFACT);
+    }
+
+    /// @notice The PolicyHook's release creation code.
+    function policyHookCode() public view returns (bytes memory) {
+        return vm.getCode(POLICY_HOOK_ARTIFACT);
     }
 
     /// @notice The CREATE2 address of `creationCode` under `SALT`.
@@ -45,8 +59,8 @@ contract Deploy is Script {
     }
 
     /// @notice The first salt from `HOOK_SALT_BASE` whose PolicyHook address ends in its flags (about 32 tries).
-    function policyHookSalt() public pure returns (bytes32 salt) {
-        bytes32 codeHash = keccak256(type(PolicyHook).creationCode);
+    function policyHookSalt() public view returns (bytes32 salt) {
+        bytes32 codeHash = keccak256(policyHookCode());
         for (uint256 i;; ++i) {
             salt = bytes32(uint256(HOOK_SALT_BASE) + i);
             address addr =

@@ -458,7 +458,7 @@ contract CaliburAbiTest is KeywardTestBase {
         assertEq(ext, vm.computeCreateAddress(address(implementation), 1));
         assertEq(implementation.EXTENSION(), ext);
         assertGt(ext.code.length, 0);
-        Keyward other = new Keyward();
+        Keyward other = newImplementation();
         assertTrue(other.EXTENSION() != ext, "each implementation creates its own");
     }
 

@@ -34,9 +34,10 @@ contract PolicyHookGasTest is KeywardTestBase {
     }
 
     function _cool() internal {
+        // The extension's address without calling the implementation (a call would warm it again).
+        vm.cool(vm.computeCreateAddress(address(implementation), 1));
         vm.cool(account);
         vm.cool(address(implementation));
-        vm.cool(implementation.EXTENSION());
         vm.cool(address(sponsor));
         vm.cool(address(token));
         vm.cool(address(hook));

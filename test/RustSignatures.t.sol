@@ -29,7 +29,7 @@ contract KeyVerifier {
 contract RustSignaturesTest is KeywardTestBase {
     function test_rustSignatures_verifyOnChain() public {
         // The same account as test/Vectors.t.sol: same deployer nonce, same label.
-        Keyward implementation_ = new Keyward();
+        Keyward implementation_ = newImplementation();
         address eoa = makeAddr("vectors");
         delegate(eoa, address(implementation_));
         IKeyward a = IKeyward(eoa);

@@ -2,7 +2,6 @@
 pragma solidity ^0.8.30;
 
 import {Keyward} from "../contracts/Keyward.sol";
-import {PolicyHook} from "../contracts/hooks/PolicyHook.sol";
 import {
     BatchedCall,
     Call,
@@ -110,7 +109,7 @@ contract VectorsTest is KeywardTestBase {
     function setUp() public override {
         super.setUp();
         // The same account as test/RustSignatures.t.sol: the first contract this test deploys after the fixture.
-        vectorsImplementation = address(new Keyward());
+        vectorsImplementation = address(newImplementation());
         digester = new ERC7739Digest();
         address eoa = makeAddr("vectors");
         delegate(eoa, vectorsImplementation);
@@ -147,10 +146,10 @@ contract VectorsTest is KeywardTestBase {
     function test_vectors_deployAddresses() public {
         Deploy script = new Deploy();
         bytes32 hookSalt = script.policyHookSalt();
-        address hook = script.predict(hookSalt, type(PolicyHook).creationCode);
+        address hook = script.predict(hookSalt, script.policyHookCode());
         vm.writeFile(
             "target/vectors/deploy.hex",
-            vm.toString(abi.encode(script.predict(type(Keyward).creationCode), hookSalt, hook))
+            vm.toString(abi.encode(script.predict(script.keywardCode()), hookSalt, hook))
         );
         assertEq(uint160(hook) & 0x1f, 0x1e);
     }

@@ -1,25 +1,26 @@
 #!/usr/bin/env bash
 # The Rust crates embed contract bytecode (crates/*/artifacts/) so they build without forge.
-#   tools/artifacts.sh write   copy it from a fresh forge build (out/)
+#   tools/artifacts.sh write   copy it from a fresh forge build (release contracts from out-release/, test helpers
+#                              from out/)
 #   tools/artifacts.sh check   fail when a committed copy no longer matches the fresh build
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-# name:field:crate  (creation bytecode for Keyward and the test token, runtime code for PolicyHook, which is
-# placed with anvil_setCode at an address carrying its flags)
-artifacts="Keyward:bytecode:keyward PolicyHook:bytecode:keyward MockERC20:bytecode:keyward-testkit SponsorPaymaster:bytecode:keyward-testkit"
-fresh() { node -p "require('$root/out/$1.sol/$1.json').$2.object"; }
+# name:field:crate:out  (creation bytecode; Keyward and the PolicyHook are the release build, the IR pipeline's
+# out-release/, the bytecode that ships; the test token and paymaster come from the default build)
+artifacts="Keyward:bytecode:keyward:out-release PolicyHook:bytecode:keyward:out-release MockERC20:bytecode:keyward-testkit:out SponsorPaymaster:bytecode:keyward-testkit:out"
+fresh() { node -p "require('$root/$3/$1.sol/$1.json').$2.object"; }
 case "${1:-}" in
   write)
     for a in $artifacts; do
-      IFS=: read -r name field crate <<< "$a"
+      IFS=: read -r name field crate out <<< "$a"
       mkdir -p "$root/crates/$crate/artifacts"
-      fresh "$name" "$field" > "$root/crates/$crate/artifacts/$name.$field.hex"
+      fresh "$name" "$field" "$out" > "$root/crates/$crate/artifacts/$name.$field.hex"
       echo "artifacts: wrote crates/$crate/artifacts/$name.$field.hex"
     done ;;
   check)
     for a in $artifacts; do
-      IFS=: read -r name field crate <<< "$a"
-      if ! cmp -s <(fresh "$name" "$field") "$root/crates/$crate/artifacts/$name.$field.hex"; then
+      IFS=: read -r name field crate out <<< "$a"
+      if ! cmp -s <(fresh "$name" "$field" "$out") "$root/crates/$crate/artifacts/$name.$field.hex"; then
         echo "artifacts: crates/$crate/artifacts/$name.$field.hex is stale: run 'make artifacts' and commit it" >&2
         exit 1
       fi

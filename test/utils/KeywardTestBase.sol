@@ -70,11 +70,34 @@ abstract contract KeywardTestBase is Test {
     /// @dev The delegated account, typed as its full ABI (core and extension).
     IKeyward internal acct;
 
+    /// @dev The release artifacts (`make build`: contracts/ through the IR pipeline, out-release/): the tests deploy
+    /// the bytecode that ships. A team reusing this fixture can override `keywardCreationCode` and
+    /// `policyHookArtifact` to point at its own build.
+    string internal constant KEYWARD_ARTIFACT = "out-release/Keyward.sol/Keyward.json";
+    string internal constant POLICY_HOOK_ARTIFACT = "out-release/PolicyHook.sol/PolicyHook.json";
+
+    function keywardCreationCode() internal view virtual returns (bytes memory) {
+        return vm.getCode(KEYWARD_ARTIFACT);
+    }
+
+    function policyHookArtifact() internal view virtual returns (string memory) {
+        return POLICY_HOOK_ARTIFACT;
+    }
+
+    /// @dev A new Keyward implementation from the release bytecode.
+    function newImplementation() internal returns (Keyward impl) {
+        bytes memory code = keywardCreationCode();
+        assembly {
+            impl := create(0, add(code, 0x20), mload(code))
+        }
+        require(address(impl) != address(0), "Keyward deployment failed");
+    }
+
     function setUp() public virtual {
         vm.warp(1_800_000_000);
         deployCodeTo("node_modules/@account-abstraction/contracts/artifacts/EntryPoint.json", ENTRY_POINT);
         entryPoint = IEntryPointV8(ENTRY_POINT);
-        implementation = new Keyward();
+        implementation = newImplementation();
         address eoa;
         (eoa, rootKey) = makeAddrAndKey("root");
         account = payable(eoa);
@@ -180,7 +203,7 @@ abstract contract KeywardTestBase is Test {
     /// @dev Deploys the PolicyHook at an address carrying its flags (0x1e).
     function deployPolicyHook() internal returns (PolicyHook hook) {
         address where = address((uint160(uint256(keccak256("policy hook"))) & ~uint160(0xffff)) | POLICY_HOOK_FLAGS);
-        deployCodeTo("PolicyHook.sol:PolicyHook", where);
+        deployCodeTo(policyHookArtifact(), where);
         hook = PolicyHook(where);
     }
 

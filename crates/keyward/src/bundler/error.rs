@@ -479,12 +479,12 @@ mod tests {
         assert_eq!(e.kind(), ErrorKind::KeyExpiredOrRevoked);
 
         // AA23 with the validation's revert data after "reverted".
-        let inner = IKeyward::HookRejected {}.abi_encode();
+        let inner = IKeyward::PaymasterRequired {}.abi_encode();
         let e = rpc(
             Some(code::SIMULATE_VALIDATION),
             &format!("UserOperation reverted during simulation with reason: AA23 reverted {}", Bytes::from(inner)),
         );
-        assert!(matches!(e.revert(), Some(Revert::Account(IKeywardErrors::HookRejected(_)))));
+        assert!(matches!(e.revert(), Some(Revert::Account(IKeywardErrors::PaymasterRequired(_)))));
         assert_eq!(e.kind(), ErrorKind::RefusedByPolicy);
 
         // No revert data is read out of an address in a message.
