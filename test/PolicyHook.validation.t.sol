@@ -21,9 +21,9 @@ import {Vm} from "forge-std/Vm.sol";
 contract PolicyHookValidationTest is PolicyHookTestBase {
     address internal constant SINK = address(0xbeef01);
     bytes32 internal constant POLICY_SLOT = 0xc3995fef6f58cd9e5c0b060a15f2ac491d3b2e822621434e9800db1019303d00;
-    /// @dev `KeyPolicy.rules` is the 12th slot of a key's policy (header, paymasters[4], nativeCaps, nativePerCall,
-    /// nativeSpend, tokenCaps, tokenSpend, tokens, rules).
-    uint256 internal constant RULES_OFFSET = 11;
+    /// @dev `KeyPolicy.rules` is the 11th slot of a key's policy (header, paymasters[4], nativeCaps, nativePerCall,
+    /// nativeSpend, tokenStates, tokens, rules).
+    uint256 internal constant RULES_OFFSET = 10;
 
     bytes internal hookCode;
     bytes internal passThroughCode;
@@ -110,19 +110,21 @@ contract PolicyHookValidationTest is PolicyHookTestBase {
     /// which execution then reads warm.
     function test_validation_ruleCheckCost_typicalPolicy() public {
         (uint256 dv, uint256 dw) = _report("typical policy, 1 transfer", _transfers(1));
-        // Measured: 4,088 in validation, 2,087 net (solc 0.8.37, runs 1,000,000).
+        // Measured: 4,088 in validation, 4,087 net: execution reads no rule for this policy (the token's caps word
+        // carries its exact allow rule), so a validation-time check would add its whole cost.
         assertGt(dv, 2100, "a cold rule read at least");
         assertLt(dv, 5000);
-        assertLt(dw, dv, "execution reads the rule warm afterwards");
-        assertLt(dw, 3000);
+        assertLe(dw, dv, "execution never reads more because of it");
+        assertLt(dw, 5000);
     }
 
     function test_validation_ruleCheckCost_threeCallBatch() public {
         (uint256 dv, uint256 dw) = _report("typical policy, 3 transfers", _transfers(3));
-        // One cold rule (the same rule for the three calls), then warm. Measured: 5,613 in validation, 3,744 net.
+        // One cold rule (the same rule for the three calls), then warm. Measured: 5,744 in validation and net
+        // (execution reads no rule for this policy).
         assertGt(dv, 2100);
         assertLt(dv, 7000);
-        assertLt(dw, 5000);
+        assertLt(dw, 7000);
     }
 
     /// @notice With a deny rule anywhere in the policy, every call needs its four covering rules (the deny matrix).
@@ -167,7 +169,7 @@ contract PolicyHookValidationTest is PolicyHookTestBase {
 
     /// @notice ERC-7562: today the hook reads only the first slots of the key's policy in validation, slots
     /// `keccak256(account || x) + n` (associated with the sender). The rules live in a nested mapping keyed by the
-    /// rule id: `keccak256(ruleId || (P + 11))`, whose preimage starts with the rule id, not the account, so an
+    /// rule id: `keccak256(ruleId || (P + 10))`, whose preimage starts with the rule id, not the account, so an
     /// unstaked account's validation may not read them (STO-021): the check needs a layout keyed last by the
     /// account (e.g. `mapping(bytes32 keyIdAndRule => mapping(address account => Rule))`).
     function test_validation_ruleStorageIsNotAssociated() public {

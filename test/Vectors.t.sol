@@ -148,8 +148,7 @@ contract VectorsTest is KeywardTestBase {
         bytes32 hookSalt = script.policyHookSalt();
         address hook = script.predict(hookSalt, script.policyHookCode());
         vm.writeFile(
-            "target/vectors/deploy.hex",
-            vm.toString(abi.encode(script.predict(script.keywardCode()), hookSalt, hook))
+            "target/vectors/deploy.hex", vm.toString(abi.encode(script.predict(script.keywardCode()), hookSalt, hook))
         );
         assertEq(uint160(hook) & 0x1f, 0x1e);
     }

@@ -104,6 +104,12 @@ contract PolicyHook is IHook, IPolicyHook {
     // Storage (ERC-7201)
     // ------------------------------------------------------------------------------------------------------------
 
+    /// @dev A limited token's caps and spending: two adjacent slots.
+    struct TokenState {
+        Caps caps;
+        SpendState spend;
+    }
+
     struct Rule {
         RuleState state;
         uint8 conditionCount;
@@ -118,8 +124,7 @@ contract PolicyHook is IHook, IPolicyHook {
         Caps nativeCaps;
         uint256 nativePerCall;
         SpendState nativeSpend;
-        mapping(address token => Caps) tokenCaps;
-        mapping(address token => SpendState) tokenSpend;
+        mapping(address token => TokenState) tokenStates;
         address[] tokens;
         mapping(bytes32 ruleId => Rule) rules;
         mapping(bytes32 ruleId => Condition[]) conditions;
@@ -195,6 +200,7 @@ contract PolicyHook is IHook, IPolicyHook {
             }
         }
         if (state == RuleState.Deny) p.header = p.header.withFlag(PolicyHeaderLib.HAS_DENY, true);
+        if (_fastBit(selector) != 0) _syncFast(p, target);
         emit CallRuleSet(msg.sender, keyHash, target, selector, state);
     }
 
@@ -229,6 +235,7 @@ contract PolicyHook is IHook, IPolicyHook {
             stored.push(c);
         }
         r.conditionCount = uint8(conditions.length);
+        if (_fastBit(selector) != 0) _syncFast(p, target);
         emit ConditionsSet(msg.sender, keyHash, target, selector, conditions);
     }
 
@@ -248,28 +255,53 @@ contract PolicyHook is IHook, IPolicyHook {
         if (token == address(0) || token == ANY_TARGET || token == ERC20_ETH) revert InvalidConfiguration();
         _checkLimits(limits);
         KeyPolicy storage p = _configured(keyHash);
-        Caps caps = p.tokenCaps[token];
-        uint256 index = caps.index();
+        TokenState storage state = p.tokenStates[token];
+        uint256 index = state.caps.index();
         if (enabled) {
             if (index == 0) {
                 if (p.tokens.length >= MAX_TOKENS) revert TooManyEntries(MAX_TOKENS);
                 p.tokens.push(token);
                 index = p.tokens.length;
             }
-            p.tokenCaps[token] = CapsLib.pack(limits.perPeriod, limits.lifetime, limits.period, index);
+            state.caps = CapsLib.pack(limits.perPeriod, limits.lifetime, limits.period, index);
+            _syncFast(p, token);
             p.header = p.header.withFlag(PolicyHeaderLib.HAS_TOKENS, true);
         } else if (index != 0) {
             uint256 last = p.tokens.length;
             if (index != last) {
                 address moved = p.tokens[last - 1];
                 p.tokens[index - 1] = moved;
-                p.tokenCaps[moved] = p.tokenCaps[moved].withIndex(index);
+                TokenState storage movedState = p.tokenStates[moved];
+                movedState.caps = movedState.caps.withIndex(index);
             }
             p.tokens.pop();
-            p.tokenCaps[token] = Caps.wrap(0);
+            state.caps = Caps.wrap(0);
         }
-        p.tokenSpend[token] = SpendStateLib.pack(0, 0, block.timestamp);
+        state.spend = SpendStateLib.pack(0, 0, block.timestamp);
         emit TokenLimitSet(msg.sender, keyHash, token, enabled, limits);
+    }
+
+    /// @dev The fast-allow bit of a counted token selector (0 for any other selector).
+    function _fastBit(bytes4 selector) private pure returns (uint256) {
+        if (selector == TRANSFER) return 1;
+        if (selector == TRANSFER_FROM) return 2;
+        if (selector == APPROVE) return 4;
+        if (selector == INCREASE_ALLOWANCE) return 8;
+        return 0;
+    }
+
+    /// @dev Recomputes a limited token's fast-allow bits from its exact rules (after any change to them).
+    function _syncFast(KeyPolicy storage p, address token) private {
+        TokenState storage state = p.tokenStates[token];
+        Caps caps = state.caps;
+        if (!caps.isLimited()) return;
+        uint256 bits;
+        bytes4[4] memory selectors = [TRANSFER, TRANSFER_FROM, APPROVE, INCREASE_ALLOWANCE];
+        for (uint256 i; i < 4; ++i) {
+            Rule storage r = p.rules[_ruleId(token, selectors[i], false)];
+            if (r.state == RuleState.Allow && r.conditionCount == 0) bits |= 1 << i;
+        }
+        state.caps = caps.withFast(bits);
     }
 
     /// @dev A per-period cap needs a period.
@@ -375,17 +407,9 @@ contract PolicyHook is IHook, IPolicyHook {
         returns (bytes4, bytes memory context)
     {
         if (to == msg.sender || to == address(this)) revert SelfCallDenied(to);
-        KeyPolicy storage p;
-        PolicyHeader header;
-        bytes4 selector;
-        {
-            (bytes32 keyId,, uint256 callInfo) = _trailer();
-            p = _policy(msg.sender, keyId);
-            header = p.header;
-            selector = _checkCall(p, header, to, value, data, callInfo);
-        }
+        (KeyPolicy storage p, PolicyHeader header, Caps caps) = _admit(to, value, data);
         bool counted = _chargeUsage(p, header);
-        (uint256 native, uint256 tokenWord) = _chargeSpending(p, header, to, value, selector, data);
+        (uint256 native, uint256 tokenWord) = _chargeSpending(p, header, caps, to, value, data);
         // Two words for `afterExecute`: native with bit 255 = counted; token | amount << 160 (amount < 2^96).
         if (counted || native != 0 || tokenWord >> 160 != 0) {
             context = abi.encode(native | (counted ? 1 << 255 : 0), tokenWord);
@@ -393,40 +417,56 @@ contract PolicyHook is IHook, IPolicyHook {
         return (IExecutionHook.beforeExecute.selector, context);
     }
 
-    /// @dev Charges what the call spends; returns the native amount and `token | amount << 160`.
+    /// @dev The key's policy, the batch cap, and the rules with the matched rule's conditions. Returns the target's
+    /// caps when it is a limited token: read once, they also say when its exact allow rule needs no look-up.
+    function _admit(address to, uint256 value, bytes calldata data)
+        private
+        view
+        returns (KeyPolicy storage p, PolicyHeader header, Caps caps)
+    {
+        (bytes32 keyId,, uint256 callInfo) = _trailer();
+        p = _policy(msg.sender, keyId);
+        header = p.header;
+        uint256 maxPerBatch = header.maxPerBatch();
+        if (maxPerBatch != 0 && callInfo >> 128 > maxPerBatch) revert CallLimitExceeded(3, maxPerBatch);
+        bytes4 selector = _selector(data);
+        if (header.hasFlag(PolicyHeaderLib.HAS_TOKENS)) caps = p.tokenStates[to].caps;
+        if (header.hasFlag(PolicyHeaderLib.HAS_DENY) || caps.fast() & _fastBit(selector) == 0) {
+            (bytes32 matched, uint256 conditionCount) = _match(p, header, to, selector, data.length == 0);
+            if (conditionCount != 0) _checkConditions(p.conditions[matched], value, data);
+        }
+    }
+
+    /// @dev The call's selector: 0 without data; a short call's bytes padded with zeros.
+    function _selector(bytes calldata data) private pure returns (bytes4) {
+        return data.length == 0 ? bytes4(0) : bytes4(data);
+    }
+
+    /// @dev Charges what the call spends; returns the native amount and `token | amount << 160`. `caps` are the
+    /// target's when it is a limited token.
     function _chargeSpending(
         KeyPolicy storage p,
         PolicyHeader header,
+        Caps caps,
         address to,
         uint256 value,
-        bytes4 selector,
         bytes calldata data
     ) private returns (uint256 native, uint256 tokenWord) {
         address token;
         uint256 amount;
-        (native, token, amount) = _spending(p, header, to, selector, data);
+        if (caps.isLimited()) {
+            (token, amount) = (to, _tokenAmount(to, _selector(data), data));
+        } else {
+            (native, token, amount) = _spending(p, to, _selector(data), data);
+            if (amount != 0) caps = p.tokenStates[token].caps;
+        }
         native += value;
         if (native != 0) _chargeNative(p, header, native);
-        if (amount != 0) p.tokenSpend[token] = _spend(p.tokenCaps[token], p.tokenSpend[token], token, amount);
+        if (amount != 0) {
+            TokenState storage state = p.tokenStates[token];
+            state.spend = _spend(caps, state.spend, token, amount);
+        }
         tokenWord = uint256(uint160(token)) | (amount << 160);
-    }
-
-    /// @dev The batch cap, the rules and the matched rule's conditions; returns the call's selector (0 without
-    /// data; a short call's bytes padded with zeros).
-    function _checkCall(
-        KeyPolicy storage p,
-        PolicyHeader header,
-        address to,
-        uint256 value,
-        bytes calldata data,
-        uint256 callInfo
-    ) private view returns (bytes4 selector) {
-        uint256 maxPerBatch = header.maxPerBatch();
-        if (maxPerBatch != 0 && callInfo >> 128 > maxPerBatch) revert CallLimitExceeded(3, maxPerBatch);
-        bool empty = data.length == 0;
-        selector = empty ? bytes4(0) : bytes4(data);
-        (bytes32 matched, uint256 conditionCount) = _match(p, header, to, selector, empty);
-        if (conditionCount != 0) _checkConditions(p.conditions[matched], value, data);
     }
 
     /// @inheritdoc IExecutionHook
@@ -445,7 +485,10 @@ contract PolicyHook is IHook, IPolicyHook {
                 p.header = h.withCount(used == 0 ? 0 : used - 1, inWindow == 0 ? 0 : inWindow - 1, h.windowStart());
             }
             if (native != 0) p.nativeSpend = _refund(p.nativeSpend, native);
-            if (amount != 0) p.tokenSpend[token] = _refund(p.tokenSpend[token], amount);
+            if (amount != 0) {
+                TokenState storage state = p.tokenStates[token];
+                state.spend = _refund(state.spend, amount);
+            }
         }
         return IExecutionHook.afterExecute.selector;
     }
@@ -543,9 +586,10 @@ contract PolicyHook is IHook, IPolicyHook {
         return true;
     }
 
-    /// @dev What a call spends besides its value: native value through ERC20ETH, or a limited token (directly or
-    /// through Permit2). Refuses the calls that move or approve a token without being countable.
-    function _spending(KeyPolicy storage p, PolicyHeader header, address to, bytes4 selector, bytes calldata data)
+    /// @dev What a call to something other than a limited token spends besides its value: native value through
+    /// ERC20ETH, or a limited token through Permit2. Refuses the calls that move or approve a token without being
+    /// countable, and EntryPoint withdrawals to anyone but the account.
+    function _spending(KeyPolicy storage p, address to, bytes4 selector, bytes calldata data)
         private
         view
         returns (uint256 native, address token, uint256 amount)
@@ -565,13 +609,10 @@ contract PolicyHook is IHook, IPolicyHook {
                 revert UncountedTokenCall(PERMIT2, selector);
             }
             if (token == ERC20_ETH) return (amount, address(0), 0);
-            if (!p.tokenCaps[token].isLimited()) revert UncountedTokenCall(token, selector);
+            if (!p.tokenStates[token].caps.isLimited()) revert UncountedTokenCall(token, selector);
             return (0, token, amount);
         }
         if (to == ERC20_ETH) return (_tokenAmount(to, selector, data), address(0), 0);
-        if (header.hasFlag(PolicyHeaderLib.HAS_TOKENS) && p.tokenCaps[to].isLimited()) {
-            return (0, to, _tokenAmount(to, selector, data));
-        }
         // The account's deposit and stake at a canonical EntryPoint leave it only to the account itself (a word
         // missing from short calldata reads as another address).
         bool withdraws;
@@ -655,8 +696,8 @@ contract PolicyHook is IHook, IPolicyHook {
         n = p.tokens.length;
         policy.tokens = new TokenPolicy[](n);
         for (uint256 i; i < n; ++i) {
-            address t = p.tokens[i];
-            policy.tokens[i] = TokenPolicy(t, _limits(p.tokenCaps[t]), _spent(p.tokenSpend[t]));
+            TokenState storage state = p.tokenStates[p.tokens[i]];
+            policy.tokens[i] = TokenPolicy(p.tokens[i], _limits(state.caps), _spent(state.spend));
         }
         policy.usage = _usage(p.header);
         policy.signatureMode = SignatureMode(p.header.signatureMode());
@@ -694,7 +735,8 @@ contract PolicyHook is IHook, IPolicyHook {
     /// @inheritdoc IPolicyHook
     function getToken(address account, bytes32 keyHash, address token) external view returns (TokenPolicy memory) {
         KeyPolicy storage p = _policy(account, IKeyward(account).keyIdOf(keyHash));
-        return TokenPolicy(token, _limits(p.tokenCaps[token]), _spent(p.tokenSpend[token]));
+        TokenState storage state = p.tokenStates[token];
+        return TokenPolicy(token, _limits(state.caps), _spent(state.spend));
     }
 
     /// @inheritdoc IPolicyHook

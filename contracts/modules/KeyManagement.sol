@@ -46,10 +46,12 @@ abstract contract KeyManagement is KeyRegistry {
         uint256 index = record.index();
         uint256 last = header.count() - 1;
         if (index != last) {
-            // The last key moves into the freed place; the slot past the new end is left as it is (never read).
+            // The last key moves into the freed place. Its old slot, already read, is cleared (the refund pays for
+            // the write); a revoked last key's slot is left as it is (past the end, never read).
             mapping(uint256 => uint256) storage list = $.keyList[epoch];
             uint256 moved = list[last];
             list[index] = moved;
+            list[last] = 0;
             KeyStorage storage movedKey = keys[_entryKeyHash(moved, keys)];
             movedKey.record = movedKey.record.withIndex(index);
         }

@@ -51,6 +51,11 @@ contract PolicyValidatingProbe is PolicyPassThrough {
         uint16 index;
     }
 
+    struct TokenState {
+        uint256 caps;
+        uint256 spend;
+    }
+
     /// @dev PolicyHook's `KeyPolicy`, field for field (value types as uint256), up to `rules`.
     struct KeyPolicy {
         uint256 header;
@@ -58,8 +63,7 @@ contract PolicyValidatingProbe is PolicyPassThrough {
         uint256 nativeCaps;
         uint256 nativePerCall;
         uint256 nativeSpend;
-        mapping(address => uint256) tokenCaps;
-        mapping(address => uint256) tokenSpend;
+        mapping(address => TokenState) tokenStates;
         address[] tokens;
         mapping(bytes32 => Rule) rules;
     }
