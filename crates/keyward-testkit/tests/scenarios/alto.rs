@@ -24,6 +24,7 @@ use keyward::{
         AaCode, BundlerClient, BundlerError, Eip7702Auth, ErrorKind, Factory, FeeSource, Revert, UserOperation, code,
     },
     client::Account,
+    encode,
     policy::{self, EMPTY_CALLDATA},
     userop::{self, ENTRY_POINT_V08, UserOpBuilder},
 };
@@ -115,11 +116,13 @@ async fn root_and_session_key_operations_through_alto() -> Result<()> {
     let merchant = Address::repeat_byte(0x4d);
     let session = Secp256k1Signer(PrivateKeySigner::random());
     let kh = session.key_hash();
-    let settings = Settings::builder().hook(ctx.net.policy_hook).build()?;
+    // The account pays this key's gas, within a lifetime gas budget (no per-period cap, so no gas window).
+    let settings = ctx.net.policy_settings().gas_budget(true).build()?;
     let (eoa, account) = ctx
         .net
         .new_account(&[
             Testnet::grant_call(&session.key(), settings),
+            encode::self_call(encode::set_gas_budget(kh, encode::gas_budget(0, 0, 10u128.pow(18))?)),
             hook(policy::allow(kh, merchant, EMPTY_CALLDATA)),
             hook(policy::native_limits(kh, 1_000, 10_000, 86_400, 0)),
         ])
@@ -271,11 +274,12 @@ async fn policy_reverts_misuse_and_mempool_conflicts_are_classified() -> Result<
     let token = ctx.net.deploy_token().await?;
     let session = Secp256k1Signer(PrivateKeySigner::random());
     let kh = session.key_hash();
-    let settings = Settings::builder().hook(ctx.net.policy_hook).build()?;
+    let settings = ctx.net.policy_settings().gas_budget(true).build()?;
     let (eoa, account) = ctx
         .net
         .new_account(&[
             Testnet::grant_call(&session.key(), settings),
+            encode::self_call(encode::set_gas_budget(kh, encode::gas_budget(0, 0, 10u128.pow(18))?)),
             hook(policy::allow(kh, merchant, EMPTY_CALLDATA)),
             hook(policy::native_limits(kh, 100, 1_000, 86_400, 0)),
         ])
