@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.30;
 
+import {PolicyHook} from "../../contracts/hooks/PolicyHook.sol";
 import {BatchedCall, Call, GasBudget, IKeyward, PackedUserOperation} from "../../contracts/interfaces/IKeyward.sol";
 import {KeywardTestBase, TestKey} from "../utils/KeywardTestBase.sol";
-import {PolicyHook} from "../../contracts/hooks/PolicyHook.sol";
 
 interface IEntryPointV07 {
     function handleOps(PackedUserOperation[] calldata ops, address payable beneficiary) external;
@@ -38,9 +38,8 @@ contract ReviewEntryPointV07BudgetTest is KeywardTestBase {
 
         Call[] memory setup = new Call[](3);
         setup[0] = Call(address(0), 0, abi.encodeCall(IKeyward.updateEntryPoint, (EP07)));
-        setup[1] = Call(
-            address(0), 0, abi.encodeCall(IKeyward.grant, (k.key, policySettings(hook, 0) | FLAG_GAS_BUDGET))
-        );
+        setup[1] =
+            Call(address(0), 0, abi.encodeCall(IKeyward.grant, (k.key, policySettings(hook, 0) | FLAG_GAS_BUDGET)));
         setup[2] =
             Call(address(0), 0, abi.encodeCall(IKeyward.setGasBudget, (k.keyHash, GasBudget(0, 0, uint96(budget)))));
         rootExecute(setup);
