@@ -11,6 +11,7 @@ import {
 } from "../../contracts/interfaces/IKeyward.sol";
 import {KeywardTestBase, TestKey} from "../utils/KeywardTestBase.sol";
 import {PolicyHookTestBase} from "../utils/PolicyHookTestBase.sol";
+import {SponsorPaymaster} from "../utils/SponsorPaymaster.sol";
 
 /// @notice Review: the EntryPoint calls the account with a user operation's raw `callData` whenever it does not
 /// start with `executeUserOp`'s selector. Every function guarded by `onlyEntryPoint` is then reachable by any key
@@ -39,13 +40,22 @@ contract ReviewEntryPointCallDataTest is PolicyHookTestBase {
         bytes[] memory items = new bytes[](1);
         items[0] = abi.encodeCall(IKeyward.executeUserOp, (_forgedRootOp(rootCalls), bytes32(0)));
 
-        PackedUserOperation memory op = sponsored(userOp(new Call[](0)));
+        // The attacker needs no one's cooperation: its own "sponsor anything" paymaster with a small deposit (the
+        // PolicyHook accepts any paymaster unless the owner listed some; a listed one works the same way).
+        vm.deal(THIEF, 1 ether);
+        vm.startPrank(THIEF);
+        SponsorPaymaster own = new SponsorPaymaster();
+        own.deposit{value: 0.1 ether}();
+        vm.stopPrank();
+
+        PackedUserOperation memory op = userOp(new Call[](0));
+        op.paymasterAndData = abi.encodePacked(address(own), uint128(100_000), uint128(0));
         op.callData = abi.encodeCall(IKeyward.multicall, (items));
         signUserOp(k, op);
         (bool ok, bytes memory reason) = handleOutcome(op);
 
         // The promise: a key with no allowed call can do nothing. It must not have moved ETH or granted an admin.
-        assertEq(THIEF.balance, 0, "session key moved the account's ETH as the root");
+        assertEq(THIEF.balance, 0.9 ether, "session key moved the account's ETH as the root");
         assertFalse(acct.isRegistered(attackerAdmin.keyHash), "session key granted an admin key");
         assertFalse(ok, string(reason));
     }
