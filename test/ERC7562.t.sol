@@ -407,6 +407,9 @@ contract ERC7562Test is KeywardTestBase, ERC7562Checker {
         PolicyHook hook = deployPolicyHook();
         TestKey memory k = secp256k1Key("spender");
         grant(k, policySettings(hook, 0));
+        Call[] memory list = new Call[](1);
+        list[0] = allowSponsorCall(hook, k);
+        rootExecute(list);
         PackedUserOperation memory op = _sponsoredSigned(k, true, "");
         (ERC7562Trace memory a, ERC7562Trace memory p) = traceHandleOps(op, ENTRY_POINT, payable(address(0xbeef)));
         assertTrue(a.success, "handleOps");

@@ -177,10 +177,19 @@ contract FailureModesTest is KeywardTestBase {
         PackedUserOperation memory op = userOp(calls);
         signUserOp(k, op);
         handle(op); // the EntryPoint records the failed execution
-        // Calling key management straight from the EntryPoint fails too.
+        // Calling key management straight from the EntryPoint fails too: a key's operation may only call
+        // `executeUserOp`, so it is refused in validation.
         op = userOp(calls);
         op.callData = abi.encodeCall(IKeyward.grant, (evil.key, 1 << 200));
         signUserOp(k, op);
+        vm.expectRevert(
+            abi.encodeWithSignature(
+                "FailedOpWithRevert(uint256,string,bytes)",
+                0,
+                "AA23 reverted",
+                abi.encodeWithSelector(IKeyward.InvalidUserOpCallData.selector)
+            )
+        );
         handle(op);
         assertFalse(acct.isRegistered(evil.keyHash));
     }

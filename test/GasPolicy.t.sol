@@ -97,13 +97,14 @@ contract GasPolicyTest is KeywardTestBase {
     /// validation (no paymaster, no gas budget): nothing moves.
     function test_gasAttack_policyHookKey_cannotTakeTheAccountsEth() public {
         PolicyHook hook = deployPolicyHook();
-        Call[] memory setup = new Call[](2);
+        Call[] memory setup = new Call[](3);
         setup[0] = Call(address(0), 0, abi.encodeCall(IKeyward.grant, (k.key, policySettings(hook, 0))));
         setup[1] = Call(
             address(hook),
             0,
             abi.encodeCall(IPolicyHook.setCallRule, (k.keyHash, address(target), Target.bump.selector, RuleState.Allow))
         );
+        setup[2] = allowSponsorCall(hook, k);
         rootExecute(setup);
         entryPoint.depositTo{value: 5 ether}(account);
         uint256 balance = account.balance;
@@ -160,9 +161,14 @@ contract GasPolicyTest is KeywardTestBase {
         PolicyHook hook = deployPolicyHook();
         grant(k, policySettings(hook, 0));
         _expectValidateRevert(_op(0, type(uint256).max), abi.encodeWithSelector(IPolicyHook.PaymasterRequired.selector));
-        // Sponsored: fine.
+        // Sponsored by a paymaster it may not use (none is listed yet): refused.
         PackedUserOperation memory op = sponsored(userOp(_bump()));
         signUserOp(k, op);
+        _expectValidateRevert(op, abi.encodeWithSelector(IPolicyHook.PaymasterNotAllowed.selector, address(sponsor)));
+        // Sponsored by a listed paymaster: fine.
+        Call[] memory list = new Call[](1);
+        list[0] = allowSponsorCall(hook, k);
+        rootExecute(list);
         assertEq(_validate(op), 0);
         // With GAS_BUDGET in the settings the hook leaves it to the account's budget.
         rootCall(abi.encodeCall(IKeyward.update, (k.keyHash, policySettings(hook, 0) | FLAG_GAS_BUDGET)));

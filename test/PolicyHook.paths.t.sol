@@ -86,7 +86,16 @@ contract PolicyHookPaymasterTest is PolicyHookTestBase {
         handle(op);
     }
 
-    function test_paymaster_emptyListAllowsAnyPaymaster() public {
+    /// @dev No paymaster is allowed until one is listed (an ERC-20 paymaster the account approved would turn gas
+    /// into token spending); ANY_TARGET in the list admits any paymaster.
+    function test_paymaster_emptyListAllowsNone_anyTargetAllowsAny() public {
+        _setPaymasters(new address[](0));
+        PackedUserOperation memory op = _op(address(sponsor));
+        vm.expectRevert(
+            validationRefusal(abi.encodeWithSelector(IPolicyHook.PaymasterNotAllowed.selector, address(sponsor)))
+        );
+        handle(op);
+        _setPaymasters(_list(hook.ANY_TARGET(), address(0), address(0), address(0), 1));
         handle(_op(address(sponsor)));
         handle(_op(address(sponsor2)));
         assertEq(target.counter(), 2);

@@ -183,8 +183,9 @@ contract PolicyHookValidationTest is PolicyHookTestBase {
         PackedUserOperation memory op = _op(_transfers(1));
         bytes32 opHash = entryPoint.getUserOpHash(op);
         bytes32[] memory reads = _hookReads(hookCode, op, opHash);
-        assertEq(reads.length, 1, "today: the header only");
+        assertEq(reads.length, 2, "today: the header and the paymaster list");
         assertEq(uint256(reads[0]), p);
+        assertEq(uint256(reads[1]), p + 1);
         reads = _hookReads(probeCode, op, opHash);
         bool sawRule;
         for (uint256 i; i < reads.length; ++i) {

@@ -49,8 +49,9 @@ import {SpendState, SpendStateLib} from "./types/SpendState.sol";
 /// not at all.
 ///
 /// ERC-4337 gas: an operation the account pays for (no paymaster) is refused unless the key's settings carry the
-/// GAS_BUDGET flag, under which the account itself charges the key's gas budget; a listed paymaster set narrows
-/// which paymasters may pay. Read in validation: the policy's first slots only (ERC-7562 associated storage).
+/// GAS_BUDGET flag, under which the account itself charges the key's gas budget; a paymaster must be listed
+/// (`setPaymasters`, none by default; ANY_TARGET admits any). Read in validation: the policy's first slots only
+/// (ERC-7562 associated storage).
 contract PolicyHook is IHook, IPolicyHook {
     using SpendStateLib for SpendState;
 
@@ -349,9 +350,9 @@ contract PolicyHook is IHook, IPolicyHook {
     // ------------------------------------------------------------------------------------------------------------
 
     /// @inheritdoc IValidationHook
-    /// @dev Who pays: a paymaster (one of the listed ones, when a list is set), or the account within the key's gas
-    /// budget (GAS_BUDGET flag, enforced by the account). No storage read for an unlisted-paymaster policy's
-    /// sponsored operation but the header.
+    /// @dev Who pays: a listed paymaster (`setPaymasters`; ANY_TARGET in the list admits any), or the account within
+    /// the key's gas budget (GAS_BUDGET flag, enforced by the account). Reads the header and the paymaster list, the
+    /// policy's first slots (storage associated with the account).
     function afterValidateUserOp(bytes32, PackedUserOperation calldata userOp, bytes32, uint256, bytes calldata)
         external
         view
@@ -363,13 +364,13 @@ contract PolicyHook is IHook, IPolicyHook {
         if (paymaster == address(0)) {
             if (!settings.hasFlag(SettingsLib.GAS_BUDGET)) revert PaymasterRequired();
         } else {
+            // Only a listed paymaster (or any, when the list holds ANY_TARGET): an ERC-20 paymaster the account once
+            // approved would otherwise turn gas into token spending outside every cap.
             KeyPolicy storage p = _policy(msg.sender, keyId);
             uint256 n = p.header.paymasterCount();
-            if (n != 0) {
-                uint256 i;
-                while (i < n && p.paymasters[i] != paymaster) ++i;
-                if (i == n) revert PaymasterNotAllowed(paymaster);
-            }
+            uint256 i;
+            while (i < n && p.paymasters[i] != paymaster && p.paymasters[i] != ANY_TARGET) ++i;
+            if (i == n) revert PaymasterNotAllowed(paymaster);
         }
         return IValidationHook.afterValidateUserOp.selector;
     }

@@ -165,6 +165,9 @@ interface IKeyward {
     error NonceLaneReserved();
     /// @notice The key's hook answered with something other than its own selector.
     error InvalidHookResponse();
+    /// @notice A registered key's ERC-4337 operation must call `executeUserOp` (the EntryPoint then hands the account
+    /// the validated operation itself).
+    error InvalidUserOpCallData();
     /// @notice The key may only send ERC-4337 operations that a paymaster pays for.
     error PaymasterRequired();
     /// @notice The operation's maximum gas cost would pass the key's gas budget: `kind` 1 per period, 2 lifetime.
@@ -290,7 +293,7 @@ interface IKeyward {
     function hashSignedBatchedCall(SignedBatchedCall calldata signedBatchedCall) external view returns (bytes32);
 
     /// @notice Runs each item as a call to this account by the same caller (each with its own authorization);
-    /// the first failure reverts everything with its revert data.
+    /// the first failure reverts everything with its revert data. Refused to the EntryPoint.
     function multicall(bytes[] calldata data) external payable returns (bytes[] memory results);
 
     // ----------------------------------------------------------------------------------------------------
@@ -309,7 +312,8 @@ interface IKeyward {
         external
         returns (uint256 validationData);
 
-    /// @notice ERC-4337 execution: `userOp.callData = executeUserOp.selector ++ abi.encode(BatchedCall)`.
+    /// @notice ERC-4337 execution: `userOp.callData = executeUserOp.selector ++ abi.encode(BatchedCall)`. A
+    /// registered key's operation can have no other call data; the root's may.
     function executeUserOp(PackedUserOperation calldata userOp, bytes32 userOpHash) external;
 
     // ----------------------------------------------------------------------------------------------------

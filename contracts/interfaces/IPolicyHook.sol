@@ -141,7 +141,7 @@ interface IPolicyHook {
     );
     /// @notice The ERC-1271 scope was set.
     event SignaturePolicySet(address indexed account, bytes32 indexed keyHash, SignatureMode mode, bytes32[] domains);
-    /// @notice The paymasters the key's ERC-4337 operations may use were set (empty: any paymaster).
+    /// @notice The paymasters the key's ERC-4337 operations may use were set (empty: none; ANY_TARGET: any).
     event PaymastersSet(address indexed account, bytes32 indexed keyHash, address[] paymasters);
 
     // ----------------------------------------------------------------------------------------------------
@@ -178,7 +178,7 @@ interface IPolicyHook {
     /// @notice The key's ERC-4337 operations must be paid by a paymaster (unless the account gives the key a gas
     /// budget, the GAS_BUDGET settings flag).
     error PaymasterRequired();
-    /// @notice The operation's paymaster is not one the key may use.
+    /// @notice The operation's paymaster is not one the key may use (none is, until `setPaymasters` lists it).
     error PaymasterNotAllowed(address paymaster);
 
     // ----------------------------------------------------------------------------------------------------
@@ -206,7 +206,9 @@ interface IPolicyHook {
     /// @notice Sets the ERC-1271 scope (at most 8 domains).
     function setSignaturePolicy(bytes32 keyHash, SignatureMode mode, bytes32[] calldata domains) external;
 
-    /// @notice Sets the paymasters the key's ERC-4337 operations may use (at most 4; empty: any).
+    /// @notice Sets the paymasters the key's ERC-4337 operations may use (at most 4). None by default: a paymaster
+    /// the account approved to take its tokens would turn gas into spending outside every cap. `ANY_TARGET` in the
+    /// list admits any paymaster.
     function setPaymasters(bytes32 keyHash, address[] calldata paymasters) external;
 
     // ----------------------------------------------------------------------------------------------------

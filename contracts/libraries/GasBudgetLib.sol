@@ -8,18 +8,22 @@ import {PackedUserOperation} from "../interfaces/IKeyward.sol";
 /// without TIMESTAMP (banned in validation by ERC-7562).
 library GasBudgetLib {
     /// @dev Whether a paymaster pays for the operation (EntryPoint v0.8 refuses a zero paymaster address, AA98; it
-    /// is checked here too so another EntryPoint cannot make the account pay for an empty one).
+    /// is checked here too, so under another EntryPoint a zero paymaster is the account paying).
     function isSponsored(PackedUserOperation calldata userOp) internal pure returns (bool) {
         bytes calldata pmd = userOp.paymasterAndData;
         return pmd.length >= 20 && bytes20(pmd[0:20]) != bytes20(0);
     }
 
-    /// @dev The most the EntryPoint can charge the account for an unsponsored operation:
-    /// `(verificationGasLimit + callGasLimit + preVerificationGas) * maxFeePerGas` (EntryPoint v0.8's required
-    /// prefund; the actual charge, the unused-gas penalty included, never exceeds it). Overflow reverts.
+    /// @dev The most the EntryPoint can charge the account for an unsponsored operation: the required prefund
+    /// `(verificationGasLimit + callGasLimit + paymasterVerificationGasLimit + paymasterPostOpGasLimit +
+    /// preVerificationGas) * maxFeePerGas` (the actual charge, the unused-gas penalty included, never exceeds it).
+    /// The paymaster limits count when `paymasterAndData` carries them with a zero paymaster, which EntryPoint v0.8
+    /// refuses (AA98) but v0.7 charges to the account. Overflow reverts.
     function maxCost(PackedUserOperation calldata userOp) internal pure returns (uint256) {
         uint256 limits = uint256(userOp.accountGasLimits);
         uint256 gas = (limits >> 128) + uint128(limits) + userOp.preVerificationGas;
+        bytes calldata pmd = userOp.paymasterAndData;
+        if (pmd.length >= 52) gas += uint256(uint128(bytes16(pmd[20:36]))) + uint128(bytes16(pmd[36:52]));
         return gas * uint128(uint256(userOp.gasFees));
     }
 

@@ -54,13 +54,24 @@ abstract contract ERC4337Account is Executor, NonceManager {
         }
         (bool registered, Settings settings, bytes32 keyId, KeyStorage storage stored) = _load(keyHash);
         if (!registered) return ValidationDataLib.SIG_FAILED;
+        // A registered key's operation runs only through `executeUserOp`, to which the EntryPoint passes the
+        // validated operation itself. Any other call data would reach the account as a plain call from the
+        // EntryPoint (`multicall` into `executeUserOp` with a forged operation, or `validateUserOp` itself).
+        if (userOp.callData.length < 4 || bytes4(userOp.callData[0:4]) != this.executeUserOp.selector) {
+            revert IKeyward.InvalidUserOpCallData();
+        }
         if (!NonceLaneLib.mayUse(userOp.nonce, NonceLaneLib.laneId(keyId))) revert IKeyward.NonceLaneReserved();
+        bool valid = _verify(keyHash, stored, userOpHash, signature);
         vd = settings.validationData();
         if (settings.flags() & (SettingsLib.SPONSORED_ONLY | SettingsLib.GAS_BUDGET) != 0) {
-            if (!GasBudgetLib.isSponsored(userOp)) vd = _chargeGas(userOp, settings, keyId, vd);
+            if (!GasBudgetLib.isSponsored(userOp)) {
+                if (settings.hasFlag(SettingsLib.SPONSORED_ONLY)) revert IKeyward.PaymasterRequired();
+                // Only a signed operation is charged: nothing else may write the key's gas books.
+                if (valid) vd = _chargeGas(userOp, keyId, vd);
+            }
         }
         // An invalid signature is exactly SIG_VALIDATION_FAILED (no time range), as Calibur answers.
-        if (!_verify(keyHash, stored, userOpHash, signature)) vd = ValidationDataLib.SIG_FAILED;
+        if (!valid) vd = ValidationDataLib.SIG_FAILED;
         // The hook runs even after a failed signature, so that gas estimation with a stub signature is faithful.
         _afterValidate(userOp, userOpHash, vd, keyHash, keyId, settings);
     }
@@ -81,13 +92,9 @@ abstract contract ERC4337Account is Executor, NonceManager {
         );
     }
 
-    /// @dev An unsponsored operation of a key with SPONSORED_ONLY or GAS_BUDGET: refuses it, or charges its
-    /// maximum cost to the key's budget and narrows `vd` to the gas window it was charged to.
-    function _chargeGas(PackedUserOperation calldata userOp, Settings settings, bytes32 keyId, uint256 vd)
-        internal
-        returns (uint256)
-    {
-        if (settings.hasFlag(SettingsLib.SPONSORED_ONLY)) revert IKeyward.PaymasterRequired();
+    /// @dev A signed, unsponsored operation of a key with GAS_BUDGET: charges its maximum cost to the key's budget
+    /// and narrows `vd` to the gas window it was charged to.
+    function _chargeGas(PackedUserOperation calldata userOp, bytes32 keyId, uint256 vd) internal returns (uint256) {
         GasAccount storage account = _state().gas[keyId];
         GasBudget memory budget = account.budget;
         GasSpent memory spent = account.spent;

@@ -80,7 +80,18 @@ contract ReviewEntryPointCallDataTest is PolicyHookTestBase {
         PackedUserOperation memory op = sponsored(userOp(new Call[](0)));
         op.callData = abi.encodeCall(IKeyward.validateUserOp, (forged, bytes32(0), 99 ether));
         signUserOp(k, op);
-        handleOutcome(op);
+        (bool attackOk, bytes memory attackErr) = handleOutcome(op);
+        assertFalse(attackOk, "refused in validation");
+        assertEq(
+            attackErr,
+            abi.encodeWithSignature(
+                "FailedOpWithRevert(uint256,string,bytes)",
+                0,
+                "AA23 reverted",
+                abi.encodeWithSelector(IKeyward.InvalidUserOpCallData.selector)
+            )
+        );
+        uint256 balanceAfterAttack = account.balance;
 
         (, GasSpent memory spent) = acct.gasBudget(agent.keyHash);
         emit log_named_uint("agent gas window after the attack", spent.window);
@@ -95,7 +106,7 @@ contract ReviewEntryPointCallDataTest is PolicyHookTestBase {
         (bool honestOk, bytes memory honestErr) = handleOutcome(honest);
         emit log_named_bytes("honest agent op", honestErr);
 
-        assertEq(account.balance, balanceBefore, "a key with no rights moved the account's ETH into the deposit");
+        assertEq(balanceAfterAttack, balanceBefore, "a key with no rights moved the account's ETH into the deposit");
         assertEq(spent.window, 0, "a key wrote another key's gas budget state");
         assertTrue(honestOk, "the budgeted key is bricked");
     }

@@ -60,8 +60,10 @@ contract ReviewEntryPointV07BudgetTest is KeywardTestBase {
         PackedUserOperation[] memory ops = new PackedUserOperation[](1);
         ops[0] = op;
         vm.prank(BUNDLER, BUNDLER);
-        ep.handleOps(ops, payable(BUNDLER));
+        (bool ok,) = address(ep).call(abi.encodeCall(IEntryPointV07.handleOps, (ops, payable(BUNDLER))));
         uint256 paid = before - account.balance - ep.balanceOf(account);
+        // The zero paymaster's gas limits count in the key's budget: the operation is refused in validation.
+        assertFalse(ok, "refused: the paymaster gas limits are charged to the budget");
         emit log_named_uint("budget (wei)", budget);
         emit log_named_uint("account paid (wei)", paid);
         assertLe(paid, budget, "the account paid more gas than the key's whole lifetime budget");

@@ -73,7 +73,19 @@ contract ReviewTokenPaymasterTest is PolicyHookTestBase {
         PackedUserOperation[] memory ops = new PackedUserOperation[](1);
         ops[0] = op;
         vm.prank(ATTACKER, ATTACKER);
-        entryPoint.handleOps(ops, payable(ATTACKER));
+        (bool ok, bytes memory err) =
+            address(entryPoint).call(abi.encodeCall(entryPoint.handleOps, (ops, payable(ATTACKER))));
+        // Refused in validation: the token paymaster is not one the key may use (none is, until listed).
+        assertFalse(ok);
+        assertEq(
+            err,
+            abi.encodeWithSignature(
+                "FailedOpWithRevert(uint256,string,bytes)",
+                0,
+                "AA23 reverted",
+                abi.encodeWithSelector(IPolicyHook.PaymasterNotAllowed.selector, address(tpm))
+            )
+        );
 
         uint256 taken = usdcBefore - usdc.balanceOf(account);
         emit log_named_decimal_uint("USDC taken from the account", taken, 6);
@@ -81,7 +93,7 @@ contract ReviewTokenPaymasterTest is PolicyHookTestBase {
         assertLe(taken, 10e6, "the key made the account pay more USDC than its lifetime cap");
     }
 
-    /// @dev The allowlist closes it, but only when the owner sets one: the default is "any paymaster".
+    /// @dev Listing another paymaster does not admit the token paymaster either.
     function test_tokenPaymaster_allowlistStopsIt() public {
         address[] memory pms = new address[](1);
         pms[0] = address(sponsor);

@@ -211,10 +211,10 @@ abstract contract KeywardTestBase is Test {
     /// `transfer` on it within `limits`, and, when `maxCalls` is not 0, at most `maxCalls` calls.
     function tokenSpendingKey(PolicyHook hook, TestKey memory k, address token, Limits memory limits, uint32 maxCalls)
         internal
-        pure
+        view
         returns (Call[] memory calls)
     {
-        calls = new Call[](maxCalls == 0 ? 3 : 4);
+        calls = new Call[](maxCalls == 0 ? 4 : 5);
         calls[0] = Call(address(0), 0, abi.encodeCall(IKeyward.grant, (k.key, policySettings(hook, 0))));
         calls[1] = Call(
             address(hook),
@@ -222,10 +222,19 @@ abstract contract KeywardTestBase is Test {
             abi.encodeCall(IPolicyHook.setCallRule, (k.keyHash, token, IERC20.transfer.selector, RuleState.Allow))
         );
         calls[2] = Call(address(hook), 0, abi.encodeCall(IPolicyHook.setTokenLimit, (k.keyHash, token, true, limits)));
+        calls[3] = allowSponsorCall(hook, k);
         if (maxCalls != 0) {
-            calls[3] =
+            calls[4] =
                 Call(address(hook), 0, abi.encodeCall(IPolicyHook.setUsageLimits, (k.keyHash, maxCalls, 0, 0, 0)));
         }
+    }
+
+    /// @dev The PolicyHook call that lets `k` use the fixture's paymaster (a PolicyHook key may use no paymaster
+    /// until one is listed).
+    function allowSponsorCall(PolicyHook hook, TestKey memory k) internal view returns (Call memory) {
+        address[] memory pms = new address[](1);
+        pms[0] = address(sponsor);
+        return Call(address(hook), 0, abi.encodeCall(IPolicyHook.setPaymasters, (k.keyHash, pms)));
     }
 
     // ------------------------------------------------------------------------------------------------------------

@@ -54,6 +54,10 @@ abstract contract PolicyHookTestBase is KeywardTestBase {
         target = new Target();
         k = secp256k1Key("session");
         grant(k, policySettings(hook, 0));
+        // The fixture's paymaster sponsors the key's user operations (no paymaster is allowed until listed).
+        Call[] memory list = new Call[](1);
+        list[0] = allowSponsorCall(hook, k);
+        rootExecute(list);
     }
 
     // ------------------------------------------------------------------------------------------------------------
