@@ -66,8 +66,10 @@ abstract contract ERC4337Account is Executor, NonceManager {
         if (settings.flags() & (SettingsLib.SPONSORED_ONLY | SettingsLib.GAS_BUDGET) != 0) {
             if (!GasBudgetLib.isSponsored(userOp)) {
                 if (settings.hasFlag(SettingsLib.SPONSORED_ONLY)) revert IKeyward.PaymasterRequired();
-                // Only a signed operation is charged: nothing else may write the key's gas books.
-                if (valid) vd = _chargeGas(userOp, keyId, vd);
+                // Charged whatever the signature, so that estimation with a stub signature measures the write; an
+                // invalid signature fails the whole bundle, which undoes it (and only `executeUserOp` call data,
+                // which the EntryPoint wraps itself, reaches the account after validation).
+                vd = _chargeGas(userOp, keyId, vd);
             }
         }
         // An invalid signature is exactly SIG_VALIDATION_FAILED (no time range), as Calibur answers.

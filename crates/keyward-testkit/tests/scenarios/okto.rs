@@ -151,7 +151,6 @@ async fn policy_keys_pay_gas_through_a_paymaster_or_a_budget() -> Result<()> {
     // No paymaster, no budget: the hook refuses in validation (nothing is sent).
     let e = bundler.execute_user_op(&sponsored, &call, ENTRY_POINT_V08).await.expect_err("account-paid gas");
     ensure!(matches!(e, Error::Policy(IPolicyHookErrors::PaymasterRequired(_))), "{e}");
-    // With a paymaster it runs, and the account's ETH is untouched.
     let sponsored_op = |pm: Address| {
         let bundler = &bundler;
         let sponsored = &sponsored;
@@ -167,10 +166,15 @@ async fn policy_keys_pay_gas_through_a_paymaster_or_a_budget() -> Result<()> {
             eyre::Ok::<PackedUserOperation>(bundler.sign_user_op(op, sponsored, ENTRY_POINT_V08).await?)
         }
     };
+    // No paymaster is listed yet: this one is refused (an ERC-20 paymaster the account approved would charge it).
+    let e = bundler.handle_ops(vec![sponsored_op(paymaster).await?], ENTRY_POINT_V08).await.expect_err("unlisted");
+    ensure!(matches!(&e, Error::Policy(IPolicyHookErrors::PaymasterNotAllowed(p)) if p.paymaster == paymaster), "{e}");
+    // Listed, it runs, and the account's ETH is untouched.
+    account.execute_as_root(&[hook(policy::paymasters(sk, vec![paymaster]))]).await?;
     let before = net.provider().get_balance(account.address()).await?;
     bundler.handle_ops(vec![sponsored_op(paymaster).await?], ENTRY_POINT_V08).await?;
     ensure!(net.provider().get_balance(account.address()).await? == before, "the paymaster paid");
-    // Once the key's paymasters are listed, another one is refused.
+    // Once another paymaster is listed instead, this one is refused again.
     account.execute_as_root(&[hook(policy::paymasters(sk, vec![Address::repeat_byte(0x99)]))]).await?;
     let e = bundler.handle_ops(vec![sponsored_op(paymaster).await?], ENTRY_POINT_V08).await.expect_err("unlisted");
     ensure!(matches!(&e, Error::Policy(IPolicyHookErrors::PaymasterNotAllowed(p)) if p.paymaster == paymaster), "{e}");
