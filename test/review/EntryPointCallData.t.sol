@@ -13,9 +13,11 @@ import {KeywardTestBase, TestKey} from "../utils/KeywardTestBase.sol";
 import {PolicyHookTestBase} from "../utils/PolicyHookTestBase.sol";
 import {SponsorPaymaster} from "../utils/SponsorPaymaster.sol";
 
-/// @notice Review: the EntryPoint calls the account with a user operation's raw `callData` whenever it does not
-/// start with `executeUserOp`'s selector. Every function guarded by `onlyEntryPoint` is then reachable by any key
-/// whose operation validates, with arguments the key chooses, and no execution hook ever runs.
+/// @notice Found in review (fixed): the EntryPoint calls the account with a user operation's raw `callData` whenever
+/// it does not start with `executeUserOp`'s selector, so every function guarded by `onlyEntryPoint` was reachable by
+/// any key whose operation validated, with arguments the key chose, and no execution hook ran. Now a registered key's
+/// operation must call `executeUserOp` (`InvalidUserOpCallData`) and `multicall` refuses the EntryPoint. Each test
+/// performs the original exploit and asserts it is refused and changed nothing.
 contract ReviewEntryPointCallDataTest is PolicyHookTestBase {
     address internal constant THIEF = address(0x7417);
 
@@ -27,10 +29,10 @@ contract ReviewEntryPointCallDataTest is PolicyHookTestBase {
     }
 
     /// @dev The session key `k` (PolicyHook, no call rule at all: it may call nothing) signs a sponsored operation
-    /// whose callData is `multicall([executeUserOp(forged root op)])`. The EntryPoint passes it as it is; the
-    /// extension's multicall DELEGATECALLs the account's own code, so `msg.sender` is still the EntryPoint and
-    /// `executeUserOp` runs the forged operation's calls as the ROOT (keyHash read from the forged signature).
-    function test_multicallExecuteUserOp_sessionKeyRunsArbitraryRootBatch() public {
+    /// whose callData is `multicall([executeUserOp(forged root op)])`. The EntryPoint passed it as it was; the
+    /// extension's multicall DELEGATECALLed the account's own code, so `msg.sender` is still the EntryPoint and
+    /// `executeUserOp` ran the forged operation's calls as the ROOT (keyHash read from the forged signature).
+    function test_multicallExecuteUserOp_forgedRootBatchRefused() public {
         TestKey memory attackerAdmin = secp256k1Key("attacker admin");
         Call[] memory rootCalls = new Call[](2);
         rootCalls[0] = Call(THIEF, 90 ether, "");
@@ -61,12 +63,11 @@ contract ReviewEntryPointCallDataTest is PolicyHookTestBase {
     }
 
     /// @dev Without multicall: the op's callData is `validateUserOp(forged, hash, missingAccountFunds)` itself.
-    /// `onlyEntryPoint` passes (the EntryPoint is the caller) and no execution hook runs, so a key that may call
-    /// nothing (a) moves the account's whole ETH balance into its EntryPoint deposit (`missingAccountFunds` is paid
-    /// to the caller) and (b) writes ANOTHER key's gas-budget state: charging happens before the signature check
-    /// and is kept (the forged op only gets SIG_FAILED back, which nobody reads). Claiming the last gas window
-    /// (2^40 - 1) bricks the victim key's budget: every honest operation then reverts `StaleGasWindow`.
-    function test_rawValidateUserOp_movesEthAndBricksAnotherKeysGasBudget() public {
+    /// `onlyEntryPoint` passed (the EntryPoint is the caller) and no execution hook ran, so a key that may call
+    /// nothing (a) moved the account's whole ETH balance into its EntryPoint deposit (`missingAccountFunds` is paid
+    /// to the caller) and (b) wrote ANOTHER key's gas-budget state, claiming the last gas window (2^40 - 1) so every
+    /// honest operation of the victim key reverted `StaleGasWindow`.
+    function test_rawValidateUserOp_refusedAndTouchesNothing() public {
         // The victim: a budgeted agent key of the same account.
         TestKey memory agent = secp256k1Key("budgeted agent");
         grant(agent, settingsOf(address(0), 0, false, 0) | FLAG_GAS_BUDGET);

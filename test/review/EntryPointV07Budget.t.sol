@@ -12,19 +12,18 @@ interface IEntryPointV07 {
     function balanceOf(address account) external view returns (uint256);
 }
 
-/// @notice Review: GAS_BUDGET charges `(vgl + cgl + pvg) * maxFeePerGas`, which bounds the charge only under
+/// @notice Found in review (fixed): GAS_BUDGET charged `(vgl + cgl + pvg) * maxFeePerGas`, which bounds the charge only under
 /// EntryPoint v0.8 (AA98 refuses a zero paymaster). The account accepts any EntryPoint (`updateEntryPoint`), and
 /// EntryPoint v0.7 (same PackedUserOperation, same `validateUserOp`/`executeUserOp` selectors) accepts
 /// `paymasterAndData = address(0) ++ pmVerificationGasLimit ++ pmPostOpGasLimit`: no paymaster, so the ACCOUNT pays,
 /// `isSponsored` is false so the budget is charged without the paymaster gas limits, yet v0.7 adds them to the
-/// prefund and charges 10% of the unused `callGasLimit + paymasterPostOpGasLimit` as a penalty. GasBudgetLib's own
-/// comment says the zero-paymaster check is there "so another EntryPoint cannot make the account pay for an
-/// empty one": it is not enough.
+/// prefund and charges 10% of the unused `callGasLimit + paymasterPostOpGasLimit` as a penalty. Now the maximum cost
+/// counts the paymaster gas limits whenever `paymasterAndData` carries them, paymaster or not.
 contract ReviewEntryPointV07BudgetTest is KeywardTestBase {
     address internal constant EP07 = 0x0000000071727De22E5E9d8BAf0edAc6f37da032;
     address internal constant BUNDLER = address(0xb0d1e5);
 
-    function test_gasBudget_v07ZeroPaymasterPostOpLimit_accountPaysPastTheBudget() public {
+    function test_gasBudget_v07ZeroPaymasterGasLimitsAreCharged() public {
         deployCodeTo(
             "node_modules/@pimlico/alto/esm/contracts/EntryPointFilterOpsOverride.sol/EntryPointFilterOpsOverride07.json",
             EP07

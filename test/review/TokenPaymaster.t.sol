@@ -43,10 +43,11 @@ contract TokenPaymaster {
     }
 }
 
-/// @notice Review: the PolicyHook's default ("any paymaster") lets a key choose a token paymaster the owner has an
-/// allowance with. The key bundles its own operation with a huge preVerificationGas and fee: the bundler (the key's
-/// holder) is paid the gas in ETH, and the paymaster takes it back in the account's tokens, far past the key's cap
-/// on that very token. Issue 13 #1 (gas is spend) again, through a paymaster.
+/// @notice Found in review (fixed): the PolicyHook's old default ("any paymaster") let a key choose a token paymaster
+/// the owner had an allowance with. The key bundled its own operation with a huge preVerificationGas and fee: the
+/// bundler (the key's holder) was paid the gas in ETH, and the paymaster took it back in the account's tokens, far
+/// past the key's cap on that very token (issue 13 #1, gas is spend, through a paymaster). Now a PolicyHook key may
+/// use no paymaster until the owner lists one (`setPaymasters`).
 contract ReviewTokenPaymasterTest is PolicyHookTestBase {
     TokenPaymaster internal tpm;
     address internal constant ATTACKER = address(0xa77ac4e5);
@@ -63,7 +64,7 @@ contract ReviewTokenPaymasterTest is PolicyHookTestBase {
         tokenLimit(address(usdc), 0, 0, 10e6);
     }
 
-    function test_tokenPaymaster_keyDrainsTokensPastItsCapAsGas() public {
+    function test_tokenPaymaster_unlistedRefusedByDefault() public {
         uint256 usdcBefore = usdc.balanceOf(account);
         PackedUserOperation memory op = userOp(transferCall(R, 1e6));
         op.preVerificationGas = 5_000_000;
@@ -94,7 +95,7 @@ contract ReviewTokenPaymasterTest is PolicyHookTestBase {
     }
 
     /// @dev Listing another paymaster does not admit the token paymaster either.
-    function test_tokenPaymaster_allowlistStopsIt() public {
+    function test_tokenPaymaster_listingAnotherDoesNotAdmitIt() public {
         address[] memory pms = new address[](1);
         pms[0] = address(sponsor);
         cfg(abi.encodeCall(IPolicyHook.setPaymasters, (k.keyHash, pms)));
