@@ -247,6 +247,23 @@ interface IKeyward {
     /// @notice The key hash of `key`: `keccak256(abi.encode(key.keyType, keccak256(key.publicKey)))`.
     function hashKey(Key calldata key) external pure returns (bytes32);
 
+    /// @notice Whether `signature` is `keyHash`'s signature of `digest`, and the window in which the key may act,
+    /// for a hook or a contract that checks a co-signature (e.g. in ERC-4337 validation: this view reads no
+    /// TIMESTAMP; the caller checks the window later, e.g. by narrowing its validationData to it).
+    /// @dev `keyHash` 0 is the root: a 65-byte (or 64-byte ERC-2098) ECDSA signature by the account's own address,
+    /// window 0 through `type(uint40).max`. Otherwise a registered key of this account, with its key type's raw
+    /// signature as on the relayed path (secp256k1: 65 or 64 bytes; P256: `abi.encode(r, s)` over `sha256(digest)`;
+    /// WebAuthn: an encoded assertion whose challenge is `digest`), window [validAfter, expiration] (an expiration of
+    /// 0, never, reads `type(uint40).max`). No hook is called. Never reverts on a bad, malformed or unknown
+    /// signature or key: it answers `(false, 0, 0)`.
+    /// @return valid Whether the signature verifies for a key that may sign now (registered).
+    /// @return validAfter The first second the key may act.
+    /// @return validUntil The last second the key may act.
+    function verifyKeySignature(bytes32 keyHash, bytes32 digest, bytes calldata signature)
+        external
+        view
+        returns (bool valid, uint40 validAfter, uint40 validUntil);
+
     /// @notice A key's ERC-4337 gas budget and what was charged against it.
     function gasBudget(bytes32 keyHash) external view returns (GasBudget memory budget, GasSpent memory spent);
 

@@ -42,7 +42,7 @@ abstract contract ERC1271 is KeyRegistry, EIP712 {
         (, bytes32 keyHash,, bytes calldata hookData) = WrappedSignatureLib.decodeWithKeyHash(wrapped);
         return HooksLib.approvesSignature(
             hook,
-            HooksLib.KeyContext(keyHash, keyId, settings),
+            HooksLib.KeyContext(keyHash, keyId, settings, 0),
             hash,
             hookData,
             outcome == PERSONAL ? bytes32(0) : outcome

@@ -90,7 +90,7 @@ abstract contract ERC4337Account is Executor, NonceManager {
         if (!HooksLib.has(hook, HooksLib.AFTER_VALIDATE_USER_OP)) return;
         (,,, bytes calldata hookData) = WrappedSignatureLib.decodeWithKeyHash(userOp.signature);
         HooksLib.afterValidateUserOp(
-            hook, HooksLib.KeyContext(keyHash, keyId, settings), userOp, userOpHash, vd, hookData
+            hook, HooksLib.KeyContext(keyHash, keyId, settings, userOpHash), userOp, userOpHash, vd, hookData
         );
     }
 
@@ -124,8 +124,9 @@ abstract contract ERC4337Account is Executor, NonceManager {
         return vd;
     }
 
-    /// @notice ERC-4337 execution: `userOp.callData = executeUserOp.selector ++ abi.encode(BatchedCall)`.
-    function executeUserOp(PackedUserOperation calldata userOp, bytes32) external onlyEntryPoint {
+    /// @notice ERC-4337 execution: `userOp.callData = executeUserOp.selector ++ abi.encode(BatchedCall)`. The key's
+    /// execution hooks see `userOpHash` as the operation (the fourth trailing word).
+    function executeUserOp(PackedUserOperation calldata userOp, bytes32 userOpHash) external onlyEntryPoint {
         BatchedCall calldata batch;
         bytes calldata callData = userOp.callData;
         assembly ("memory-safe") {
@@ -137,6 +138,6 @@ abstract contract ERC4337Account is Executor, NonceManager {
         (bool registered, Settings settings, bytes32 keyId,) = _load(keyHash);
         if (!registered) revert IKeyward.KeyDoesNotExist();
         _checkWindow(settings);
-        _executeKey(batch.calls, batch.revertOnFailure, HooksLib.KeyContext(keyHash, keyId, settings));
+        _executeKey(batch.calls, batch.revertOnFailure, HooksLib.KeyContext(keyHash, keyId, settings, userOpHash));
     }
 }

@@ -44,7 +44,7 @@ abstract contract Executor is KeyRegistry {
         (bool ok, Settings settings, bytes32 keyId,) = _load(keyHash);
         if (!ok) revert IKeyward.Unauthorized();
         _checkWindow(settings);
-        HooksLib.KeyContext memory k = HooksLib.KeyContext(keyHash, keyId, settings);
+        HooksLib.KeyContext memory k = HooksLib.KeyContext(keyHash, keyId, settings, 0);
         address hook = settings.hook();
         if (HooksLib.has(hook, HooksLib.AFTER_VERIFY_SIGNATURE)) {
             HooksLib.afterVerifySignature(hook, k, bytes32(0), msg.data[0:0]);

@@ -60,6 +60,7 @@ abstract contract RelayedExecutor is Executor, NonceManager, EIP712 {
         }
         _useNonce(signedBatchedCall.nonce, _laneId(keyHash, k.keyId));
         bytes32 digest = _hashTypedData(SignedBatchLib.hash(signedBatchedCall));
+        k.operation = digest;
         (bool ok, bytes calldata signature, bytes calldata hookData) = WrappedSignatureLib.decode(wrapped);
         if (!ok || !_verify(keyHash, stored, digest, signature)) revert IKeyward.InvalidSignature();
         _checkWindow(k.settings);
