@@ -764,4 +764,19 @@ contract ERC7562Test is KeywardTestBase, ERC7562Checker {
         bad.signature = abi.encode(k.keyHash, sign(k, hb), abi.encode(co[1].keyHash, sign(co[1], keccak256("x"))));
         _assertCleanRevert(bad, abi.encodeWithSelector(CoSignHook.CoSignatureMissing.selector), "wrong co-signature");
     }
+
+    /// @dev A paused key (by itself or with every key) is refused in validation with KeyIsPaused, cleanly (the
+    /// pause bits live in the two words validation reads anyway); the root is not paused.
+    function test_keyward_pausedKey_refusedClean() public traced {
+        TestKey memory k = secp256k1Key("paused");
+        grant(k, 0);
+        bytes memory paused = abi.encodeWithSelector(IKeyward.KeyIsPaused.selector, k.keyHash);
+        rootCall(abi.encodeCall(IKeyward.pauseKey, (k.keyHash)));
+        _assertCleanRevert(_signed(k, true, ""), paused, "paused key");
+        rootCall(abi.encodeCall(IKeyward.resumeKey, (k.keyHash)));
+        _assertCleanPath(_signed(k, true, ""), 0, "resumed key");
+        rootCall(abi.encodeCall(IKeyward.pauseAll, ()));
+        _assertCleanRevert(_signed(k, true, ""), paused, "every key paused");
+        _assertCleanPath(_signed(rootTestKey(), true, ""), 0, "root under pauseAll");
+    }
 }

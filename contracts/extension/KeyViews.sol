@@ -65,8 +65,8 @@ abstract contract KeyViews is KeyRegistry {
             if (KeyLib.recover(digest, signature) != address(this)) return (false, 0, 0);
             return (true, 0, type(uint40).max);
         }
-        (bool registered, Settings settings,, KeyStorage storage stored) = _load(keyHash);
-        if (!registered || !_verify(keyHash, stored, digest, signature)) return (false, 0, 0);
+        (bool registered, bool paused, Settings settings,, KeyStorage storage stored) = _load(keyHash);
+        if (!registered || paused || !_verify(keyHash, stored, digest, signature)) return (false, 0, 0);
         uint40 expiration = settings.expiration();
         return (true, settings.validAfter(), expiration == 0 ? type(uint40).max : expiration);
     }

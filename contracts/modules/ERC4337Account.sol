@@ -52,8 +52,9 @@ abstract contract ERC4337Account is Executor, NonceManager {
             }
             return KeyLib.recover(userOpHash, signature) == address(this) ? 0 : ValidationDataLib.SIG_FAILED;
         }
-        (bool registered, Settings settings, bytes32 keyId, KeyStorage storage stored) = _load(keyHash);
+        (bool registered, bool paused, Settings settings, bytes32 keyId, KeyStorage storage stored) = _load(keyHash);
         if (!registered) return ValidationDataLib.SIG_FAILED;
+        if (paused) revert IKeyward.KeyIsPaused(keyHash);
         // A registered key's operation runs only through `executeUserOp`, to which the EntryPoint passes the
         // validated operation itself. Any other call data would reach the account as a plain call from the
         // EntryPoint (`multicall` into `executeUserOp` with a forged operation, or `validateUserOp` itself).
@@ -135,8 +136,9 @@ abstract contract ERC4337Account is Executor, NonceManager {
         bytes32 keyHash = bytes32(userOp.signature[0:32]);
         if (keyHash == KeyLib.ROOT_KEY_HASH) return _executeRoot(batch.calls, batch.revertOnFailure);
         // Re-checked at execution: an operation earlier in the bundle may have revoked or updated the key.
-        (bool registered, Settings settings, bytes32 keyId,) = _load(keyHash);
+        (bool registered, bool paused, Settings settings, bytes32 keyId,) = _load(keyHash);
         if (!registered) revert IKeyward.KeyDoesNotExist();
+        if (paused) revert IKeyward.KeyIsPaused(keyHash);
         _checkWindow(settings);
         _executeKey(batch.calls, batch.revertOnFailure, HooksLib.KeyContext(keyHash, keyId, settings, userOpHash));
     }
