@@ -152,6 +152,8 @@ interface IKeyward {
     error KeyExpired(uint40 expiration);
     /// @notice The key is not valid before `validAfter`.
     error KeyNotYetValid(uint40 validAfter);
+    /// @notice A non-admin key's `revoke` of its own key must be the last call of its batch.
+    error SelfRevocationNotLast();
     /// @notice The key is paused (by `pauseKey`, or with every key by `pauseAll`): refused on every path.
     error KeyIsPaused(bytes32 keyHash);
     /// @notice The root key (the EOA itself) cannot be paused.
@@ -168,7 +170,8 @@ interface IKeyward {
     error NonCanonicalSettings(uint256 settings);
     /// @notice The hook's address enables no callback (its low 5 bits are zero): it would enforce nothing.
     error HookWithoutCallbacks(address hook);
-    /// @notice A non-admin key tried to make the account call itself.
+    /// @notice A non-admin key tried to make the account call itself (its only self-call: `revoke` of its own key
+    /// hash as the last call of its batch).
     error OnlyAdminCanSelfCall();
     /// @notice The nonce's sequence is not the next one in its lane.
     error InvalidNonce();
@@ -217,7 +220,8 @@ interface IKeyward {
     /// @notice Replaces a registered key's settings word (every field, validAfter and flags included).
     function update(bytes32 keyHash, uint256 settings) external;
 
-    /// @notice Revokes a key on every path at once.
+    /// @notice Revokes a key on every path at once. Any key may revoke itself (a non-admin key: this call with its
+    /// own key hash, as the last call of its batch, on every path; no execution hook is consulted for it).
     function revoke(bytes32 keyHash) external;
 
     /// @notice Revokes every non-root key at once ("log out everywhere"); also the safe step before re-delegating.

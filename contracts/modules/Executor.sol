@@ -79,7 +79,7 @@ abstract contract Executor is KeyRegistry {
     {
         address to = c.to == address(0) ? address(this) : c.to;
         Settings settings = k.settings;
-        if (to == address(this) && !settings.isAdmin()) revert IKeyward.OnlyAdminCanSelfCall();
+        if (to == address(this) && !settings.isAdmin()) return _selfRevoke(c, revertOnFailure, k.keyHash, callInfo);
         address hook = settings.hook();
         bytes memory context;
         if (HooksLib.has(hook, HooksLib.BEFORE_EXECUTE)) {
@@ -98,6 +98,23 @@ abstract contract Executor is KeyRegistry {
             HooksLib.afterExecute(hook, k, false, output, context, callInfo);
         }
         _onFailure(revertOnFailure, gasBefore, uint128(callInfo), output);
+    }
+
+    /// @dev A non-admin key's only self-call: `revoke` of its own key hash (exactly: 36 bytes of call data), as the
+    /// last call of its batch ("log out" from the key's side). No execution hook is called for it, so a key's policy
+    /// need not allow calls to the account, and a hook cannot keep a key from giving itself up. Any other self-call,
+    /// `revoke` of another key included, reverts `OnlyAdminCanSelfCall`; a self-revocation before the batch's end
+    /// reverts `SelfRevocationNotLast` (the calls after it would run under a revoked key).
+    function _selfRevoke(Call calldata c, bool revertOnFailure, bytes32 keyHash, uint256 callInfo) private {
+        bytes calldata data = c.data;
+        if (data.length != 36 || bytes4(data) != IKeyward.revoke.selector || bytes32(data[4:]) != keyHash) {
+            revert IKeyward.OnlyAdminCanSelfCall();
+        }
+        if (callInfo >> 128 != uint128(callInfo) + 1) revert IKeyward.SelfRevocationNotLast();
+        uint256 gasBefore = gasleft();
+        if (!_call(address(this), c.value, data)) {
+            _onFailure(revertOnFailure, gasBefore, uint128(callInfo), _returnData());
+        }
     }
 
     /// @dev A failed call: the batch reverts when it must, or when the call ran out of gas (it had at most 1/64 of
