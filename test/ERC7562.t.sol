@@ -779,4 +779,18 @@ contract ERC7562Test is KeywardTestBase, ERC7562Checker {
         _assertCleanRevert(_signed(k, true, ""), paused, "every key paused");
         _assertCleanPath(_signed(rootTestKey(), true, ""), 0, "root under pauseAll");
     }
+
+    /// @dev A SCHEDULED key's validation reads no TIMESTAMP: the operation names its occurrence, the account reads
+    /// the schedule (its own storage) and narrows validationData to it; a bad occurrence reverts cleanly.
+    function test_keyward_scheduledKey_clean() public traced {
+        TestKey memory k = secp256k1Key("scheduled");
+        grant(k, uint256(1) << 251);
+        rootCall(abi.encodeCall(IKeyward.setSchedule, (k.keyHash, 0x1f, 9 * 3600, 8 * 3600)));
+        uint256 occ = 1_800_230_400 + 9 * 3600; // Monday 2027-01-18 09:00 UTC
+        PackedUserOperation memory op = _op();
+        op.signature = abi.encode(k.keyHash, sign(k, entryPoint.getUserOpHash(op)), bytes(""), uint256(0), occ);
+        _assertCleanPath(op, ((occ + 8 * 3600 - 1) << 160) | ((occ - 1) << 208), "scheduled");
+        op.signature = abi.encode(k.keyHash, sign(k, entryPoint.getUserOpHash(op)), bytes(""), uint256(0), occ + 1);
+        _assertCleanRevert(op, abi.encodeWithSelector(IKeyward.InvalidOccurrence.selector, occ + 1), "bad occurrence");
+    }
 }

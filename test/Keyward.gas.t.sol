@@ -192,6 +192,22 @@ contract KeywardGasTest is KeywardTestBase {
         assertEq(token.balanceOf(RECIPIENT), 2 ether);
     }
 
+    /// @dev The same transfer by a key with a weekly schedule (SCHEDULED): one more cold storage read (the schedule)
+    /// and the weekday arithmetic.
+    function test_gas_execute_scheduledKey_direct_erc20Transfer() public {
+        TestKey memory k = secp256k1Key("k");
+        grant(k, settingsOf(address(0), 1_900_000_000, false, 0) | (uint256(1) << 251));
+        vm.prank(account);
+        acct.setSchedule(k.keyHash, 0x7f, 0, 7 * 86_400);
+        bytes memory data = abi.encode(_transfer());
+        _cool();
+        vm.prank(k.signer);
+        vm.startSnapshotGas(group, "execute_scheduledKey_direct_erc20Transfer");
+        acct.execute(MODE_REVERT, data);
+        vm.stopSnapshotGas();
+        assertEq(token.balanceOf(RECIPIENT), 2 ether);
+    }
+
     function _relayed(string memory name, TestKey memory k) internal {
         SignedBatchedCall memory b = signedBatch(_transfer(), k.keyHash, 0);
         bytes memory sig = signBatch(k, b);

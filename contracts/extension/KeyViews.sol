@@ -6,7 +6,7 @@ import {KeyLib} from "../libraries/KeyLib.sol";
 import {KeyRegistry} from "../modules/KeyRegistry.sol";
 import {Header} from "../types/Header.sol";
 import {KeyRecord} from "../types/KeyRecord.sol";
-import {Settings} from "../types/Settings.sol";
+import {Settings, SettingsLib} from "../types/Settings.sol";
 
 /// @title KeyViews
 /// @notice The registry's views: keys, their number and order, the key epoch, gas budgets.
@@ -66,7 +66,9 @@ abstract contract KeyViews is KeyRegistry {
             return (true, 0, type(uint40).max);
         }
         (bool registered, bool paused, Settings settings,, KeyStorage storage stored) = _load(keyHash);
-        if (!registered || paused || !_verify(keyHash, stored, digest, signature)) return (false, 0, 0);
+        // A SCHEDULED key's window depends on the time, which this view does not read: it never co-signs here.
+        if (!registered || paused || settings.hasFlag(SettingsLib.SCHEDULED)) return (false, 0, 0);
+        if (!_verify(keyHash, stored, digest, signature)) return (false, 0, 0);
         uint40 expiration = settings.expiration();
         return (true, settings.validAfter(), expiration == 0 ? type(uint40).max : expiration);
     }

@@ -94,6 +94,8 @@ interface IKeyward {
     event AllKeysRevoked(uint256 epoch);
     /// @notice A key was paused: refused on every path until `resumeKey` (its settings and state are kept).
     event KeyPaused(bytes32 indexed keyHash);
+    /// @notice A key's weekly schedule was set (all 0: cleared).
+    event ScheduleSet(bytes32 indexed keyHash, uint8 days_, uint32 start, uint32 duration);
     /// @notice A key paused by `pauseKey` was resumed.
     event KeyResumed(bytes32 indexed keyHash);
     /// @notice Every non-root key was paused (`pauseAll`), admin keys included.
@@ -156,6 +158,13 @@ interface IKeyward {
     error SelfRevocationNotLast();
     /// @notice The key is paused (by `pauseKey`, or with every key by `pauseAll`): refused on every path.
     error KeyIsPaused(bytes32 keyHash);
+    /// @notice A SCHEDULED key acted outside its weekly schedule (at `timestamp`).
+    error OutsideSchedule(uint256 timestamp);
+    /// @notice A SCHEDULED key's ERC-4337 operation named no occurrence of its schedule (the fifth head word of its
+    /// signature envelope), or a value that is no occurrence's start.
+    error InvalidOccurrence(uint256 occurrence);
+    /// @notice A schedule needs at least one day, a start inside the day and a duration of 1 second to 1 week.
+    error InvalidSchedule();
     /// @notice The root key (the EOA itself) cannot be paused.
     error CannotPauseRootKey();
     /// @notice The root key's settings are fixed.
@@ -227,6 +236,15 @@ interface IKeyward {
     /// @notice Revokes every non-root key at once ("log out everywhere"); also the safe step before re-delegating.
     function revokeAll() external;
 
+    /// @notice Sets a key's recurring weekly schedule in UTC, used while its settings carry SCHEDULED (flag bit
+    /// 251): `days_` bit 0 Monday ... bit 6 Sunday; each chosen day an occurrence starts `start` seconds after 00:00
+    /// UTC and lasts `duration` seconds (1 through 604,800; it may run into the next days), the key acting from its
+    /// first second through `start + duration - 1`. All three 0 clears it (a SCHEDULED key without a schedule never
+    /// acts). Stored per registration: a key registered again starts without one. An ERC-4337 operation of a
+    /// SCHEDULED key names its occurrence's start as the fifth head word of the signature envelope,
+    /// `abi.encode(keyHash, sig, hookData, gasWindow, occurrence)`, and is valid only in it.
+    function setSchedule(bytes32 keyHash, uint8 days_, uint32 start, uint32 duration) external;
+
     /// @notice Pauses one key: refused on every path (direct, relayed, ERC-4337 validation and execution, ERC-1271
     /// answers `0xffffffff`, ERC-7710 redemption, `verifyKeySignature` answers false) until `resumeKey`; its
     /// settings, hook state, gas budget, schedule and nonce lanes are kept, and `update` does not resume it. A no-op
@@ -265,6 +283,16 @@ interface IKeyward {
     /// @notice Whether a key with this hash is registered (the root key is not "registered").
     function isRegistered(bytes32 keyHash) external view returns (bool);
 
+    /// @notice A key's weekly schedule (all 0: none). Reverts `KeyDoesNotExist` for an unknown key.
+    function getSchedule(bytes32 keyHash) external view returns (uint8 days_, uint32 start, uint32 duration);
+
+    /// @notice The latest occurrence of a key's schedule that started at or before `timestamp`: its first and last
+    /// second (`found` false when none did), and whether `timestamp` is inside it.
+    function scheduleOccurrence(bytes32 keyHash, uint256 timestamp)
+        external
+        view
+        returns (bool found, bool active, uint256 first, uint256 last);
+
     /// @notice Whether the key is refused for being paused (by `pauseKey` or `pauseAll`); false for the root.
     /// Reverts `KeyDoesNotExist` for a key that is not registered.
     function isPaused(bytes32 keyHash) external view returns (bool);
@@ -299,7 +327,8 @@ interface IKeyward {
     /// WebAuthn: an encoded assertion whose challenge is `digest`), window [validAfter, expiration] (an expiration of
     /// 0, never, reads `type(uint40).max`). No hook is called. Never reverts on a bad, malformed or unknown signature
     /// or key: it answers `(false, 0, 0)`.
-    /// @return valid Whether the signature verifies for a key that may sign (registered, not paused).
+    /// @return valid Whether the signature verifies for a key that may sign (registered, not paused, not SCHEDULED:
+    /// a scheduled key's window depends on the time, which this view does not read).
     /// @return validAfter The first second the key may act.
     /// @return validUntil The last second the key may act.
     function verifyKeySignature(bytes32 keyHash, bytes32 digest, bytes calldata signature)

@@ -75,7 +75,7 @@ abstract contract ERC1271 is KeyRegistry, EIP712 {
         if (keyHash == KeyLib.ROOT_KEY_HASH) return (true, SettingsLib.ROOT, 0, stored);
         bool paused;
         (usable, paused, settings, keyId, stored) = _load(keyHash);
-        usable = usable && !paused && _isWithin(settings)
+        usable = usable && !paused && _isWithin(settings, keyId)
             && (settings.isAdmin() || HooksLib.has(settings.hook(), HooksLib.AFTER_IS_VALID_SIGNATURE));
     }
 

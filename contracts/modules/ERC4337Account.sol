@@ -6,6 +6,7 @@ import {GasBudgetLib} from "../libraries/GasBudgetLib.sol";
 import {HooksLib} from "../libraries/HooksLib.sol";
 import {KeyLib} from "../libraries/KeyLib.sol";
 import {NonceLaneLib} from "../libraries/NonceLaneLib.sol";
+import {ScheduleLib} from "../libraries/ScheduleLib.sol";
 import {ValidationDataLib} from "../libraries/ValidationDataLib.sol";
 import {WrappedSignatureLib} from "../libraries/WrappedSignatureLib.sol";
 import {Settings, SettingsLib} from "../types/Settings.sol";
@@ -64,6 +65,7 @@ abstract contract ERC4337Account is Executor, NonceManager {
         if (!NonceLaneLib.mayUse(userOp.nonce, NonceLaneLib.laneId(keyId))) revert IKeyward.NonceLaneReserved();
         bool valid = _verify(keyHash, stored, userOpHash, signature);
         vd = settings.validationData();
+        if (settings.hasFlag(SettingsLib.SCHEDULED)) vd = _scheduleValidationData(userOp, keyId, vd);
         if (settings.flags() & (SettingsLib.SPONSORED_ONLY | SettingsLib.GAS_BUDGET) != 0) {
             if (!GasBudgetLib.isSponsored(userOp)) {
                 if (settings.hasFlag(SettingsLib.SPONSORED_ONLY)) revert IKeyward.PaymasterRequired();
@@ -93,6 +95,20 @@ abstract contract ERC4337Account is Executor, NonceManager {
         HooksLib.afterValidateUserOp(
             hook, HooksLib.KeyContext(keyHash, keyId, settings, userOpHash), userOp, userOpHash, vd, hookData
         );
+    }
+
+    /// @dev A key with SCHEDULED: no TIMESTAMP in validation, so the operation names the occurrence of the schedule
+    /// it runs in (the fifth head word of its envelope, its start in Unix seconds), and `vd` is narrowed to that
+    /// occurrence. Reverts `InvalidOccurrence` when the word is missing or is no occurrence's start.
+    function _scheduleValidationData(PackedUserOperation calldata userOp, bytes32 keyId, uint256 vd)
+        private
+        view
+        returns (uint256)
+    {
+        (bool named, uint256 occurrence) = WrappedSignatureLib.occurrence(userOp.signature);
+        (bool ok, uint256 bounds) = ScheduleLib.occurrenceValidationData(_state().schedules[keyId], occurrence);
+        if (!named || !ok) revert IKeyward.InvalidOccurrence(occurrence);
+        return vd.intersect(bounds);
     }
 
     /// @dev A signed, unsponsored operation of a key with GAS_BUDGET: charges its maximum cost to the key's budget
@@ -139,7 +155,7 @@ abstract contract ERC4337Account is Executor, NonceManager {
         (bool registered, bool paused, Settings settings, bytes32 keyId,) = _load(keyHash);
         if (!registered) revert IKeyward.KeyDoesNotExist();
         if (paused) revert IKeyward.KeyIsPaused(keyHash);
-        _checkWindow(settings);
+        _checkWindow(settings, keyId);
         _executeKey(batch.calls, batch.revertOnFailure, HooksLib.KeyContext(keyHash, keyId, settings, userOpHash));
     }
 }

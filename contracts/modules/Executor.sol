@@ -44,7 +44,7 @@ abstract contract Executor is KeyRegistry {
         (bool ok, bool paused, Settings settings, bytes32 keyId,) = _load(keyHash);
         if (!ok) revert IKeyward.Unauthorized();
         if (paused) revert IKeyward.KeyIsPaused(keyHash);
-        _checkWindow(settings);
+        _checkWindow(settings, keyId);
         HooksLib.KeyContext memory k = HooksLib.KeyContext(keyHash, keyId, settings, 0);
         address hook = settings.hook();
         if (HooksLib.has(hook, HooksLib.AFTER_VERIFY_SIGNATURE)) {

@@ -65,7 +65,7 @@ abstract contract RelayedExecutor is Executor, NonceManager, EIP712 {
         k.operation = digest;
         (bool ok, bytes calldata signature, bytes calldata hookData) = WrappedSignatureLib.decode(wrapped);
         if (!ok || !_verify(keyHash, stored, digest, signature)) revert IKeyward.InvalidSignature();
-        _checkWindow(k.settings);
+        _checkWindow(k.settings, k.keyId);
         address hook = k.settings.hook();
         if (HooksLib.has(hook, HooksLib.AFTER_VERIFY_SIGNATURE)) {
             HooksLib.afterVerifySignature(hook, k, digest, hookData);
