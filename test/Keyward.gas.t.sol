@@ -208,6 +208,35 @@ contract KeywardGasTest is KeywardTestBase {
         assertEq(token.balanceOf(RECIPIENT), 2 ether);
     }
 
+    /// @dev The same transfer redeemed through ERC-7710 (batch mode): the direct path plus the arrays' decoding and
+    /// the context check.
+    function test_gas_redeem_sessionKey_batch_erc20Transfer() public {
+        _redeemTransfer("redeem_sessionKey_batch_erc20Transfer", bytes32(uint256(0x01) << 248), abi.encode(_transfer()));
+    }
+
+    /// @dev The same transfer in ERC-7579 single mode (`abi.encodePacked(target, value, callData)`).
+    function test_gas_redeem_sessionKey_single_erc20Transfer() public {
+        Call memory c = _transfer()[0];
+        _redeemTransfer("redeem_sessionKey_single_erc20Transfer", bytes32(0), abi.encodePacked(c.to, c.value, c.data));
+    }
+
+    function _redeemTransfer(string memory name, bytes32 mode, bytes memory execution) internal {
+        TestKey memory k = secp256k1Key("k");
+        grant(k, settingsOf(address(0), 1_900_000_000, false, 0));
+        bytes[] memory contexts = new bytes[](1);
+        contexts[0] = abi.encode(account, k.keyHash);
+        bytes32[] memory modes = new bytes32[](1);
+        modes[0] = mode;
+        bytes[] memory datas = new bytes[](1);
+        datas[0] = execution;
+        _cool();
+        vm.prank(k.signer);
+        vm.startSnapshotGas(group, name);
+        acct.redeemDelegations(contexts, modes, datas);
+        vm.stopSnapshotGas();
+        assertEq(token.balanceOf(RECIPIENT), 2 ether);
+    }
+
     function _relayed(string memory name, TestKey memory k) internal {
         SignedBatchedCall memory b = signedBatch(_transfer(), k.keyHash, 0);
         bytes memory sig = signBatch(k, b);

@@ -158,6 +158,14 @@ interface IKeyward {
     error SelfRevocationNotLast();
     /// @notice The key is paused (by `pauseKey`, or with every key by `pauseAll`): refused on every path.
     error KeyIsPaused(bytes32 keyHash);
+    /// @notice ERC-7710: `redeemDelegations` got arrays of different lengths, or none.
+    error RedemptionLengthMismatch();
+    /// @notice ERC-7710: permission context `index` is not `abi.encode(thisAccount, callerKeyHash)`.
+    error InvalidPermissionContext(uint256 index);
+    /// @notice ERC-7710: only ERC-7579 single (`0x00..`) and batch (`0x01 00..`) with the default exec type.
+    error UnsupportedRedemptionMode(bytes32 mode);
+    /// @notice ERC-7710: single execution `index` is shorter than target and value (52 bytes).
+    error MalformedExecution(uint256 index);
     /// @notice A SCHEDULED key acted outside its weekly schedule (at `timestamp`).
     error OutsideSchedule(uint256 timestamp);
     /// @notice A SCHEDULED key's ERC-4337 operation named no occurrence of its schedule (the fifth head word of its
@@ -400,6 +408,19 @@ interface IKeyward {
     function validateUserOp(PackedUserOperation calldata userOp, bytes32 userOpHash, uint256 missingAccountFunds)
         external
         returns (uint256 validationData);
+
+    /// @notice ERC-7710 redemption on the account (the account is the `delegationManager` of its permissions): called
+    /// by a registered secp256k1 key from its own address, each `permissionContexts[i]` being
+    /// `abi.encode(address account, bytes32 keyHash)` for this account and the caller's key (else
+    /// `InvalidPermissionContext(i)`); `modes[i]` ERC-7579 single (`bytes32(0)`, `abi.encodePacked(target, value,
+    /// callData)`) or batch (`0x01` then zeros, `abi.encode(Execution[])`) with the default exec type (else
+    /// `UnsupportedRedemptionMode`). Runs the calls exactly as the key's direct path: registration (`Unauthorized`),
+    /// pause, window, schedule, hooks (operation word 0), self-call rules, `KeyUsed`; all or nothing.
+    function redeemDelegations(
+        bytes[] calldata permissionContexts,
+        bytes32[] calldata modes,
+        bytes[] calldata executionCallDatas
+    ) external;
 
     /// @notice ERC-4337 execution: `userOp.callData = executeUserOp.selector ++ abi.encode(BatchedCall)`. A
     /// registered key's operation can have no other call data; the root's may.
