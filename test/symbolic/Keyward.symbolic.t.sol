@@ -18,7 +18,7 @@ import {
     SignedBatchedCall
 } from "../../contracts/interfaces/IKeyward.sol";
 import {KeyLib} from "../../contracts/libraries/KeyLib.sol";
-import {Settings} from "../../contracts/types/Settings.sol";
+import {Settings, SettingsLib} from "../../contracts/types/Settings.sol";
 import {Test} from "forge-std/Test.sol";
 
 /// @dev Exposes KeyLib's hashing for the checks.
@@ -283,8 +283,10 @@ contract KeywardSymbolicTest is Test {
         return uint160(to) > 0xffff && to.code.length == 0;
     }
 
+    /// @dev Inside its window, and not SCHEDULED (a scheduled key has no schedule here, so it never acts).
     function _live(Settings s) private view returns (bool) {
-        return s.validAfter() <= block.timestamp && (s.expiration() == 0 || block.timestamp <= s.expiration());
+        return s.validAfter() <= block.timestamp && (s.expiration() == 0 || block.timestamp <= s.expiration())
+            && !s.hasFlag(SettingsLib.SCHEDULED);
     }
 
     function _reachesSelf(address to) private view returns (bool) {
