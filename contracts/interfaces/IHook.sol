@@ -38,8 +38,8 @@ interface IValidationHook {
         returns (bytes4 selector);
 
     /// @notice After a relayed batch's signature verified and the key is inside its window; `digest` is the
-    /// batch's EIP-712 digest. Keyward also calls it on the direct path (the key's own transaction), with `digest`
-    /// 0 and empty `hookData`.
+    /// batch's EIP-712 digest. Keyward also calls it on the direct path and on ERC-7710 redemption (the key's own
+    /// transaction), with `digest` 0 and empty `hookData`.
     function afterVerifySignature(bytes32 keyHash, bytes32 digest, bytes calldata hookData)
         external
         view
@@ -69,7 +69,7 @@ interface IExecutionHook {
 /// @notice A key's hook. Which callbacks the account makes is chosen by the low 5 bits of the hook's address, as
 /// in Uniswap Calibur (and Uniswap v4), so a disabled callback costs nothing:
 ///
-///   bit 0 (0x01) AFTER_VERIFY_SIGNATURE   relayed batches (and Keyward's direct path)
+///   bit 0 (0x01) AFTER_VERIFY_SIGNATURE   relayed batches (and Keyward's direct path and ERC-7710 redemption)
 ///   bit 1 (0x02) AFTER_VALIDATE_USER_OP   ERC-4337 validation
 ///   bit 2 (0x04) AFTER_IS_VALID_SIGNATURE ERC-1271 (a non-admin key's signature needs an approving hook)
 ///   bit 3 (0x08) BEFORE_EXECUTE           before each call of a batch
