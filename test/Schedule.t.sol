@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.30;
 
-import {Call, IKeyward, PackedUserOperation} from "../contracts/interfaces/IKeyward.sol";
+import {Call, GasBudget, IKeyward, PackedUserOperation} from "../contracts/interfaces/IKeyward.sol";
 import {ScheduleLib} from "../contracts/libraries/ScheduleLib.sol";
 import {SettingsLib} from "../contracts/types/Settings.sol";
 import {TestKey} from "./utils/KeywardTestBase.sol";
@@ -153,6 +153,44 @@ contract ScheduleTest is PathsTestBase {
         // Calibur's three-word envelope neither.
         (ok2, ret2) = tryValidate(signedOp(key, _bump()));
         assertRefused(ok2, ret2, abi.encodeWithSelector(IKeyward.InvalidOccurrence.selector, 0), "three words");
+    }
+
+    /// @dev Attack: any occurrence word, huge ones included, is accepted only when it is an occurrence's start, and
+    /// otherwise reverts InvalidOccurrence (never a panic).
+    function testFuzz_schedule_validation_anyOccurrenceWord(uint256 occurrence) public {
+        (bool ok, bytes memory ret) = tryValidate(_scheduledOp(key, _bump(), occurrence));
+        bool isStart = occurrence >= 9 * HOUR && occurrence <= type(uint48).max && (occurrence - 9 * HOUR) % DAY == 0
+            && ((occurrence - 9 * HOUR) / DAY + 3) % 7 < 5 && occurrence + 8 * HOUR - 1 <= type(uint48).max;
+        if (isStart) {
+            assertTrue(ok);
+            assertEq(abi.decode(ret, (uint256)), _occurrenceVd(occurrence, 8 * HOUR));
+        } else {
+            assertRefused(ok, ret, abi.encodeWithSelector(IKeyward.InvalidOccurrence.selector, occurrence), "refused");
+        }
+    }
+
+    /// @dev A key with both SCHEDULED and GAS_BUDGET, unsponsored: the envelope names the gas window (fourth word)
+    /// and the occurrence (fifth); validationData is the intersection of the occurrence, the gas window and the key.
+    function test_schedule_withGasBudget_bothWindowsIntersect() public {
+        uint256 period = 1 days;
+        rootCall(abi.encodeCall(IKeyward.update, (key.keyHash, keySettings | (uint256(1) << 250))));
+        rootCall(abi.encodeCall(IKeyward.setGasBudget, (key.keyHash, GasBudget(1 ether, uint40(period), 1 ether))));
+        uint256 occ = MONDAY + 7 * DAY + 9 * HOUR;
+        // The gas window of Monday (day-aligned): it holds the whole occurrence, so the occurrence is the answer.
+        uint256 window = occ / period;
+        PackedUserOperation memory op = userOp(_bump());
+        op.gasFees = bytes32((uint256(1 gwei) << 128) | 1 gwei);
+        op.signature = abi.encode(key.keyHash, sign(key, entryPoint.getUserOpHash(op)), bytes(""), window, occ);
+        (bool ok, bytes memory ret) = tryValidate(op);
+        assertTrue(ok, "validation");
+        assertEq(abi.decode(ret, (uint256)), _occurrenceVd(occ, 8 * HOUR));
+        // A gas window that ends inside the occurrence (a 12-hour period: 00:00-11:59:59) narrows it.
+        rootCall(abi.encodeCall(IKeyward.setGasBudget, (key.keyHash, GasBudget(1 ether, 12 hours, 1 ether))));
+        window = occ / 12 hours;
+        op.signature = abi.encode(key.keyHash, sign(key, entryPoint.getUserOpHash(op)), bytes(""), window, occ);
+        (ok, ret) = tryValidate(op);
+        assertTrue(ok, "validation 12h");
+        assertEq(abi.decode(ret, (uint256)), ((window * 12 hours + 12 hours - 1) << 160) | ((occ - 1) << 208));
     }
 
     /// @dev The occurrence's bounds intersect the key's own window: an expiration inside the occurrence wins, and

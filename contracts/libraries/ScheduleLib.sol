@@ -61,7 +61,10 @@ library ScheduleLib {
     /// @dev Whether `occurrence` is the start of an occurrence of the schedule, and its last second.
     function occurrenceEnd(uint256 schedule, uint256 occurrence) internal pure returns (bool ok, uint256 last) {
         (uint8 days_, uint32 start, uint32 duration) = unpack(schedule);
-        if (days_ == 0 || occurrence < start || (occurrence - start) % DAY != 0) return (false, 0);
+        // Past uint48 (validationData's width) nothing is an occurrence, and the end below cannot overflow.
+        if (days_ == 0 || occurrence < start || occurrence > type(uint48).max || (occurrence - start) % DAY != 0) {
+            return (false, 0);
+        }
         uint256 day = (occurrence - start) / DAY;
         if ((days_ >> ((day + EPOCH_WEEKDAY) % 7)) & 1 == 0) return (false, 0);
         last = occurrence + duration - 1;
