@@ -2,6 +2,7 @@
 pragma solidity 0.8.37;
 
 import {KeywardExtension} from "./KeywardExtension.sol";
+import {DelegationRedeemer} from "./modules/DelegationRedeemer.sol";
 import {EIP712} from "./modules/EIP712.sol";
 import {ERC1271} from "./modules/ERC1271.sol";
 import {ERC4337Account} from "./modules/ERC4337Account.sol";
@@ -19,7 +20,7 @@ import {RelayedExecutor} from "./modules/RelayedExecutor.sol";
 /// live in `KeywardExtension`, which it creates and reaches through its fallback. Composed of modules
 /// (`modules/`, `extension/`), pure libraries (`libraries/`) and packed value types (`types/`); storage lives in
 /// one ERC-7201 namespace (`AccountState`).
-contract Keyward is KeyManagement, RelayedExecutor, ERC4337Account, ERC1271, Receiver {
+contract Keyward is KeyManagement, RelayedExecutor, ERC4337Account, DelegationRedeemer, ERC1271, Receiver {
     /// @notice Where the account's other functions live (run by DELEGATECALL).
     address public immutable EXTENSION;
 

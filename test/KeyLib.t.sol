@@ -59,6 +59,18 @@ contract KeyLibTest is KeywardTestBase {
         assertEq(h.recover(digest, hex"00"), address(0));
     }
 
+    /// @dev A 65-byte signature with v = 0 / 1 (the bare recovery id) recovers as with 27 / 28; every other v below
+    /// 27 or above 28 recovers nothing.
+    function testFuzz_recover_vZeroOrOne(uint256 pk, bytes32 digest, uint8 otherV) public view {
+        pk = bound(pk, 1, 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364140);
+        (uint8 v, bytes32 r, bytes32 s) = vm.sign(pk, digest);
+        address signer = vm.addr(pk);
+        assertEq(h.recover(digest, abi.encodePacked(r, s, v - 27)), signer, "recovery id");
+        assertEq(h.recover(digest, abi.encodePacked(r, s, v == 27 ? uint8(1) : uint8(0))) == signer, false, "flip");
+        vm.assume(otherV > 1 && otherV != 27 && otherV != 28);
+        assertEq(h.recover(digest, abi.encodePacked(r, s, otherV)), address(0), "other v");
+    }
+
     function testFuzz_verifyP256_acceptsOwnRejectsOthers(bytes32 digest) public view {
         TestKey memory k = p256Key("p");
         (uint256 x, uint256 y) = abi.decode(k.key.publicKey, (uint256, uint256));

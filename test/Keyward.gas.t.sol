@@ -147,6 +147,18 @@ contract KeywardGasTest is KeywardTestBase {
         assertEq(acct.getKeySettings(k.keyHash), 2);
     }
 
+    function test_gas_pauseKey() public {
+        TestKey memory k = secp256k1Key("k");
+        grant(k, 0);
+        _rootSelfCall("pauseKey", one(account, 0, abi.encodeCall(IKeyward.pauseKey, (k.keyHash))));
+        assertTrue(acct.isPaused(k.keyHash));
+    }
+
+    function test_gas_pauseAll() public {
+        _rootSelfCall("pauseAll", one(account, 0, abi.encodeCall(IKeyward.pauseAll, ())));
+        _rootSelfCall("resumeAll", one(account, 0, abi.encodeCall(IKeyward.resumeAll, ())));
+    }
+
     // ------------------------------------------------------------------------------------------------------------
     // Execution
     // ------------------------------------------------------------------------------------------------------------
@@ -176,6 +188,51 @@ contract KeywardGasTest is KeywardTestBase {
         vm.prank(k.signer);
         vm.startSnapshotGas(group, "execute_sessionKey_direct_erc20Transfer");
         acct.execute(MODE_REVERT, data);
+        vm.stopSnapshotGas();
+        assertEq(token.balanceOf(RECIPIENT), 2 ether);
+    }
+
+    /// @dev The same transfer by a key with a weekly schedule (SCHEDULED): one more cold storage read (the schedule)
+    /// and the weekday arithmetic.
+    function test_gas_execute_scheduledKey_direct_erc20Transfer() public {
+        TestKey memory k = secp256k1Key("k");
+        grant(k, settingsOf(address(0), 1_900_000_000, false, 0) | (uint256(1) << 251));
+        vm.prank(account);
+        acct.setSchedule(k.keyHash, 0x7f, 0, 7 * 86_400);
+        bytes memory data = abi.encode(_transfer());
+        _cool();
+        vm.prank(k.signer);
+        vm.startSnapshotGas(group, "execute_scheduledKey_direct_erc20Transfer");
+        acct.execute(MODE_REVERT, data);
+        vm.stopSnapshotGas();
+        assertEq(token.balanceOf(RECIPIENT), 2 ether);
+    }
+
+    /// @dev The same transfer redeemed through ERC-7710 (batch mode): the direct path plus the arrays' decoding and
+    /// the context check.
+    function test_gas_redeem_sessionKey_batch_erc20Transfer() public {
+        _redeemTransfer("redeem_sessionKey_batch_erc20Transfer", bytes32(uint256(0x01) << 248), abi.encode(_transfer()));
+    }
+
+    /// @dev The same transfer in ERC-7579 single mode (`abi.encodePacked(target, value, callData)`).
+    function test_gas_redeem_sessionKey_single_erc20Transfer() public {
+        Call memory c = _transfer()[0];
+        _redeemTransfer("redeem_sessionKey_single_erc20Transfer", bytes32(0), abi.encodePacked(c.to, c.value, c.data));
+    }
+
+    function _redeemTransfer(string memory name, bytes32 mode, bytes memory execution) internal {
+        TestKey memory k = secp256k1Key("k");
+        grant(k, settingsOf(address(0), 1_900_000_000, false, 0));
+        bytes[] memory contexts = new bytes[](1);
+        contexts[0] = abi.encode(account, k.keyHash);
+        bytes32[] memory modes = new bytes32[](1);
+        modes[0] = mode;
+        bytes[] memory datas = new bytes[](1);
+        datas[0] = execution;
+        _cool();
+        vm.prank(k.signer);
+        vm.startSnapshotGas(group, name);
+        acct.redeemDelegations(contexts, modes, datas);
         vm.stopSnapshotGas();
         assertEq(token.balanceOf(RECIPIENT), 2 ether);
     }

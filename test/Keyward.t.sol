@@ -123,7 +123,7 @@ contract KeywardTest is KeywardTestBase {
         acct.grant(k.key, 1 << 200);
     }
 
-    /// @dev Reserved bits are 201-207 and 251-255 (bits 248-250 are the flags since the redesign).
+    /// @dev Reserved bits are 201-207 and 252-255 (bits 248-251 are the flags).
     function testFuzz_grant_reservedBits_revert(uint8 bit) public {
         vm.assume((bit >= 201 && bit <= 207) || bit >= 254);
         TestKey memory k = secp256k1Key("alice");
@@ -134,11 +134,11 @@ contract KeywardTest is KeywardTestBase {
         assertFalse(acct.isRegistered(k.keyHash));
     }
 
-    /// @dev Both sides of every reserved range: 200|201, 207|208, 250|251 (flags end at 250), 255; bit 0 is a
-    /// hook address with a callback flag.
+    /// @dev Both sides of every reserved range: 200|201, 207|208, 251|252 (flags end at 251, SCHEDULED), 255; bit 0
+    /// is a hook address with a callback flag.
     function test_grant_reservedBitBoundaries() public {
-        uint256[6] memory ok = [uint256(200), 208, 247, 248, 250, 0];
-        uint256[6] memory bad = [uint256(201), 207, 251, 253, 254, 255];
+        uint256[6] memory ok = [uint256(200), 208, 247, 248, 251, 0];
+        uint256[6] memory bad = [uint256(201), 207, 252, 253, 254, 255];
         for (uint256 i; i < ok.length; ++i) {
             TestKey memory k = secp256k1Key(string(abi.encode("ok", i)));
             grant(k, uint256(1) << ok[i]);
@@ -315,12 +315,17 @@ contract KeywardTest is KeywardTestBase {
         vm.store(account, slot, bytes32(uint256((1 << 24) - 2) << 152));
         grant(k, 0);
         assertTrue(acct.isRegistered(k.keyHash));
-        // key count at its maximum list index (2^22 - 1).
+        // key count at its maximum list index (2^21 - 1: the stored word keeps 21 bits of index beside the pause
+        // bit); one below it still works.
         TestKey memory k2 = secp256k1Key("bob");
-        vm.store(account, slot, bytes32(uint256((1 << 22) - 1) << 130));
+        vm.store(account, slot, bytes32(uint256((1 << 21) - 1) << 130));
         vm.prank(account);
         vm.expectRevert(IKeyward.TooManyKeys.selector);
         acct.grant(k2.key, 0);
+        vm.store(account, slot, bytes32(uint256((1 << 21) - 2) << 130));
+        grant(k2, 0);
+        assertEq(acct.keyCount(), (1 << 21) - 1);
+        assertFalse(acct.isPaused(k2.keyHash), "the last index does not spill into the pause bit");
         // epoch at its maximum
         vm.store(account, slot, bytes32(uint256(type(uint32).max) << 96));
         vm.prank(account);

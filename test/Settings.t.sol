@@ -13,7 +13,7 @@ contract SettingsTest is Test {
         uint40 validAfter,
         uint8 flagBits
     ) public pure {
-        uint256 flags = flagBits & 0x07;
+        uint256 flags = flagBits & 0x0f;
         uint256 raw = uint256(uint160(hook)) | (uint256(expiration) << 160) | (admin ? uint256(1) << 200 : 0)
             | (uint256(validAfter) << 208) | (flags << 248);
         Settings s = Settings.wrap(raw);
@@ -25,12 +25,13 @@ contract SettingsTest is Test {
         assertEq(s.hasFlag(SettingsLib.AFTER_EXECUTE_ON_FAILURE), flags & 1 != 0);
         assertEq(s.hasFlag(SettingsLib.SPONSORED_ONLY), flags & 2 != 0);
         assertEq(s.hasFlag(SettingsLib.GAS_BUDGET), flags & 4 != 0);
+        assertEq(s.hasFlag(SettingsLib.SCHEDULED), flags & 8 != 0);
         assertTrue(s.isCanonical());
     }
 
-    /// @dev Reserved: bits 201-207 and 251-255 (bits 248-250 became the flags in the redesign; 251-253 are room for more).
+    /// @dev Reserved: bits 201-207 and 252-255 (bits 248-251 are the flags; 252-253 are room for more).
     function testFuzz_settings_canonicalIffReservedBitsClear(uint256 raw) public pure {
-        bool reservedClear = (raw >> 201) & 0x7f == 0 && raw >> 251 == 0;
+        bool reservedClear = (raw >> 201) & 0x7f == 0 && raw >> 252 == 0;
         assertEq(Settings.wrap(raw).isCanonical(), reservedClear);
     }
 

@@ -92,12 +92,23 @@ interface IKeyward {
     event Revoked(bytes32 indexed keyHash);
     /// @notice Every non-root key was revoked at once; `epoch` is the new key epoch.
     event AllKeysRevoked(uint256 epoch);
+    /// @notice A key was paused: refused on every path until `resumeKey` (its settings and state are kept).
+    event KeyPaused(bytes32 indexed keyHash);
+    /// @notice A key's weekly schedule was set (all 0: cleared).
+    event ScheduleSet(bytes32 indexed keyHash, uint8 days_, uint32 start, uint32 duration);
+    /// @notice A key paused by `pauseKey` was resumed.
+    event KeyResumed(bytes32 indexed keyHash);
+    /// @notice Every non-root key was paused (`pauseAll`), admin keys included.
+    event AllKeysPaused();
+    /// @notice `pauseAll` ended; keys paused one by one stay paused.
+    event AllKeysResumed();
     /// @notice A registered (non-root) key executed a batch, on any path. Emitted once per batch that did not
     /// revert; the root key's own batches emit nothing.
     event KeyUsed(bytes32 indexed keyHash);
     /// @notice The ERC-4337 EntryPoint was changed (`address(0)` disables ERC-4337).
     event EntryPointUpdated(address indexed newEntryPoint);
-    /// @notice A nonce lane was moved forward to `nonce` (its key in the high 192 bits, the next sequence in the low 64).
+    /// @notice A nonce lane was moved forward to `nonce` (its key in the high 192 bits, the next sequence in the low
+    /// 64).
     event NonceInvalidated(uint256 nonce);
     /// @notice ERC-5267: the EIP-712 domain changed (a new salt prefix).
     event EIP712DomainChanged();
@@ -143,6 +154,27 @@ interface IKeyward {
     error KeyExpired(uint40 expiration);
     /// @notice The key is not valid before `validAfter`.
     error KeyNotYetValid(uint40 validAfter);
+    /// @notice A non-admin key's `revoke` of its own key must be the last call of its batch.
+    error SelfRevocationNotLast();
+    /// @notice The key is paused (by `pauseKey`, or with every key by `pauseAll`): refused on every path.
+    error KeyIsPaused(bytes32 keyHash);
+    /// @notice ERC-7710: `redeemDelegations` got arrays of different lengths, or none.
+    error RedemptionLengthMismatch();
+    /// @notice ERC-7710: permission context `index` is not `abi.encode(thisAccount, callerKeyHash)`.
+    error InvalidPermissionContext(uint256 index);
+    /// @notice ERC-7710: only ERC-7579 single (`0x00..`) and batch (`0x01 00..`) with the default exec type.
+    error UnsupportedRedemptionMode(bytes32 mode);
+    /// @notice ERC-7710: single execution `index` is shorter than target and value (52 bytes).
+    error MalformedExecution(uint256 index);
+    /// @notice A SCHEDULED key acted outside its weekly schedule (at `timestamp`).
+    error OutsideSchedule(uint256 timestamp);
+    /// @notice A SCHEDULED key's ERC-4337 operation named no occurrence of its schedule (the fifth head word of its
+    /// signature envelope), or a value that is no occurrence's start.
+    error InvalidOccurrence(uint256 occurrence);
+    /// @notice A schedule needs at least one day, a start inside the day and a duration of 1 second to 1 week.
+    error InvalidSchedule();
+    /// @notice The root key (the EOA itself) cannot be paused.
+    error CannotPauseRootKey();
     /// @notice The root key's settings are fixed.
     error CannotUpdateRootKey();
     /// @notice The account's own address is the root key; it cannot be registered.
@@ -155,7 +187,8 @@ interface IKeyward {
     error NonCanonicalSettings(uint256 settings);
     /// @notice The hook's address enables no callback (its low 5 bits are zero): it would enforce nothing.
     error HookWithoutCallbacks(address hook);
-    /// @notice A non-admin key tried to make the account call itself.
+    /// @notice A non-admin key tried to make the account call itself (its only self-call: `revoke` of its own key
+    /// hash as the last call of its batch).
     error OnlyAdminCanSelfCall();
     /// @notice The nonce's sequence is not the next one in its lane.
     error InvalidNonce();
@@ -204,11 +237,39 @@ interface IKeyward {
     /// @notice Replaces a registered key's settings word (every field, validAfter and flags included).
     function update(bytes32 keyHash, uint256 settings) external;
 
-    /// @notice Revokes a key on every path at once.
+    /// @notice Revokes a key on every path at once. Any key may revoke itself (a non-admin key: this call with its
+    /// own key hash, as the last call of its batch, on every path; no execution hook is consulted for it).
     function revoke(bytes32 keyHash) external;
 
     /// @notice Revokes every non-root key at once ("log out everywhere"); also the safe step before re-delegating.
     function revokeAll() external;
+
+    /// @notice Sets a key's recurring weekly schedule in UTC, used while its settings carry SCHEDULED (flag bit
+    /// 251): `days_` bit 0 Monday ... bit 6 Sunday; each chosen day an occurrence starts `start` seconds after 00:00
+    /// UTC and lasts `duration` seconds (1 through 604,800; it may run into the next days), the key acting from its
+    /// first second through `start + duration - 1`. All three 0 clears it (a SCHEDULED key without a schedule never
+    /// acts). Stored per registration: a key registered again starts without one. An ERC-4337 operation of a
+    /// SCHEDULED key names its occurrence's start as the fifth head word of the signature envelope,
+    /// `abi.encode(keyHash, sig, hookData, gasWindow, occurrence)`, and is valid only in it.
+    function setSchedule(bytes32 keyHash, uint8 days_, uint32 start, uint32 duration) external;
+
+    /// @notice Pauses one key: refused on every path (direct, relayed, ERC-4337 validation and execution, ERC-1271
+    /// answers `0xffffffff`, ERC-7710 redemption, `verifyKeySignature` answers false) until `resumeKey`; its
+    /// settings, hook state, gas budget, schedule and nonce lanes are kept, and `update` does not resume it. A no-op
+    /// for a paused key. Reverts `CannotPauseRootKey` for key hash 0, `KeyDoesNotExist` for an unknown key.
+    function pauseKey(bytes32 keyHash) external;
+
+    /// @notice Resumes a key paused by `pauseKey` (a no-op when it is not paused). It stays refused while `pauseAll`
+    /// holds.
+    function resumeKey(bytes32 keyHash) external;
+
+    /// @notice Pauses every non-root key at once, admin keys included (so a paused admin cannot resume itself), and
+    /// every key granted before `resumeAll` (it holds across `revokeAll`). The root is never paused. A no-op when
+    /// already paused.
+    function pauseAll() external;
+
+    /// @notice Ends `pauseAll`; keys paused one by one stay paused. A no-op when not paused.
+    function resumeAll() external;
 
     /// @notice Sets the ERC-4337 EntryPoint; `address(0)` disables ERC-4337.
     function updateEntryPoint(address entryPoint) external;
@@ -230,6 +291,24 @@ interface IKeyward {
     /// @notice Whether a key with this hash is registered (the root key is not "registered").
     function isRegistered(bytes32 keyHash) external view returns (bool);
 
+    /// @notice A key's weekly schedule (all 0: none). Reverts `KeyDoesNotExist` for an unknown key.
+    function getSchedule(bytes32 keyHash) external view returns (uint8 days_, uint32 start, uint32 duration);
+
+    /// @notice The latest occurrence of a key's schedule that started at or before `timestamp`: its first and last
+    /// second (`found` false when none did), and whether `timestamp` is inside it.
+    function scheduleOccurrence(bytes32 keyHash, uint256 timestamp)
+        external
+        view
+        returns (bool found, bool active, uint256 first, uint256 last);
+
+    /// @notice Whether the key is refused for being paused (by `pauseKey` or `pauseAll`); false for the root.
+    /// Reverts `KeyDoesNotExist` for a key that is not registered.
+    function isPaused(bytes32 keyHash) external view returns (bool);
+
+    /// @notice The key's own pause (`pauseKey`) and the pause of every key (`pauseAll`); either refuses the key.
+    /// Both false for the root. Reverts `KeyDoesNotExist` for a key that is not registered.
+    function pauseStatus(bytes32 keyHash) external view returns (bool key, bool all);
+
     /// @notice The number of registered keys.
     function keyCount() external view returns (uint256);
 
@@ -246,6 +325,24 @@ interface IKeyward {
 
     /// @notice The key hash of `key`: `keccak256(abi.encode(key.keyType, keccak256(key.publicKey)))`.
     function hashKey(Key calldata key) external pure returns (bytes32);
+
+    /// @notice Whether `signature` is `keyHash`'s signature of `digest`, and the window in which the key may act, for a
+    /// hook or a contract that checks a co-signature (e.g. in ERC-4337 validation: this view reads no TIMESTAMP; the
+    /// caller checks the window later, e.g. by narrowing its validationData to it).
+    /// @dev `keyHash` 0 is the root: a 65-byte (or 64-byte ERC-2098) ECDSA signature by the account's own address,
+    /// window 0 through `type(uint40).max`. Otherwise a registered, unpaused key of this account, with its key type's
+    /// raw signature as on the relayed path (secp256k1: 65 or 64 bytes; P256: `abi.encode(r, s)` over `sha256(digest)`;
+    /// WebAuthn: an encoded assertion whose challenge is `digest`), window [validAfter, expiration] (an expiration of
+    /// 0, never, reads `type(uint40).max`). No hook is called. Never reverts on a bad, malformed or unknown signature
+    /// or key: it answers `(false, 0, 0)`.
+    /// @return valid Whether the signature verifies for a key that may sign (registered, not paused, not SCHEDULED:
+    /// a scheduled key's window depends on the time, which this view does not read).
+    /// @return validAfter The first second the key may act.
+    /// @return validUntil The last second the key may act.
+    function verifyKeySignature(bytes32 keyHash, bytes32 digest, bytes calldata signature)
+        external
+        view
+        returns (bool valid, uint40 validAfter, uint40 validUntil);
 
     /// @notice A key's ERC-4337 gas budget and what was charged against it.
     function gasBudget(bytes32 keyHash) external view returns (GasBudget memory budget, GasSpent memory spent);
@@ -311,6 +408,19 @@ interface IKeyward {
     function validateUserOp(PackedUserOperation calldata userOp, bytes32 userOpHash, uint256 missingAccountFunds)
         external
         returns (uint256 validationData);
+
+    /// @notice ERC-7710 redemption on the account (the account is the `delegationManager` of its permissions): called
+    /// by a registered secp256k1 key from its own address, each `permissionContexts[i]` being
+    /// `abi.encode(address account, bytes32 keyHash)` for this account and the caller's key (else
+    /// `InvalidPermissionContext(i)`); `modes[i]` ERC-7579 single (`bytes32(0)`, `abi.encodePacked(target, value,
+    /// callData)`) or batch (`0x01` then zeros, `abi.encode(Execution[])`) with the default exec type (else
+    /// `UnsupportedRedemptionMode`). Runs the calls exactly as the key's direct path: registration (`Unauthorized`),
+    /// pause, window, schedule, hooks (operation word 0), self-call rules, `KeyUsed`; all or nothing.
+    function redeemDelegations(
+        bytes[] calldata permissionContexts,
+        bytes32[] calldata modes,
+        bytes[] calldata executionCallDatas
+    ) external;
 
     /// @notice ERC-4337 execution: `userOp.callData = executeUserOp.selector ++ abi.encode(BatchedCall)`. A
     /// registered key's operation can have no other call data; the root's may.

@@ -43,7 +43,8 @@ library KeyLib {
         }
     }
 
-    /// @dev ecrecover for 65-byte (r, s, v) and 64-byte ERC-2098 signatures; `address(0)` when invalid.
+    /// @dev ecrecover for 65-byte (r, s, v) and 64-byte ERC-2098 signatures; `address(0)` when invalid. A 65-byte
+    /// signature's v may be 27 / 28 or the bare recovery id 0 / 1; any other v is invalid.
     function recover(bytes32 digest, bytes calldata sig) internal view returns (address signer) {
         bytes32 r;
         bytes32 s;
@@ -53,6 +54,8 @@ library KeyLib {
                 r := calldataload(sig.offset)
                 s := calldataload(add(sig.offset, 0x20))
                 v := byte(0, calldataload(add(sig.offset, 0x40)))
+                // v = 0 / 1 (the recovery id, as some signers and libraries produce it) means 27 / 28.
+                if lt(v, 2) { v := add(v, 27) }
             }
         } else if (sig.length == 64) {
             bytes32 vs;

@@ -42,4 +42,14 @@ library WrappedSignatureLib {
         (present, word) = CalldataLib.tryWord(wrapped, 3);
         window = uint256(word);
     }
+
+    /// @dev The optional fifth head word of an ERC-4337 envelope (the start of the schedule occurrence a SCHEDULED
+    /// key's operation runs in): present when the head has five words, i.e. the first offset is at least 0xa0.
+    function occurrence(bytes calldata wrapped) internal pure returns (bool present, uint256 start) {
+        (bool ok, bytes32 first) = CalldataLib.tryWord(wrapped, 1);
+        if (!ok || uint256(first) < 0xa0) return (false, 0);
+        bytes32 word;
+        (present, word) = CalldataLib.tryWord(wrapped, 4);
+        start = uint256(word);
+    }
 }

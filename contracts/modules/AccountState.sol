@@ -36,6 +36,9 @@ abstract contract AccountState {
         mapping(uint256 laneKey => uint256 seq) nonces;
         mapping(bytes32 keyId => GasAccount) gas;
         mapping(address spender => uint256) nativeAllowance;
+        /// @dev A key registration's weekly schedule (`ScheduleLib`; keyed by `keyId`, so a new registration starts
+        /// without one). Read only for keys whose settings carry SCHEDULED.
+        mapping(bytes32 keyId => uint256 schedule) schedules;
     }
 
     /// @dev keccak256(abi.encode(uint256(keccak256("keyward.account.v2")) - 1)) & ~bytes32(uint256(0xff))

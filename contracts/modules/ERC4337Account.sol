@@ -6,6 +6,7 @@ import {GasBudgetLib} from "../libraries/GasBudgetLib.sol";
 import {HooksLib} from "../libraries/HooksLib.sol";
 import {KeyLib} from "../libraries/KeyLib.sol";
 import {NonceLaneLib} from "../libraries/NonceLaneLib.sol";
+import {ScheduleLib} from "../libraries/ScheduleLib.sol";
 import {ValidationDataLib} from "../libraries/ValidationDataLib.sol";
 import {WrappedSignatureLib} from "../libraries/WrappedSignatureLib.sol";
 import {Settings, SettingsLib} from "../types/Settings.sol";
@@ -52,8 +53,9 @@ abstract contract ERC4337Account is Executor, NonceManager {
             }
             return KeyLib.recover(userOpHash, signature) == address(this) ? 0 : ValidationDataLib.SIG_FAILED;
         }
-        (bool registered, Settings settings, bytes32 keyId, KeyStorage storage stored) = _load(keyHash);
+        (bool registered, bool paused, Settings settings, bytes32 keyId, KeyStorage storage stored) = _load(keyHash);
         if (!registered) return ValidationDataLib.SIG_FAILED;
+        if (paused) revert IKeyward.KeyIsPaused(keyHash);
         // A registered key's operation runs only through `executeUserOp`, to which the EntryPoint passes the
         // validated operation itself. Any other call data would reach the account as a plain call from the
         // EntryPoint (`multicall` into `executeUserOp` with a forged operation, or `validateUserOp` itself).
@@ -63,6 +65,7 @@ abstract contract ERC4337Account is Executor, NonceManager {
         if (!NonceLaneLib.mayUse(userOp.nonce, NonceLaneLib.laneId(keyId))) revert IKeyward.NonceLaneReserved();
         bool valid = _verify(keyHash, stored, userOpHash, signature);
         vd = settings.validationData();
+        if (settings.hasFlag(SettingsLib.SCHEDULED)) vd = _scheduleValidationData(userOp, keyId, vd);
         if (settings.flags() & (SettingsLib.SPONSORED_ONLY | SettingsLib.GAS_BUDGET) != 0) {
             if (!GasBudgetLib.isSponsored(userOp)) {
                 if (settings.hasFlag(SettingsLib.SPONSORED_ONLY)) revert IKeyward.PaymasterRequired();
@@ -90,8 +93,22 @@ abstract contract ERC4337Account is Executor, NonceManager {
         if (!HooksLib.has(hook, HooksLib.AFTER_VALIDATE_USER_OP)) return;
         (,,, bytes calldata hookData) = WrappedSignatureLib.decodeWithKeyHash(userOp.signature);
         HooksLib.afterValidateUserOp(
-            hook, HooksLib.KeyContext(keyHash, keyId, settings), userOp, userOpHash, vd, hookData
+            hook, HooksLib.KeyContext(keyHash, keyId, settings, userOpHash), userOp, userOpHash, vd, hookData
         );
+    }
+
+    /// @dev A key with SCHEDULED: no TIMESTAMP in validation, so the operation names the occurrence of the schedule
+    /// it runs in (the fifth head word of its envelope, its start in Unix seconds), and `vd` is narrowed to that
+    /// occurrence. Reverts `InvalidOccurrence` when the word is missing or is no occurrence's start.
+    function _scheduleValidationData(PackedUserOperation calldata userOp, bytes32 keyId, uint256 vd)
+        private
+        view
+        returns (uint256)
+    {
+        (bool named, uint256 occurrence) = WrappedSignatureLib.occurrence(userOp.signature);
+        (bool ok, uint256 bounds) = ScheduleLib.occurrenceValidationData(_state().schedules[keyId], occurrence);
+        if (!named || !ok) revert IKeyward.InvalidOccurrence(occurrence);
+        return vd.intersect(bounds);
     }
 
     /// @dev A signed, unsponsored operation of a key with GAS_BUDGET: charges its maximum cost to the key's budget
@@ -124,8 +141,9 @@ abstract contract ERC4337Account is Executor, NonceManager {
         return vd;
     }
 
-    /// @notice ERC-4337 execution: `userOp.callData = executeUserOp.selector ++ abi.encode(BatchedCall)`.
-    function executeUserOp(PackedUserOperation calldata userOp, bytes32) external onlyEntryPoint {
+    /// @notice ERC-4337 execution: `userOp.callData = executeUserOp.selector ++ abi.encode(BatchedCall)`. The key's
+    /// execution hooks see `userOpHash` as the operation (the fourth trailing word).
+    function executeUserOp(PackedUserOperation calldata userOp, bytes32 userOpHash) external onlyEntryPoint {
         BatchedCall calldata batch;
         bytes calldata callData = userOp.callData;
         assembly ("memory-safe") {
@@ -134,9 +152,10 @@ abstract contract ERC4337Account is Executor, NonceManager {
         bytes32 keyHash = bytes32(userOp.signature[0:32]);
         if (keyHash == KeyLib.ROOT_KEY_HASH) return _executeRoot(batch.calls, batch.revertOnFailure);
         // Re-checked at execution: an operation earlier in the bundle may have revoked or updated the key.
-        (bool registered, Settings settings, bytes32 keyId,) = _load(keyHash);
+        (bool registered, bool paused, Settings settings, bytes32 keyId,) = _load(keyHash);
         if (!registered) revert IKeyward.KeyDoesNotExist();
-        _checkWindow(settings);
-        _executeKey(batch.calls, batch.revertOnFailure, HooksLib.KeyContext(keyHash, keyId, settings));
+        if (paused) revert IKeyward.KeyIsPaused(keyHash);
+        _checkWindow(settings, keyId);
+        _executeKey(batch.calls, batch.revertOnFailure, HooksLib.KeyContext(keyHash, keyId, settings, userOpHash));
     }
 }

@@ -41,15 +41,32 @@ abstract contract Executor is KeyRegistry {
     function _executeDirect(Call[] calldata calls, bool revertOnFailure) internal {
         if (msg.sender == address(this)) return _executeRoot(calls, revertOnFailure);
         bytes32 keyHash = KeyLib.hashSecp256k1(msg.sender);
-        (bool ok, Settings settings, bytes32 keyId,) = _load(keyHash);
+        (bool ok, bool paused, Settings settings, bytes32 keyId,) = _load(keyHash);
         if (!ok) revert IKeyward.Unauthorized();
-        _checkWindow(settings);
-        HooksLib.KeyContext memory k = HooksLib.KeyContext(keyHash, keyId, settings);
+        if (paused) revert IKeyward.KeyIsPaused(keyHash);
+        _checkWindow(settings, keyId);
+        HooksLib.KeyContext memory k = HooksLib.KeyContext(keyHash, keyId, settings, 0);
         address hook = settings.hook();
         if (HooksLib.has(hook, HooksLib.AFTER_VERIFY_SIGNATURE)) {
             HooksLib.afterVerifySignature(hook, k, bytes32(0), msg.data[0:0]);
         }
         _executeKey(calls, revertOnFailure, k);
+    }
+
+    /// @dev A registered secp256k1 key calling from its own address (the direct path and ERC-7710 redemption):
+    /// registered (else `Unauthorized`), not paused, inside its window and schedule, then its AFTER_VERIFY_SIGNATURE
+    /// hook with digest 0 and no hook data. The operation word is 0 (the transaction itself authorized it).
+    function _authorizeCaller() internal returns (HooksLib.KeyContext memory k) {
+        bytes32 keyHash = KeyLib.hashSecp256k1(msg.sender);
+        (bool ok, bool paused, Settings settings, bytes32 keyId,) = _load(keyHash);
+        if (!ok) revert IKeyward.Unauthorized();
+        if (paused) revert IKeyward.KeyIsPaused(keyHash);
+        _checkWindow(settings, keyId);
+        k = HooksLib.KeyContext(keyHash, keyId, settings, 0);
+        address hook = settings.hook();
+        if (HooksLib.has(hook, HooksLib.AFTER_VERIFY_SIGNATURE)) {
+            HooksLib.afterVerifySignature(hook, k, bytes32(0), msg.data[0:0]);
+        }
     }
 
     /// @dev The root key's batch: no hook, self-calls allowed.
@@ -68,24 +85,32 @@ abstract contract Executor is KeyRegistry {
         emit IKeyward.KeyUsed(k.keyHash);
         uint256 n = calls.length;
         for (uint256 i; i < n; ++i) {
-            _executeKeyCall(calls[i], revertOnFailure, k, (n << 128) | i);
+            Call calldata c = calls[i];
+            _executeKeyCall(c.to, c.value, c.data, revertOnFailure, k, (n << 128) | i);
         }
     }
 
-    /// @dev One call of a key's batch, between the key's execution hooks.
-    function _executeKeyCall(Call calldata c, bool revertOnFailure, HooksLib.KeyContext memory k, uint256 callInfo)
-        private
-    {
-        address to = c.to == address(0) ? address(this) : c.to;
+    /// @dev One call of a key's batch, between the key's execution hooks (`to` 0 is the account itself).
+    function _executeKeyCall(
+        address target,
+        uint256 value,
+        bytes calldata data,
+        bool revertOnFailure,
+        HooksLib.KeyContext memory k,
+        uint256 callInfo
+    ) internal {
+        address to = target == address(0) ? address(this) : target;
         Settings settings = k.settings;
-        if (to == address(this) && !settings.isAdmin()) revert IKeyward.OnlyAdminCanSelfCall();
+        if (to == address(this) && !settings.isAdmin()) {
+            return _selfRevoke(value, data, revertOnFailure, k.keyHash, callInfo);
+        }
         address hook = settings.hook();
         bytes memory context;
         if (HooksLib.has(hook, HooksLib.BEFORE_EXECUTE)) {
-            context = HooksLib.beforeExecute(hook, k, to, c.value, c.data, callInfo);
+            context = HooksLib.beforeExecute(hook, k, to, value, data, callInfo);
         }
         uint256 gasBefore = gasleft();
-        if (_call(to, c.value, c.data)) {
+        if (_call(to, value, data)) {
             if (HooksLib.has(hook, HooksLib.AFTER_EXECUTE) && !settings.hasFlag(SettingsLib.AFTER_EXECUTE_ON_FAILURE)) {
                 HooksLib.afterExecute(hook, k, true, _returnData(), context, callInfo);
             }
@@ -97,6 +122,24 @@ abstract contract Executor is KeyRegistry {
             HooksLib.afterExecute(hook, k, false, output, context, callInfo);
         }
         _onFailure(revertOnFailure, gasBefore, uint128(callInfo), output);
+    }
+
+    /// @dev A non-admin key's only self-call: `revoke` of its own key hash (exactly: 36 bytes of call data), as the
+    /// last call of its batch ("log out" from the key's side). No execution hook is called for it, so a key's policy
+    /// need not allow calls to the account, and a hook cannot keep a key from giving itself up. Any other self-call,
+    /// `revoke` of another key included, reverts `OnlyAdminCanSelfCall`; a self-revocation before the batch's end
+    /// reverts `SelfRevocationNotLast` (the calls after it would run under a revoked key).
+    function _selfRevoke(uint256 value, bytes calldata data, bool revertOnFailure, bytes32 keyHash, uint256 callInfo)
+        private
+    {
+        if (data.length != 36 || bytes4(data) != IKeyward.revoke.selector || bytes32(data[4:]) != keyHash) {
+            revert IKeyward.OnlyAdminCanSelfCall();
+        }
+        if (callInfo >> 128 != uint128(callInfo) + 1) revert IKeyward.SelfRevocationNotLast();
+        uint256 gasBefore = gasleft();
+        if (!_call(address(this), value, data)) {
+            _onFailure(revertOnFailure, gasBefore, uint128(callInfo), _returnData());
+        }
     }
 
     /// @dev A failed call: the batch reverts when it must, or when the call ran out of gas (it had at most 1/64 of

@@ -3,8 +3,10 @@ pragma solidity 0.8.37;
 
 import {IKeyward, KeyType} from "../interfaces/IKeyward.sol";
 import {KeyLib} from "../libraries/KeyLib.sol";
+import {ScheduleLib} from "../libraries/ScheduleLib.sol";
+import {Header} from "../types/Header.sol";
 import {KeyRecord} from "../types/KeyRecord.sol";
-import {Settings} from "../types/Settings.sol";
+import {Settings, SettingsLib} from "../types/Settings.sol";
 import {AccountState} from "./AccountState.sol";
 
 /// @title KeyRegistry
@@ -23,19 +25,22 @@ abstract contract KeyRegistry is AccountState {
         return record.settings(record.hasValidAfter() ? stored.validAfter : 0);
     }
 
-    /// @dev Loads a registered key for one of the paths; `ok` false when it is not registered.
+    /// @dev Loads a registered key for one of the paths; `ok` false when it is not registered. `paused`: the key
+    /// is paused, by itself or with every key (read from the two words every path reads anyway).
     function _load(bytes32 keyHash)
         internal
         view
-        returns (bool ok, Settings settings, bytes32 keyId, KeyStorage storage stored)
+        returns (bool ok, bool paused, Settings settings, bytes32 keyId, KeyStorage storage stored)
     {
         Layout storage $ = _state();
-        uint256 epoch = $.header.epoch();
+        Header header = $.header;
+        uint256 epoch = header.epoch();
         stored = $.keys[epoch][keyHash];
         KeyRecord record = stored.record;
-        if (!record.isRegistered()) return (false, settings, keyId, stored);
+        if (!record.isRegistered()) return (false, false, settings, keyId, stored);
         settings = _settingsOf(record, stored);
         keyId = _keyId(keyHash, epoch, record.grant());
+        paused = record.isPaused() || header.allPaused();
         ok = true;
     }
 
@@ -87,17 +92,25 @@ abstract contract KeyRegistry is AccountState {
         return KeyLib.verify(keyType, stored.x, stored.y, digest, signature);
     }
 
-    /// @dev Reverts unless `block.timestamp` is inside the key's window [validAfter, expiration].
-    function _checkWindow(Settings settings) internal view {
+    /// @dev Reverts unless `block.timestamp` is inside the key's window [validAfter, expiration] and, for a key with
+    /// SCHEDULED, inside its weekly schedule (the schedule is read only for such keys).
+    function _checkWindow(Settings settings, bytes32 keyId) internal view {
         uint40 expiration = settings.expiration();
         if (expiration != 0 && block.timestamp > expiration) revert IKeyward.KeyExpired(expiration);
         uint40 validAfter = settings.validAfter();
         if (block.timestamp < validAfter) revert IKeyward.KeyNotYetValid(validAfter);
+        if (
+            settings.hasFlag(SettingsLib.SCHEDULED) && !ScheduleLib.isActive(_state().schedules[keyId], block.timestamp)
+        ) {
+            revert IKeyward.OutsideSchedule(block.timestamp);
+        }
     }
 
-    /// @dev Whether `block.timestamp` is inside the key's window.
-    function _isWithin(Settings settings) internal view returns (bool) {
+    /// @dev Whether `block.timestamp` is inside the key's window (and schedule).
+    function _isWithin(Settings settings, bytes32 keyId) internal view returns (bool) {
         uint40 expiration = settings.expiration();
-        return (expiration == 0 || block.timestamp <= expiration) && block.timestamp >= settings.validAfter();
+        return (expiration == 0 || block.timestamp <= expiration) && block.timestamp >= settings.validAfter()
+            && (!settings.hasFlag(SettingsLib.SCHEDULED)
+                || ScheduleLib.isActive(_state().schedules[keyId], block.timestamp));
     }
 }

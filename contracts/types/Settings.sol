@@ -3,12 +3,12 @@ pragma solidity ^0.8.30;
 
 /// @dev A key's settings, as `getKeySettings`, `grant` and `update` carry them:
 ///
-///   bit 255     251 250  248 247            208 207    201 200 199          160 159                0
+///   bit 255     252 251  248 247            208 207    201 200 199          160 159                0
 ///       |   zero    | flags |   validAfter     |  zero   |adm|  expiration   |        hook         |
-///       |           |(3 bit)|   uint40         |         |   |  uint40       |      address        |
+///       |           |(4 bit)|   uint40         |         |   |  uint40       |      address        |
 ///
 /// Bits 0-200 are Uniswap Calibur's layout (a Calibur client's word is a Keyward word). Keyward adds `validAfter`
-/// (where ERC-4337 validationData keeps validAfter) and the flags below; bits 201-207 and 251-255 must be zero.
+/// (where ERC-4337 validationData keeps validAfter) and the flags below; bits 201-207 and 252-255 must be zero.
 ///
 /// Flags (bit 248 + n):
 ///   0 AFTER_EXECUTE_ON_FAILURE  the hook's `afterExecute` runs only after calls that failed (a hook that only
@@ -16,6 +16,8 @@ pragma solidity ^0.8.30;
 ///   1 SPONSORED_ONLY            ERC-4337 operations signed by the key must name a paymaster
 ///   2 GAS_BUDGET                the account pays the key's ERC-4337 gas only within its gas budget
 ///                               (`setGasBudget`); without a budget it pays none
+///   3 SCHEDULED                 the key may act only inside its recurring weekly schedule in UTC (`setSchedule`,
+///                               `ScheduleLib`); without a schedule it may never act
 type Settings is uint256;
 
 using SettingsLib for Settings global;
@@ -29,14 +31,15 @@ library SettingsLib {
     uint256 internal constant ADMIN_BIT = 200;
     uint256 internal constant VALID_AFTER_SHIFT = 208;
     uint256 internal constant FLAGS_SHIFT = 248;
-    uint256 internal constant FLAGS_MASK = 0x07;
+    uint256 internal constant FLAGS_MASK = 0x0f;
 
     uint256 internal constant AFTER_EXECUTE_ON_FAILURE = 1 << 0;
     uint256 internal constant SPONSORED_ONLY = 1 << 1;
     uint256 internal constant GAS_BUDGET = 1 << 2;
+    uint256 internal constant SCHEDULED = 1 << 3;
 
-    /// @dev Bits 201-207 and 251-255 (room for three more flags, 251-253, kept zero until they mean something).
-    uint256 internal constant RESERVED_MASK = (0x1f << 251) | (0x7f << 201);
+    /// @dev Bits 201-207 and 252-255 (room for two more flags, 252-253, kept zero until they mean something).
+    uint256 internal constant RESERVED_MASK = (0x0f << 252) | (0x7f << 201);
 
     /// @dev The root key's settings: admin, never expires, no hook.
     Settings internal constant ROOT = Settings.wrap(1 << 200);
