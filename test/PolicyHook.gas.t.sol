@@ -1,16 +1,15 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.30;
 
-import {PolicyHook} from "../contracts/hooks/PolicyHook.sol";
 import {Call, PackedUserOperation} from "../contracts/interfaces/IKeyward.sol";
-import {Limits} from "../contracts/interfaces/IPolicyHook.sol";
+import {IPolicyHook, Limits} from "../contracts/interfaces/IPolicyHook.sol";
 import {KeywardTestBase, TestKey} from "./utils/KeywardTestBase.sol";
 import {MockERC20} from "./utils/MockERC20.sol";
 
 /// @notice PolicyHook gas, same method and groups as `Keyward.gas.t.sol`: a session key with a target+selector
 /// allowlist, a daily ERC-20 limit and a call cap, against the same ERC-20 transfer by the root key.
 contract PolicyHookGasTest is KeywardTestBase {
-    PolicyHook internal hook;
+    IPolicyHook internal hook;
     MockERC20 internal token;
     TestKey internal k;
     address internal constant RECIPIENT = address(0xbeef01);
