@@ -104,7 +104,7 @@ contract AttacksTest is KeywardTestBase {
         bytes memory sig = signBatch(k, b);
         uint256 starved;
         bool done;
-        for (uint256 g = 60_000; g < 400_000 && !done; g += 1000) {
+        for (uint256 g = 60_000; g < 500_000 && !done; g += 1000) {
             try acct.execute{gas: g}(b, sig) {
                 assertEq(target.counter(), 1, "a batch that succeeded made its call");
                 assertEq(acct.getSeq(0), 1);

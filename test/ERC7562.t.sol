@@ -3,6 +3,7 @@ pragma solidity ^0.8.30;
 
 import {Call, GasBudget, IKeyward, PackedUserOperation} from "../contracts/interfaces/IKeyward.sol";
 import {IPolicyHook, Limits} from "../contracts/interfaces/IPolicyHook.sol";
+import {CoSignHook} from "./utils/CoSignHook.sol";
 import {ERC7562, ERC7562Checker, ERC7562Frame, ERC7562Scope, ERC7562Trace, ERC7562Violation} from "./utils/ERC7562.sol";
 import {
     ERC7562ProbeAccount,
@@ -733,5 +734,48 @@ contract ERC7562Test is KeywardTestBase, ERC7562Checker {
 
     function _probeHookAddress() internal pure returns (address) {
         return address((uint160(uint256(keccak256(bytes("probe")))) & ~uint160(0xffff)) | 0x02);
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // Account features of issues 15 and 16
+    // ------------------------------------------------------------------------------------------------------------
+
+    /// @dev A hook that checks a co-signature with `verifyKeySignature` in validation (the account's own storage,
+    /// through its fallback and extension): clean for a co-signer of each kind (root, secp256k1, P256, WebAuthn),
+    /// and a missing co-signature is refused, cleanly.
+    function test_keyward_verifyKeySignatureInHook_clean() public traced {
+        address where = address((uint160(uint256(keccak256("co-sign hook"))) & ~uint160(0xffff)) | 0x02);
+        deployCodeTo("CoSignHook.sol:CoSignHook", where);
+        TestKey memory k = secp256k1Key("session");
+        grant(k, settingsOf(where, 0, false, 0));
+        TestKey[4] memory co = [rootTestKey(), secp256k1Key("co k1"), p256Key("co p256"), webAuthnKey("co webauthn")];
+        for (uint256 i = 1; i < 4; ++i) {
+            grant(co[i], 0);
+        }
+        for (uint256 i; i < 4; ++i) {
+            PackedUserOperation memory op = _op();
+            bytes32 h = entryPoint.getUserOpHash(op);
+            op.signature = abi.encode(k.keyHash, sign(k, h), abi.encode(co[i].keyHash, sign(co[i], h)));
+            _assertCleanPath(op, 0, string.concat("co-signed #", vm.toString(i)));
+        }
+        PackedUserOperation memory bad = _op();
+        bytes32 hb = entryPoint.getUserOpHash(bad);
+        bad.signature = abi.encode(k.keyHash, sign(k, hb), abi.encode(co[1].keyHash, sign(co[1], keccak256("x"))));
+        _assertCleanRevert(bad, abi.encodeWithSelector(CoSignHook.CoSignatureMissing.selector), "wrong co-signature");
+    }
+
+    /// @dev A paused key (by itself or with every key) is refused in validation with KeyIsPaused, cleanly (the
+    /// pause bits live in the two words validation reads anyway); the root is not paused.
+    function test_keyward_pausedKey_refusedClean() public traced {
+        TestKey memory k = secp256k1Key("paused");
+        grant(k, 0);
+        bytes memory paused = abi.encodeWithSelector(IKeyward.KeyIsPaused.selector, k.keyHash);
+        rootCall(abi.encodeCall(IKeyward.pauseKey, (k.keyHash)));
+        _assertCleanRevert(_signed(k, true, ""), paused, "paused key");
+        rootCall(abi.encodeCall(IKeyward.resumeKey, (k.keyHash)));
+        _assertCleanPath(_signed(k, true, ""), 0, "resumed key");
+        rootCall(abi.encodeCall(IKeyward.pauseAll, ()));
+        _assertCleanRevert(_signed(k, true, ""), paused, "every key paused");
+        _assertCleanPath(_signed(rootTestKey(), true, ""), 0, "root under pauseAll");
     }
 }

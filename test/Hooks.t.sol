@@ -89,6 +89,7 @@ contract TrailerRecorder is IHook {
         bytes32 keyId;
         uint256 settings;
         uint256 extra;
+        bytes32 operation;
         bytes context;
     }
 
@@ -105,12 +106,14 @@ contract TrailerRecorder is IHook {
     function _record(bool after_, bytes32 keyHash, bytes memory context) private returns (uint256 extra) {
         bytes32 id;
         uint256 s;
+        bytes32 op;
         assembly {
-            id := calldataload(sub(calldatasize(), 0x60))
-            s := calldataload(sub(calldatasize(), 0x40))
-            extra := calldataload(sub(calldatasize(), 0x20))
+            id := calldataload(sub(calldatasize(), 0x80))
+            s := calldataload(sub(calldatasize(), 0x60))
+            extra := calldataload(sub(calldatasize(), 0x40))
+            op := calldataload(sub(calldatasize(), 0x20))
         }
-        seen.push(Seen(after_, keyHash, id, s, extra, context));
+        seen.push(Seen(after_, keyHash, id, s, extra, op, context));
     }
 
     function afterVerifySignature(bytes32, bytes32, bytes calldata) external pure returns (bytes4) {
@@ -429,8 +432,9 @@ contract HooksTest is KeywardTestBase {
         assertEq(acct.isValidSignature(h, personalSign(key, h)), bytes4(0xffffffff), "a wrong keyId is refused");
     }
 
-    /// @dev beforeExecute and afterExecute get keyHash, keyId = keyIdOf, the settings word, and extra =
-    /// (batchLength << 128) | callIndex, on the direct, relayed and ERC-4337 paths.
+    /// @dev beforeExecute and afterExecute get keyHash, keyId = keyIdOf, the settings word, extra =
+    /// (batchLength << 128) | callIndex, and the operation (direct 0, relayed the signed EIP-712 digest, ERC-4337 the
+    /// userOpHash), on the direct, relayed and ERC-4337 paths.
     function test_trailer_executionCallbacks_everyPath() public {
         address where = address((uint160(uint256(keccak256("recorder"))) & ~uint160(0xffff)) | F_BEFORE | F_AFTER);
         deployCodeTo("Hooks.t.sol:TrailerRecorder", where);
@@ -451,9 +455,12 @@ contract HooksTest is KeywardTestBase {
         handle(op);
         assertEq(target.counter(), 9);
         assertEq(hook.count(), 18, "3 paths x 3 calls x (before, after)");
+        bytes32[3] memory operations = [bytes32(0), acct.hashSignedBatchedCall(b), entryPoint.getUserOpHash(op)];
+        assertTrue(operations[1] != 0 && operations[2] != 0 && operations[1] != operations[2]);
         for (uint256 i; i < 18; ++i) {
             TrailerRecorder.Seen memory seen = hook.seenAt(i);
             uint256 callIndex = (i % 6) / 2;
+            assertEq(seen.operation, operations[i / 6], "the digest that authorized the batch");
             assertEq(seen.after_, i % 2 == 1);
             assertEq(seen.keyHash, key.keyHash);
             assertEq(seen.keyId, keyId);

@@ -147,6 +147,18 @@ contract KeywardGasTest is KeywardTestBase {
         assertEq(acct.getKeySettings(k.keyHash), 2);
     }
 
+    function test_gas_pauseKey() public {
+        TestKey memory k = secp256k1Key("k");
+        grant(k, 0);
+        _rootSelfCall("pauseKey", one(account, 0, abi.encodeCall(IKeyward.pauseKey, (k.keyHash))));
+        assertTrue(acct.isPaused(k.keyHash));
+    }
+
+    function test_gas_pauseAll() public {
+        _rootSelfCall("pauseAll", one(account, 0, abi.encodeCall(IKeyward.pauseAll, ())));
+        _rootSelfCall("resumeAll", one(account, 0, abi.encodeCall(IKeyward.resumeAll, ())));
+    }
+
     // ------------------------------------------------------------------------------------------------------------
     // Execution
     // ------------------------------------------------------------------------------------------------------------

@@ -315,12 +315,17 @@ contract KeywardTest is KeywardTestBase {
         vm.store(account, slot, bytes32(uint256((1 << 24) - 2) << 152));
         grant(k, 0);
         assertTrue(acct.isRegistered(k.keyHash));
-        // key count at its maximum list index (2^22 - 1).
+        // key count at its maximum list index (2^21 - 1: the stored word keeps 21 bits of index beside the pause
+        // bit); one below it still works.
         TestKey memory k2 = secp256k1Key("bob");
-        vm.store(account, slot, bytes32(uint256((1 << 22) - 1) << 130));
+        vm.store(account, slot, bytes32(uint256((1 << 21) - 1) << 130));
         vm.prank(account);
         vm.expectRevert(IKeyward.TooManyKeys.selector);
         acct.grant(k2.key, 0);
+        vm.store(account, slot, bytes32(uint256((1 << 21) - 2) << 130));
+        grant(k2, 0);
+        assertEq(acct.keyCount(), (1 << 21) - 1);
+        assertFalse(acct.isPaused(k2.keyHash), "the last index does not spill into the pause bit");
         // epoch at its maximum
         vm.store(account, slot, bytes32(uint256(type(uint32).max) << 96));
         vm.prank(account);

@@ -6,6 +6,7 @@ import {KeyLib} from "../libraries/KeyLib.sol";
 import {KeyRegistry} from "../modules/KeyRegistry.sol";
 import {Header} from "../types/Header.sol";
 import {KeyRecord} from "../types/KeyRecord.sol";
+import {Settings} from "../types/Settings.sol";
 
 /// @title KeyViews
 /// @notice The registry's views: keys, their number and order, the key epoch, gas budgets.
@@ -51,6 +52,23 @@ abstract contract KeyViews is KeyRegistry {
     /// @notice The key hash of `key`: `keccak256(abi.encode(key.keyType, keccak256(key.publicKey)))`.
     function hashKey(Key calldata key) external pure returns (bytes32) {
         return KeyLib.hash(key);
+    }
+
+    /// @notice Whether `signature` is `keyHash`'s signature of `digest`, and the key's window (see
+    /// `IKeyward.verifyKeySignature`). Reads no TIMESTAMP, calls no hook and never reverts on a bad signature.
+    function verifyKeySignature(bytes32 keyHash, bytes32 digest, bytes calldata signature)
+        external
+        view
+        returns (bool valid, uint40 validAfter, uint40 validUntil)
+    {
+        if (keyHash == KeyLib.ROOT_KEY_HASH) {
+            if (KeyLib.recover(digest, signature) != address(this)) return (false, 0, 0);
+            return (true, 0, type(uint40).max);
+        }
+        (bool registered, bool paused, Settings settings,, KeyStorage storage stored) = _load(keyHash);
+        if (!registered || paused || !_verify(keyHash, stored, digest, signature)) return (false, 0, 0);
+        uint40 expiration = settings.expiration();
+        return (true, settings.validAfter(), expiration == 0 ? type(uint40).max : expiration);
     }
 
     /// @notice A key's ERC-4337 gas budget and what was charged against it.

@@ -57,13 +57,25 @@ contract PolicyHook is IHook, PolicyRules, PolicyCounting {
         }
     }
 
-    /// @dev Keyward's trailing words of a callback: keyId, settings, extra.
+    /// @dev Keyward's trailing words of a validation callback: keyId, settings, extra.
     function _trailer() private pure returns (bytes32 keyId, Settings settings, uint256 extra) {
         assembly ("memory-safe") {
             let end := calldatasize()
             keyId := calldataload(sub(end, 0x60))
             settings := calldataload(sub(end, 0x40))
             extra := calldataload(sub(end, 0x20))
+        }
+    }
+
+    /// @dev Keyward's trailing words of an execution callback: keyId, extra (`(batchLength << 128) | callIndex`)
+    /// and the operation (the digest that authorized the batch, 0 when unsigned); settings sit between keyId and
+    /// extra.
+    function _executionTrailer() private pure returns (bytes32 keyId, uint256 extra, bytes32 operation) {
+        assembly ("memory-safe") {
+            let end := calldatasize()
+            keyId := calldataload(sub(end, 0x80))
+            extra := calldataload(sub(end, 0x40))
+            operation := calldataload(sub(end, 0x20))
         }
     }
 
@@ -147,7 +159,7 @@ contract PolicyHook is IHook, PolicyRules, PolicyCounting {
         view
         returns (KeyPolicy storage p, PolicyHeader header, Caps caps)
     {
-        (bytes32 keyId,, uint256 callInfo) = _trailer();
+        (bytes32 keyId, uint256 callInfo,) = _executionTrailer();
         p = _policy(msg.sender, keyId);
         header = p.header;
         uint256 maxPerBatch = header.maxPerBatch();
@@ -164,7 +176,7 @@ contract PolicyHook is IHook, PolicyRules, PolicyCounting {
     /// @dev On failure, gives back what `beforeExecute` charged (a failed call does not use up any cap).
     function afterExecute(bytes32, bool success, bytes calldata, bytes calldata context) external returns (bytes4) {
         if (!success && context.length != 0) {
-            (bytes32 keyId,,) = _trailer();
+            (bytes32 keyId,,) = _executionTrailer();
             (uint256 w0, uint256 w1) = abi.decode(context, (uint256, uint256));
             _refundCall(_policy(msg.sender, keyId), w0, w1);
         }

@@ -49,7 +49,8 @@ interface IValidationHook {
 /// @title IExecutionHook
 /// @notice The execution callbacks of a key's hook: Uniswap Calibur's interface, unchanged.
 interface IExecutionHook {
-    /// @notice Before each call of a batch the key executes; a revert refuses the call (and the batch).
+    /// @notice Before each call of a batch the key executes; a revert refuses the call (and the batch). Keyward
+    /// appends keyId, settings, `(batchLength << 128) | callIndex` and the operation (see `IHook`).
     /// @return selector Must be `beforeExecute.selector`.
     /// @return context Passed to `afterExecute`.
     function beforeExecute(bytes32 keyHash, address to, uint256 value, bytes calldata data)
@@ -57,7 +58,7 @@ interface IExecutionHook {
         returns (bytes4 selector, bytes memory context);
 
     /// @notice After each call of a batch the key executes (with the AFTER_EXECUTE_ON_FAILURE settings flag: only
-    /// after calls that failed). `output` is the call's return or revert data.
+    /// after calls that failed). `output` is the call's return or revert data. Trailer as for `beforeExecute`.
     /// @return selector Must be `afterExecute.selector`.
     function afterExecute(bytes32 keyHash, bool success, bytes calldata output, bytes calldata beforeExecuteData)
         external
@@ -75,14 +76,22 @@ interface IExecutionHook {
 ///   bit 4 (0x10) AFTER_EXECUTE            after each call of a batch
 ///
 /// Keyward extension, invisible to a Calibur hook: after the ABI-encoded arguments of every callback, the account
-/// appends three words (ABI decoders ignore trailing calldata, as ERC-2771's appended sender shows):
+/// appends trailing words (ABI decoders ignore trailing calldata, as ERC-2771's appended sender shows): three after
+/// the validation callbacks, four after the execution callbacks (`beforeExecute`, `afterExecute`):
 ///
-///   keyId     this registration of the key (`IKeyward.keyIdOf`): fresh on every registration and per account,
-///             so state kept under (account, keyId) never survives a revocation
-///   settings  the key's settings word (flags, window)
-///   extra     ERC-1271: the ERC-7739 application domain separator (0 for nested PersonalSign);
-///             execution: `(batchLength << 128) | callIndex`; otherwise 0
+///   keyId      this registration of the key (`IKeyward.keyIdOf`): fresh on every registration and per account,
+///              so state kept under (account, keyId) never survives a revocation
+///   settings   the key's settings word (flags, window)
+///   extra      ERC-1271: the ERC-7739 application domain separator (0 for nested PersonalSign);
+///              execution: `(batchLength << 128) | callIndex`; otherwise 0
+///   operation  execution callbacks only: the digest that authorized the batch. ERC-4337: the `userOpHash` (as the
+///              EntryPoint handed it to `executeUserOp`); relayed batch: the EIP-712 digest the key signed
+///              (`IKeyward.hashSignedBatchedCall`); direct path and ERC-7710 redemption (unsigned, the caller is the
+///              key): 0. The validation callbacks already receive the digest as an argument.
 ///
-/// The account is `msg.sender`. The root key never calls a hook. `hookData` is not signed: treat it as an
-/// untrusted hint.
+/// Read the trailer from the end of calldata: execution callbacks `keyId = calldataload(calldatasize() - 0x80)`,
+/// `settings` at -0x60, `extra` at -0x40, `operation` at -0x20; validation callbacks `keyId` at -0x60, `settings`
+/// at -0x40, `extra` at -0x20. The account is `msg.sender`. The root key never calls a hook. `hookData` is not
+/// signed: treat it as an untrusted hint. A hook may check a co-signature by another key of the account with
+/// `IKeyward.verifyKeySignature` (a view; no TIMESTAMP) over a digest built with `IKeyward.hashTypedData`.
 interface IHook is IValidationHook, IExecutionHook {}

@@ -92,12 +92,21 @@ interface IKeyward {
     event Revoked(bytes32 indexed keyHash);
     /// @notice Every non-root key was revoked at once; `epoch` is the new key epoch.
     event AllKeysRevoked(uint256 epoch);
+    /// @notice A key was paused: refused on every path until `resumeKey` (its settings and state are kept).
+    event KeyPaused(bytes32 indexed keyHash);
+    /// @notice A key paused by `pauseKey` was resumed.
+    event KeyResumed(bytes32 indexed keyHash);
+    /// @notice Every non-root key was paused (`pauseAll`), admin keys included.
+    event AllKeysPaused();
+    /// @notice `pauseAll` ended; keys paused one by one stay paused.
+    event AllKeysResumed();
     /// @notice A registered (non-root) key executed a batch, on any path. Emitted once per batch that did not
     /// revert; the root key's own batches emit nothing.
     event KeyUsed(bytes32 indexed keyHash);
     /// @notice The ERC-4337 EntryPoint was changed (`address(0)` disables ERC-4337).
     event EntryPointUpdated(address indexed newEntryPoint);
-    /// @notice A nonce lane was moved forward to `nonce` (its key in the high 192 bits, the next sequence in the low 64).
+    /// @notice A nonce lane was moved forward to `nonce` (its key in the high 192 bits, the next sequence in the low
+    /// 64).
     event NonceInvalidated(uint256 nonce);
     /// @notice ERC-5267: the EIP-712 domain changed (a new salt prefix).
     event EIP712DomainChanged();
@@ -143,6 +152,10 @@ interface IKeyward {
     error KeyExpired(uint40 expiration);
     /// @notice The key is not valid before `validAfter`.
     error KeyNotYetValid(uint40 validAfter);
+    /// @notice The key is paused (by `pauseKey`, or with every key by `pauseAll`): refused on every path.
+    error KeyIsPaused(bytes32 keyHash);
+    /// @notice The root key (the EOA itself) cannot be paused.
+    error CannotPauseRootKey();
     /// @notice The root key's settings are fixed.
     error CannotUpdateRootKey();
     /// @notice The account's own address is the root key; it cannot be registered.
@@ -210,6 +223,24 @@ interface IKeyward {
     /// @notice Revokes every non-root key at once ("log out everywhere"); also the safe step before re-delegating.
     function revokeAll() external;
 
+    /// @notice Pauses one key: refused on every path (direct, relayed, ERC-4337 validation and execution, ERC-1271
+    /// answers `0xffffffff`, ERC-7710 redemption, `verifyKeySignature` answers false) until `resumeKey`; its
+    /// settings, hook state, gas budget, schedule and nonce lanes are kept, and `update` does not resume it. A no-op
+    /// for a paused key. Reverts `CannotPauseRootKey` for key hash 0, `KeyDoesNotExist` for an unknown key.
+    function pauseKey(bytes32 keyHash) external;
+
+    /// @notice Resumes a key paused by `pauseKey` (a no-op when it is not paused). It stays refused while `pauseAll`
+    /// holds.
+    function resumeKey(bytes32 keyHash) external;
+
+    /// @notice Pauses every non-root key at once, admin keys included (so a paused admin cannot resume itself), and
+    /// every key granted before `resumeAll` (it holds across `revokeAll`). The root is never paused. A no-op when
+    /// already paused.
+    function pauseAll() external;
+
+    /// @notice Ends `pauseAll`; keys paused one by one stay paused. A no-op when not paused.
+    function resumeAll() external;
+
     /// @notice Sets the ERC-4337 EntryPoint; `address(0)` disables ERC-4337.
     function updateEntryPoint(address entryPoint) external;
 
@@ -230,6 +261,14 @@ interface IKeyward {
     /// @notice Whether a key with this hash is registered (the root key is not "registered").
     function isRegistered(bytes32 keyHash) external view returns (bool);
 
+    /// @notice Whether the key is refused for being paused (by `pauseKey` or `pauseAll`); false for the root.
+    /// Reverts `KeyDoesNotExist` for a key that is not registered.
+    function isPaused(bytes32 keyHash) external view returns (bool);
+
+    /// @notice The key's own pause (`pauseKey`) and the pause of every key (`pauseAll`); either refuses the key.
+    /// Both false for the root. Reverts `KeyDoesNotExist` for a key that is not registered.
+    function pauseStatus(bytes32 keyHash) external view returns (bool key, bool all);
+
     /// @notice The number of registered keys.
     function keyCount() external view returns (uint256);
 
@@ -246,6 +285,23 @@ interface IKeyward {
 
     /// @notice The key hash of `key`: `keccak256(abi.encode(key.keyType, keccak256(key.publicKey)))`.
     function hashKey(Key calldata key) external pure returns (bytes32);
+
+    /// @notice Whether `signature` is `keyHash`'s signature of `digest`, and the window in which the key may act, for a
+    /// hook or a contract that checks a co-signature (e.g. in ERC-4337 validation: this view reads no TIMESTAMP; the
+    /// caller checks the window later, e.g. by narrowing its validationData to it).
+    /// @dev `keyHash` 0 is the root: a 65-byte (or 64-byte ERC-2098) ECDSA signature by the account's own address,
+    /// window 0 through `type(uint40).max`. Otherwise a registered, unpaused key of this account, with its key type's
+    /// raw signature as on the relayed path (secp256k1: 65 or 64 bytes; P256: `abi.encode(r, s)` over `sha256(digest)`;
+    /// WebAuthn: an encoded assertion whose challenge is `digest`), window [validAfter, expiration] (an expiration of
+    /// 0, never, reads `type(uint40).max`). No hook is called. Never reverts on a bad, malformed or unknown signature
+    /// or key: it answers `(false, 0, 0)`.
+    /// @return valid Whether the signature verifies for a key that may sign (registered, not paused).
+    /// @return validAfter The first second the key may act.
+    /// @return validUntil The last second the key may act.
+    function verifyKeySignature(bytes32 keyHash, bytes32 digest, bytes calldata signature)
+        external
+        view
+        returns (bool valid, uint40 validAfter, uint40 validUntil);
 
     /// @notice A key's ERC-4337 gas budget and what was charged against it.
     function gasBudget(bytes32 keyHash) external view returns (GasBudget memory budget, GasSpent memory spent);

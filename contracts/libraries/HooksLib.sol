@@ -7,16 +7,19 @@ import {Settings} from "../types/Settings.sol";
 
 /// @title HooksLib
 /// @notice The one place that knows which callback each hook-address bit enables (Uniswap Calibur's flags), and
-/// how the account calls each callback: Calibur's arguments, then Keyward's three trailing words (keyId, settings,
-/// extra; see `IHook.sol`).
+/// how the account calls each callback: Calibur's arguments, then Keyward's trailing words (validation callbacks:
+/// keyId, settings, extra; execution callbacks: keyId, settings, extra, operation; see `IHook.sol`).
 /// @dev Every callback must answer its own selector; anything else (including an address without code, which
 /// answers nothing) reverts `InvalidHookResponse`, so no flag can fail open. A hook's own revert is bubbled.
 library HooksLib {
-    /// @dev The key a callback is about: Calibur's `keyHash` argument, and Keyward's trailing `keyId` and settings.
+    /// @dev The key a callback is about: Calibur's `keyHash` argument, and Keyward's trailing `keyId` and settings;
+    /// `operation` is the digest that authorized the batch (ERC-4337: the `userOpHash`; relayed: the EIP-712 digest
+    /// the key signed; direct path and ERC-7710 redemption: 0), the fourth trailing word of execution callbacks.
     struct KeyContext {
         bytes32 keyHash;
         bytes32 keyId;
         Settings settings;
+        bytes32 operation;
     }
 
     uint160 internal constant AFTER_VERIFY_SIGNATURE = 1 << 0;
@@ -106,7 +109,7 @@ library HooksLib {
     // ------------------------------------------------------------------------------------------------------------
 
     /// @dev `beforeExecute`, encoded by hand (it runs before every call): returns the hook's context.
-    /// `callInfo` is `(batchLength << 128) | callIndex`.
+    /// `callInfo` is `(batchLength << 128) | callIndex`; the trailer is keyId, settings, callInfo, operation.
     function beforeExecute(
         address hook,
         KeyContext memory k,
@@ -125,12 +128,13 @@ library HooksLib {
             mstore(add(m, 0x84), data.length)
             calldatacopy(add(m, 0xa4), data.offset, data.length)
             mstore(add(add(m, 0xa4), data.length), 0) // zero the padding
-            // The trailer: keyId, settings, callInfo.
+            // The trailer: keyId, settings, callInfo, operation.
             let t := add(add(m, 0xa4), and(add(data.length, 0x1f), not(0x1f)))
             mstore(t, mload(add(k, 0x20)))
             mstore(add(t, 0x20), mload(add(k, 0x40)))
             mstore(add(t, 0x40), callInfo)
-            if iszero(call(gas(), hook, 0, m, sub(add(t, 0x60), m), 0x00, 0x00)) {
+            mstore(add(t, 0x60), mload(add(k, 0x60)))
+            if iszero(call(gas(), hook, 0, m, sub(add(t, 0x80), m), 0x00, 0x00)) {
                 returndatacopy(m, 0x00, returndatasize())
                 revert(m, returndatasize())
             }
@@ -156,7 +160,7 @@ library HooksLib {
         }
     }
 
-    /// @dev `afterExecute`: reverts when the hook refuses.
+    /// @dev `afterExecute`: reverts when the hook refuses. Trailer: keyId, settings, callInfo, operation.
     function afterExecute(
         address hook,
         KeyContext memory k,
@@ -168,6 +172,14 @@ library HooksLib {
         bytes4 selector = IExecutionHook.afterExecute.selector;
         bytes memory data =
             _withTrailer(abi.encodeWithSelector(selector, k.keyHash, success, output, context), k, callInfo);
+        assembly ("memory-safe") {
+            // The fourth word: the operation.
+            let len := mload(data)
+            let t := add(add(data, 0x20), len)
+            mstore(t, mload(add(k, 0x60)))
+            mstore(data, add(len, 0x20))
+            mstore(0x40, and(add(t, 0x3f), not(0x1f)))
+        }
         bool valid;
         assembly ("memory-safe") {
             mstore(0x00, 0)

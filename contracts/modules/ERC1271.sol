@@ -42,7 +42,7 @@ abstract contract ERC1271 is KeyRegistry, EIP712 {
         (, bytes32 keyHash,, bytes calldata hookData) = WrappedSignatureLib.decodeWithKeyHash(wrapped);
         return HooksLib.approvesSignature(
             hook,
-            HooksLib.KeyContext(keyHash, keyId, settings),
+            HooksLib.KeyContext(keyHash, keyId, settings, 0),
             hash,
             hookData,
             outcome == PERSONAL ? bytes32(0) : outcome
@@ -64,8 +64,8 @@ abstract contract ERC1271 is KeyRegistry, EIP712 {
         valid = outcome != 0;
     }
 
-    /// @dev The key behind a wrapped signature, if it may sign at all: the root, or a registered key inside its
-    /// window that is an admin or has a hook that decides (AFTER_IS_VALID_SIGNATURE).
+    /// @dev The key behind a wrapped signature, if it may sign at all: the root, or a registered, unpaused key inside
+    /// its window that is an admin or has a hook that decides (AFTER_IS_VALID_SIGNATURE).
     function _signer(bytes32 keyHash)
         internal
         view
@@ -73,8 +73,9 @@ abstract contract ERC1271 is KeyRegistry, EIP712 {
     {
         stored = _stored(keyHash);
         if (keyHash == KeyLib.ROOT_KEY_HASH) return (true, SettingsLib.ROOT, 0, stored);
-        (usable, settings, keyId, stored) = _load(keyHash);
-        usable = usable && _isWithin(settings)
+        bool paused;
+        (usable, paused, settings, keyId, stored) = _load(keyHash);
+        usable = usable && !paused && _isWithin(settings)
             && (settings.isAdmin() || HooksLib.has(settings.hook(), HooksLib.AFTER_IS_VALID_SIGNATURE));
     }
 

@@ -52,8 +52,9 @@ abstract contract ERC4337Account is Executor, NonceManager {
             }
             return KeyLib.recover(userOpHash, signature) == address(this) ? 0 : ValidationDataLib.SIG_FAILED;
         }
-        (bool registered, Settings settings, bytes32 keyId, KeyStorage storage stored) = _load(keyHash);
+        (bool registered, bool paused, Settings settings, bytes32 keyId, KeyStorage storage stored) = _load(keyHash);
         if (!registered) return ValidationDataLib.SIG_FAILED;
+        if (paused) revert IKeyward.KeyIsPaused(keyHash);
         // A registered key's operation runs only through `executeUserOp`, to which the EntryPoint passes the
         // validated operation itself. Any other call data would reach the account as a plain call from the
         // EntryPoint (`multicall` into `executeUserOp` with a forged operation, or `validateUserOp` itself).
@@ -90,7 +91,7 @@ abstract contract ERC4337Account is Executor, NonceManager {
         if (!HooksLib.has(hook, HooksLib.AFTER_VALIDATE_USER_OP)) return;
         (,,, bytes calldata hookData) = WrappedSignatureLib.decodeWithKeyHash(userOp.signature);
         HooksLib.afterValidateUserOp(
-            hook, HooksLib.KeyContext(keyHash, keyId, settings), userOp, userOpHash, vd, hookData
+            hook, HooksLib.KeyContext(keyHash, keyId, settings, userOpHash), userOp, userOpHash, vd, hookData
         );
     }
 
@@ -124,8 +125,9 @@ abstract contract ERC4337Account is Executor, NonceManager {
         return vd;
     }
 
-    /// @notice ERC-4337 execution: `userOp.callData = executeUserOp.selector ++ abi.encode(BatchedCall)`.
-    function executeUserOp(PackedUserOperation calldata userOp, bytes32) external onlyEntryPoint {
+    /// @notice ERC-4337 execution: `userOp.callData = executeUserOp.selector ++ abi.encode(BatchedCall)`. The key's
+    /// execution hooks see `userOpHash` as the operation (the fourth trailing word).
+    function executeUserOp(PackedUserOperation calldata userOp, bytes32 userOpHash) external onlyEntryPoint {
         BatchedCall calldata batch;
         bytes calldata callData = userOp.callData;
         assembly ("memory-safe") {
@@ -134,9 +136,10 @@ abstract contract ERC4337Account is Executor, NonceManager {
         bytes32 keyHash = bytes32(userOp.signature[0:32]);
         if (keyHash == KeyLib.ROOT_KEY_HASH) return _executeRoot(batch.calls, batch.revertOnFailure);
         // Re-checked at execution: an operation earlier in the bundle may have revoked or updated the key.
-        (bool registered, Settings settings, bytes32 keyId,) = _load(keyHash);
+        (bool registered, bool paused, Settings settings, bytes32 keyId,) = _load(keyHash);
         if (!registered) revert IKeyward.KeyDoesNotExist();
+        if (paused) revert IKeyward.KeyIsPaused(keyHash);
         _checkWindow(settings);
-        _executeKey(batch.calls, batch.revertOnFailure, HooksLib.KeyContext(keyHash, keyId, settings));
+        _executeKey(batch.calls, batch.revertOnFailure, HooksLib.KeyContext(keyHash, keyId, settings, userOpHash));
     }
 }

@@ -41,10 +41,11 @@ abstract contract Executor is KeyRegistry {
     function _executeDirect(Call[] calldata calls, bool revertOnFailure) internal {
         if (msg.sender == address(this)) return _executeRoot(calls, revertOnFailure);
         bytes32 keyHash = KeyLib.hashSecp256k1(msg.sender);
-        (bool ok, Settings settings, bytes32 keyId,) = _load(keyHash);
+        (bool ok, bool paused, Settings settings, bytes32 keyId,) = _load(keyHash);
         if (!ok) revert IKeyward.Unauthorized();
+        if (paused) revert IKeyward.KeyIsPaused(keyHash);
         _checkWindow(settings);
-        HooksLib.KeyContext memory k = HooksLib.KeyContext(keyHash, keyId, settings);
+        HooksLib.KeyContext memory k = HooksLib.KeyContext(keyHash, keyId, settings, 0);
         address hook = settings.hook();
         if (HooksLib.has(hook, HooksLib.AFTER_VERIFY_SIGNATURE)) {
             HooksLib.afterVerifySignature(hook, k, bytes32(0), msg.data[0:0]);

@@ -3,6 +3,7 @@ pragma solidity 0.8.37;
 
 import {IKeyward, KeyType} from "../interfaces/IKeyward.sol";
 import {KeyLib} from "../libraries/KeyLib.sol";
+import {Header} from "../types/Header.sol";
 import {KeyRecord} from "../types/KeyRecord.sol";
 import {Settings} from "../types/Settings.sol";
 import {AccountState} from "./AccountState.sol";
@@ -23,19 +24,22 @@ abstract contract KeyRegistry is AccountState {
         return record.settings(record.hasValidAfter() ? stored.validAfter : 0);
     }
 
-    /// @dev Loads a registered key for one of the paths; `ok` false when it is not registered.
+    /// @dev Loads a registered key for one of the paths; `ok` false when it is not registered. `paused`: the key
+    /// is paused, by itself or with every key (read from the two words every path reads anyway).
     function _load(bytes32 keyHash)
         internal
         view
-        returns (bool ok, Settings settings, bytes32 keyId, KeyStorage storage stored)
+        returns (bool ok, bool paused, Settings settings, bytes32 keyId, KeyStorage storage stored)
     {
         Layout storage $ = _state();
-        uint256 epoch = $.header.epoch();
+        Header header = $.header;
+        uint256 epoch = header.epoch();
         stored = $.keys[epoch][keyHash];
         KeyRecord record = stored.record;
-        if (!record.isRegistered()) return (false, settings, keyId, stored);
+        if (!record.isRegistered()) return (false, false, settings, keyId, stored);
         settings = _settingsOf(record, stored);
         keyId = _keyId(keyHash, epoch, record.grant());
+        paused = record.isPaused() || header.allPaused();
         ok = true;
     }
 

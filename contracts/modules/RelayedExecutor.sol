@@ -12,10 +12,10 @@ import {Executor} from "./Executor.sol";
 import {NonceManager} from "./NonceManager.sol";
 
 /// @title RelayedExecutor
-/// @notice Calibur's signed batches: anyone (or the named executor) submits a batch a key signed under the
-/// account's EIP-712 domain. Checked in order: executor, deadline, key, nonce (and its lane), signature, window,
-/// the key's AFTER_VERIFY_SIGNATURE hook. A relayed batch cannot run inside another one (a transient lock), so a
-/// call target cannot nest a second signed batch in the first.
+/// @notice Calibur's signed batches: anyone (or the named executor) submits a batch a key signed under the account's
+/// EIP-712 domain. Checked in order: executor, deadline, key (registered, not paused), nonce (and its lane), signature,
+/// window, the key's AFTER_VERIFY_SIGNATURE hook. A relayed batch cannot run inside another one (a transient lock), so
+/// a call target cannot nest a second signed batch in the first.
 abstract contract RelayedExecutor is Executor, NonceManager, EIP712 {
     /// @dev keccak256("keyward.account.relayed-lock") - 1: the transient lock's slot.
     uint256 private constant LOCK_SLOT = 0x1cc003126e51c73741db732a86fcb598196cd582e1f8f7fc64e7668ecbb56ac3;
@@ -55,11 +55,14 @@ abstract contract RelayedExecutor is Executor, NonceManager, EIP712 {
         KeyStorage storage stored = _stored(keyHash);
         if (keyHash != KeyLib.ROOT_KEY_HASH) {
             bool registered;
-            (registered, k.settings, k.keyId, stored) = _load(keyHash);
+            bool paused;
+            (registered, paused, k.settings, k.keyId, stored) = _load(keyHash);
             if (!registered) revert IKeyward.KeyDoesNotExist();
+            if (paused) revert IKeyward.KeyIsPaused(keyHash);
         }
         _useNonce(signedBatchedCall.nonce, _laneId(keyHash, k.keyId));
         bytes32 digest = _hashTypedData(SignedBatchLib.hash(signedBatchedCall));
+        k.operation = digest;
         (bool ok, bytes calldata signature, bytes calldata hookData) = WrappedSignatureLib.decode(wrapped);
         if (!ok || !_verify(keyHash, stored, digest, signature)) revert IKeyward.InvalidSignature();
         _checkWindow(k.settings);

@@ -3,14 +3,16 @@ pragma solidity ^0.8.30;
 
 /// @dev The account's header word, read by every path:
 ///
-///   bit 255          177 176 175         152 151         130 129 128 127          96 95                   0
-///       |    unused     |ep | grants (24)   | count (22)    | unused |  epoch (32)  |   salt prefix (96)    |
+///   bit 255      178 177 176 175         152 151         130 129 128 127          96 95                   0
+///       |  unused   |pa |ep | grants (24)   | count (22)    | unused |  epoch (32)  |   salt prefix (96)    |
 ///
 /// - salt prefix: the EIP-712 salt's high 96 bits (`updateSalt`).
 /// - epoch: the key epoch; keys live under it, so `revokeAll` (epoch + 1) revokes every key in one write.
 /// - count: the number of registered keys (the key list's length).
 /// - grants: registrations in this epoch (each key's `keyId` includes its number).
 /// - ep: the ERC-4337 EntryPoint was overridden (`updateEntryPoint`); its address is then in its own slot.
+/// - pa: every non-root key is paused (`pauseAll`), whatever its own pause bit; kept across key epochs, so keys
+///   granted after `revokeAll` are paused too until `resumeAll`. Every key path reads this word anyway.
 type Header is uint256;
 
 using HeaderLib for Header global;
@@ -26,6 +28,7 @@ library HeaderLib {
     uint256 private constant GRANTS_SHIFT = 152;
     uint256 private constant GRANTS_MASK = (1 << 24) - 1;
     uint256 private constant EP_BIT = 176;
+    uint256 private constant PAUSED_ALL_BIT = 177;
 
     uint256 internal constant MAX_EPOCH = EPOCH_MASK;
 
@@ -47,6 +50,15 @@ library HeaderLib {
 
     function entryPointOverridden(Header h) internal pure returns (bool) {
         return (Header.unwrap(h) >> EP_BIT) & 1 == 1;
+    }
+
+    function allPaused(Header h) internal pure returns (bool) {
+        return (Header.unwrap(h) >> PAUSED_ALL_BIT) & 1 == 1;
+    }
+
+    function withAllPaused(Header h, bool paused) internal pure returns (Header) {
+        uint256 raw = Header.unwrap(h) & ~uint256(1 << PAUSED_ALL_BIT);
+        return Header.wrap(paused ? raw | (1 << PAUSED_ALL_BIT) : raw);
     }
 
     function withSaltPrefix(Header h, uint96 prefix) internal pure returns (Header) {

@@ -7,13 +7,15 @@ import {Settings, SettingsLib} from "./Settings.sol";
 /// @dev A registered key's stored word: its settings (without validAfter, kept in a side slot when set) and the
 /// registry's bookkeeping, so every path reads one slot for a key:
 ///
-///   bit 255       232 231        210 209 208 207 206        201 200 199          160 159               0
-///       | grant (24)  | index (22)   |type | vA | flags (6)    |adm|  expiration   |        hook        |
+///   bit 255       232 231 230       210 209 208 207 206        201 200 199          160 159               0
+///       | grant (24)  | P | index (21)  |type | vA | flags (6)    |adm|  expiration   |        hook        |
 ///
 /// - hook, expiration, admin, flags: the settings word's bits 0-200 and 248-253.
 /// - vA: the key has a validAfter (stored beside the word; most keys have none and pay no read for it).
 /// - type: the key type + 1; 0 means "not registered" (a cleared word).
 /// - index: the key's position in the key list.
+/// - P: the key is paused (`pauseKey`); outside the settings bits, so `update` never clears it, and a new
+///   registration starts unpaused. Every path reads this word anyway: checking it costs no storage read.
 /// - grant: the registration's number in the current key epoch (part of the key's `keyId`).
 type KeyRecord is uint256;
 
@@ -27,11 +29,12 @@ library KeyRecordLib {
     uint256 private constant VALID_AFTER_BIT = 207;
     uint256 private constant TYPE_SHIFT = 208;
     uint256 private constant INDEX_SHIFT = 210;
+    uint256 private constant PAUSED_BIT = 231;
     uint256 private constant GRANT_SHIFT = 232;
     uint256 private constant SETTINGS_MASK = (1 << TYPE_SHIFT) - 1;
 
     /// @dev The largest list index (and so the most keys registered at once), and the most registrations per epoch.
-    uint256 internal constant MAX_INDEX = (1 << 22) - 1;
+    uint256 internal constant MAX_INDEX = (1 << 21) - 1;
     uint256 internal constant MAX_GRANT = (1 << 24) - 1;
 
     /// @dev A registered key's word. `settings` must be canonical; `index` <= MAX_INDEX, `grant` <= MAX_GRANT.
@@ -44,6 +47,16 @@ library KeyRecordLib {
     /// @dev The same registration with other settings.
     function withSettings(KeyRecord r, Settings s) internal pure returns (KeyRecord) {
         return KeyRecord.wrap((KeyRecord.unwrap(r) & ~SETTINGS_MASK) | _settingsBits(s));
+    }
+
+    /// @dev The same registration, paused or not.
+    function withPaused(KeyRecord r, bool paused) internal pure returns (KeyRecord) {
+        uint256 raw = KeyRecord.unwrap(r) & ~uint256(1 << PAUSED_BIT);
+        return KeyRecord.wrap(paused ? raw | (1 << PAUSED_BIT) : raw);
+    }
+
+    function isPaused(KeyRecord r) internal pure returns (bool) {
+        return (KeyRecord.unwrap(r) >> PAUSED_BIT) & 1 == 1;
     }
 
     /// @dev The same registration at another list index.

@@ -12,17 +12,18 @@ contract HeaderTest is Test {
     uint256 internal constant COUNT_MASK = ((1 << 22) - 1) << 130;
     uint256 internal constant GRANTS_MASK = ((1 << 24) - 1) << 152;
     uint256 internal constant EP_MASK = 1 << 176;
+    uint256 internal constant PA_MASK = 1 << 177;
 
-    /// @dev The fields' bit ranges are disjoint and cover bits 0-176 but for 128-129 (epoch is 32 bits, 96-127;
-    /// count starts at 130), and nothing above 176.
+    /// @dev The fields' bit ranges are disjoint and cover bits 0-177 but for 128-129 (epoch is 32 bits, 96-127;
+    /// count starts at 130), and nothing above 177.
     function test_header_fieldMasksAreDisjointAndContiguous() public pure {
-        uint256[5] memory masks = [SALT_MASK, EPOCH_MASK, COUNT_MASK, GRANTS_MASK, EP_MASK];
+        uint256[6] memory masks = [SALT_MASK, EPOCH_MASK, COUNT_MASK, GRANTS_MASK, EP_MASK, PA_MASK];
         uint256 all;
         for (uint256 i; i < masks.length; ++i) {
             assertEq(all & masks[i], 0, "overlap");
             all |= masks[i];
         }
-        assertEq(all, ((uint256(1) << 177) - 1) & ~(uint256(3) << 128));
+        assertEq(all, ((uint256(1) << 178) - 1) & ~(uint256(3) << 128));
         assertEq(HeaderLib.MAX_EPOCH, type(uint32).max);
     }
 
@@ -61,6 +62,17 @@ contract HeaderTest is Test {
         assertTrue(h.withEntryPointOverridden().entryPointOverridden(), "idempotent");
     }
 
+    /// @dev The pause of every key: only bit 177, both ways, idempotent.
+    function testFuzz_header_allPaused(uint256 raw, bool paused) public pure {
+        Header h = Header.wrap(raw).withAllPaused(paused);
+        assertEq(h.allPaused(), paused);
+        assertEq(Header.unwrap(h) & ~PA_MASK, raw & ~PA_MASK, "other bits untouched");
+        assertEq(Header.unwrap(h.withAllPaused(paused)), Header.unwrap(h), "idempotent");
+        assertEq(h.withAllPaused(!paused).allPaused(), !paused);
+        // The other setters keep it.
+        assertEq(h.withEpoch(7).withCount(3).withGrants(9).withSaltPrefix(1).allPaused(), paused);
+    }
+
     /// @dev Built from zero, every field reads back what was written, in any order of the setters.
     function testFuzz_header_allFieldsRoundTrip(uint96 prefix, uint32 epoch, uint256 count, uint256 grants, bool ep)
         public
@@ -94,11 +106,13 @@ contract HeaderTest is Test {
         assertEq(h.count(), (1 << 22) - 1);
         assertEq(h.grants(), (1 << 24) - 1);
         assertTrue(h.entryPointOverridden());
-        Header z = Header.wrap(~(SALT_MASK | EPOCH_MASK | COUNT_MASK | GRANTS_MASK | EP_MASK));
+        assertTrue(h.allPaused());
+        Header z = Header.wrap(~(SALT_MASK | EPOCH_MASK | COUNT_MASK | GRANTS_MASK | EP_MASK | PA_MASK));
         assertEq(z.saltPrefix(), 0);
         assertEq(z.epoch(), 0);
         assertEq(z.count(), 0);
         assertEq(z.grants(), 0);
         assertFalse(z.entryPointOverridden());
+        assertFalse(z.allPaused());
     }
 }

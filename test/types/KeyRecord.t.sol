@@ -10,7 +10,8 @@ import {Test} from "forge-std/Test.sol";
 /// registry's bookkeeping gives every field back, setters touch only their field, and the settings read back never
 /// carry a bookkeeping bit.
 contract KeyRecordTest is Test {
-    uint256 internal constant MAX_INDEX = (1 << 22) - 1;
+    uint256 internal constant MAX_INDEX = (1 << 21) - 1;
+    uint256 internal constant PAUSED_BIT = 231;
     uint256 internal constant MAX_GRANT = (1 << 24) - 1;
 
     /// @dev A canonical settings word from any word (reserved bits cleared).
@@ -77,10 +78,35 @@ contract KeyRecordTest is Test {
         assertEq(r.index(), i2);
     }
 
+    /// @dev The pause bit: a new registration starts unpaused; `withPaused` writes only bit 231; `withSettings` and
+    /// `withIndex` keep it; it never shows in the settings word.
+    function testFuzz_keyRecord_pauseBit(uint256 raw1, uint256 raw2, uint8 t, uint256 index, uint256 grant, bool p)
+        public
+        pure
+    {
+        index = bound(index, 0, MAX_INDEX);
+        grant = bound(grant, 0, MAX_GRANT);
+        Settings s1 = _canonical(raw1);
+        KeyRecord r = KeyRecordLib.pack(s1, KeyType(t % 3), index, grant);
+        assertFalse(r.isPaused(), "a new registration is not paused");
+        KeyRecord q = r.withPaused(p);
+        assertEq(q.isPaused(), p);
+        assertEq(KeyRecord.unwrap(q) & ~uint256(1 << PAUSED_BIT), KeyRecord.unwrap(r), "only the pause bit");
+        assertEq(q.withPaused(false).isPaused(), false);
+        Settings s2 = _canonical(raw2);
+        assertEq(q.withSettings(s2).isPaused(), p, "update keeps the pause");
+        assertEq(q.withIndex(MAX_INDEX - index).isPaused(), p, "a move in the list keeps the pause");
+        assertEq(q.withIndex(MAX_INDEX - index).index(), MAX_INDEX - index);
+        assertEq(q.index(), index);
+        assertEq(q.grant(), grant);
+        assertEq(Settings.unwrap(q.settings(s1.validAfter())), Settings.unwrap(s1), "not in the settings word");
+    }
+
     /// @dev Extremes: every field at its maximum and at zero, next to each other.
     function test_keyRecord_fieldBoundaries() public pure {
         Settings full = Settings.wrap(type(uint256).max & ~SettingsLib.RESERVED_MASK);
-        KeyRecord r = KeyRecordLib.pack(full, KeyType.Secp256k1, MAX_INDEX, MAX_GRANT);
+        KeyRecord r = KeyRecordLib.pack(full, KeyType.Secp256k1, MAX_INDEX, MAX_GRANT).withPaused(true);
+        assertTrue(r.isPaused());
         assertEq(r.index(), MAX_INDEX);
         assertEq(r.grant(), MAX_GRANT);
         assertEq(uint8(r.keyType()), uint8(KeyType.Secp256k1));

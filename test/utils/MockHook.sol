@@ -22,6 +22,8 @@ contract MockHook is IHook {
     bytes32 public lastKeyId;
     uint256 public lastSettings;
     uint256 public lastExtra;
+    /// @dev The fourth trailing word of the last execution callback: the digest that authorized the batch.
+    bytes32 public lastOperation;
     bytes32 public lastDigest;
     bytes public lastHookData;
     address public lastTo;
@@ -53,12 +55,13 @@ contract MockHook is IHook {
         return a == Answer.WrongSelector ? bytes4(0xdeadbeef) : selector;
     }
 
-    /// @dev The three words Keyward appends after the ABI arguments.
-    function _trailer() private pure returns (bytes32 keyId, uint256 settings, uint256 extra) {
+    /// @dev The four words Keyward appends after the ABI arguments of an execution callback.
+    function _trailer() private pure returns (bytes32 keyId, uint256 settings, uint256 extra, bytes32 operation) {
         assembly {
-            keyId := calldataload(sub(calldatasize(), 0x60))
-            settings := calldataload(sub(calldatasize(), 0x40))
-            extra := calldataload(sub(calldatasize(), 0x20))
+            keyId := calldataload(sub(calldatasize(), 0x80))
+            settings := calldataload(sub(calldatasize(), 0x60))
+            extra := calldataload(sub(calldatasize(), 0x40))
+            operation := calldataload(sub(calldatasize(), 0x20))
         }
     }
 
@@ -96,7 +99,7 @@ contract MockHook is IHook {
             // msg.sender is the account: try to register a key through it.
             IKeyward(msg.sender).register(Key(KeyType.Secp256k1, abi.encode(address(0xbad))));
         }
-        (lastKeyId, lastSettings, lastExtra) = _trailer();
+        (lastKeyId, lastSettings, lastExtra, lastOperation) = _trailer();
         lastKeyHash = keyHash;
         lastTo = to;
         lastValue = value;
@@ -109,7 +112,7 @@ contract MockHook is IHook {
         returns (bytes4)
     {
         ++calls[4];
-        (lastKeyId, lastSettings, lastExtra) = _trailer();
+        (lastKeyId, lastSettings, lastExtra, lastOperation) = _trailer();
         lastKeyHash = keyHash;
         lastSuccess = success;
         lastOutput = output;
