@@ -7,6 +7,7 @@ import {HooksLib} from "../libraries/HooksLib.sol";
 import {Settings, SettingsLib} from "../types/Settings.sol";
 import {PolicyHookExtension} from "./PolicyHookExtension.sol";
 import {RuleLib} from "./libraries/RuleLib.sol";
+import {PolicyCoSign} from "./policy/PolicyCoSign.sol";
 import {PolicyCounting} from "./policy/PolicyCounting.sol";
 import {PolicyRules} from "./policy/PolicyRules.sol";
 import {Caps} from "./types/Caps.sol";
@@ -19,8 +20,15 @@ import {PolicyHeader, PolicyHeaderLib} from "./types/PolicyHeader.sol";
 /// is `IPolicyHook` and `IHook`: this contract holds the callbacks (the hot path); the configuration and views live
 /// in `PolicyHookExtension` (`EXTENSION`), which its fallback runs by DELEGATECALL on this hook's storage.
 /// @dev Deployed at an address whose low 5 bits are 0x1e (AFTER_VALIDATE_USER_OP | AFTER_IS_VALID_SIGNATURE |
-/// BEFORE_EXECUTE | AFTER_EXECUTE); it refuses to deploy or be configured elsewhere. Grant its keys with the
-/// AFTER_EXECUTE_ON_FAILURE settings flag: `afterExecute` only gives back what a failed call was charged.
+/// BEFORE_EXECUTE | AFTER_EXECUTE) or 0x1f (also AFTER_VERIFY_SIGNATURE, which co-signatures need: relayed batches
+/// then reach its validation); it refuses to deploy or be configured elsewhere. At 0x1f the account also calls
+/// `afterVerifySignature` on the direct and relayed paths (one call; a storage read only for relayed batches).
+/// Grant its keys with the AFTER_EXECUTE_ON_FAILURE settings flag: `afterExecute` only gives back what a failed
+/// call was charged.
+///
+/// Step-up and consensus (`setCoSigners`, `setStepUp`; `PolicyCoSign`): an operation needs distinct co-signatures
+/// by designated keys of the account (root included) over it, carried in the hook data, when a call moves more
+/// than a threshold or always (a quorum); the direct path carries none.
 ///
 /// What is counted, per call made by the key (`CallSpendLib`): native value (every call's `value`, and Uniswap's
 /// ERC20ETH directly or through Permit2); a limited token's `transfer`, `transferFrom(account, ..)`, `approve` and
@@ -34,9 +42,9 @@ import {PolicyHeader, PolicyHeaderLib} from "./types/PolicyHeader.sol";
 ///
 /// ERC-4337 gas: an operation the account pays for (no paymaster) is refused unless the key's settings carry the
 /// GAS_BUDGET flag, under which the account itself charges the key's gas budget; a paymaster must be listed
-/// (`setPaymasters`, none by default; ANY_TARGET admits any). Read in validation: the policy's first slots only
-/// (ERC-7562 associated storage).
-contract PolicyHook is IHook, PolicyRules, PolicyCounting {
+/// (`setPaymasters`, none by default; ANY_TARGET admits any). Read in validation: the policy's slots at fixed
+/// offsets only (ERC-7562 associated storage), and the account's `hashTypedData` and `verifyKeySignature`.
+contract PolicyHook is IHook, PolicyRules, PolicyCounting, PolicyCoSign {
     /// @notice Where the hook's configuration and views live (run by DELEGATECALL from the fallback).
     address public immutable EXTENSION;
 
@@ -87,12 +95,18 @@ contract PolicyHook is IHook, PolicyRules, PolicyCounting {
     /// @dev Who pays: a listed paymaster (`setPaymasters`; ANY_TARGET in the list admits any), or the account within
     /// the key's gas budget (GAS_BUDGET flag, enforced by the account). Reads the header and the paymaster list, the
     /// policy's first slots (storage associated with the account).
-    function afterValidateUserOp(bytes32, PackedUserOperation calldata userOp, bytes32, uint256, bytes calldata)
-        external
-        view
-        returns (bytes4)
-    {
+    /// With co-signers or a step-up threshold (CO_SIGN), the operation's calls against the co-signatures in
+    /// `hookData` (`PolicyCoSign`).
+    function afterValidateUserOp(
+        bytes32,
+        PackedUserOperation calldata userOp,
+        bytes32 userOpHash,
+        uint256 validationData,
+        bytes calldata hookData
+    ) external view returns (bytes4) {
         (bytes32 keyId, Settings settings,) = _trailer();
+        KeyPolicy storage p = _policy(msg.sender, keyId);
+        PolicyHeader header = p.header;
         bytes calldata pmd = userOp.paymasterAndData;
         address paymaster = pmd.length >= 20 ? address(bytes20(pmd[0:20])) : address(0);
         if (paymaster == address(0)) {
@@ -100,12 +114,12 @@ contract PolicyHook is IHook, PolicyRules, PolicyCounting {
         } else {
             // Only a listed paymaster (or any, when the list holds ANY_TARGET): an ERC-20 paymaster the account once
             // approved would otherwise turn gas into token spending outside every cap.
-            KeyPolicy storage p = _policy(msg.sender, keyId);
-            uint256 n = p.header.paymasterCount();
+            uint256 n = header.paymasterCount();
             uint256 i;
             while (i < n && p.paymasters[i] != paymaster && p.paymasters[i] != RuleLib.ANY_TARGET) ++i;
             if (i == n) revert IPolicyHook.PaymasterNotAllowed(paymaster);
         }
+        if (header.hasFlag(PolicyHeaderLib.CO_SIGN)) _checkUserOp(p, userOp, userOpHash, validationData, hookData);
         return IValidationHook.afterValidateUserOp.selector;
     }
 
@@ -127,8 +141,15 @@ contract PolicyHook is IHook, PolicyRules, PolicyCounting {
     }
 
     /// @inheritdoc IValidationHook
-    /// @dev Not enabled by this hook's address flags; answers "no objection" if called anyway.
-    function afterVerifySignature(bytes32, bytes32, bytes calldata) external pure returns (bytes4) {
+    /// @dev Called only at a 0x1f address. A relayed batch (`digest` not 0) of a key with co-signers or a step-up
+    /// threshold: its calls (the signed batch heads `hookData`) against the co-signatures after it. The direct path
+    /// (`digest` 0) passes here: its calls that need co-signatures are refused in `beforeExecute`.
+    function afterVerifySignature(bytes32, bytes32 digest, bytes calldata hookData) external view returns (bytes4) {
+        if (digest != 0) {
+            (bytes32 keyId,,) = _trailer();
+            KeyPolicy storage p = _policy(msg.sender, keyId);
+            if (p.header.hasFlag(PolicyHeaderLib.CO_SIGN)) _checkRelayed(p, digest, hookData);
+        }
         return IValidationHook.afterVerifySignature.selector;
     }
 
@@ -143,6 +164,7 @@ contract PolicyHook is IHook, PolicyRules, PolicyCounting {
     {
         if (to == msg.sender || to == address(this)) revert IPolicyHook.SelfCallDenied(to);
         (KeyPolicy storage p, PolicyHeader header, Caps caps) = _admit(to, value, data);
+        if (header.hasFlag(PolicyHeaderLib.CO_SIGN)) _requireSigned(p, to, value, data);
         bool counted = _chargeUsage(p, header);
         (uint256 native, uint256 tokenWord) = _chargeSpending(p, header, caps, to, value, data);
         // Two words for `afterExecute`: native with bit 255 = counted; token | amount << 160 (amount < 2^96).
@@ -170,6 +192,15 @@ contract PolicyHook is IHook, PolicyRules, PolicyCounting {
             (bytes32 matched, uint256 conditionCount) = _match(p, header, to, selector, data.length == 0);
             if (conditionCount != 0) _checkConditions(p.conditions[matched], value, data);
         }
+    }
+
+    /// @dev An unsigned batch (operation 0: the direct path) carries no co-signatures: a call that needs them is
+    /// refused. A signed one was checked by the validation callback of its path.
+    function _requireSigned(KeyPolicy storage p, address to, uint256 value, bytes calldata data) private view {
+        (,, bytes32 operation) = _executionTrailer();
+        if (operation != 0) return;
+        uint256 needed = _coSignersNeeded(p, p.coSign, to, value, data, msg.sender);
+        if (needed != 0) revert IPolicyHook.CoSignaturesRequired(needed, 0);
     }
 
     /// @inheritdoc IExecutionHook

@@ -28,7 +28,7 @@ contract PolicyHookExtension is PolicyConfig, PolicyViews {
     address public constant PERMIT2 = CallSpendLib.PERMIT2;
     /// @notice Uniswap's ERC20ETH: an ERC-20 face for native value (through ERC-7914).
     address public constant ERC20_ETH = CallSpendLib.ERC20_ETH;
-    /// @notice The callbacks the hook's address must enable (its low 5 bits, 0x1e).
+    /// @notice The callbacks the hook's address must enable (its low 5 bits, 0x1e; 0x1f adds afterVerifySignature).
     uint160 public constant FLAGS = HOOK_FLAGS;
     /// @notice The most call rules a key may have.
     uint256 public constant MAX_RULES = MAX_RULE_COUNT;
@@ -42,6 +42,13 @@ contract PolicyHookExtension is PolicyConfig, PolicyViews {
     uint256 public constant MAX_DOMAINS = MAX_DOMAIN_COUNT;
     /// @notice The most paymasters a key may list.
     uint256 public constant MAX_PAYMASTERS = MAX_PAYMASTER_COUNT;
+    /// @notice The most co-signers a key may designate.
+    uint256 public constant MAX_CO_SIGNERS = MAX_CO_SIGNER_COUNT;
+    /// @notice The most tokens with a step-up threshold a key may have.
+    uint256 public constant MAX_STEP_UP_TOKENS = MAX_STEP_UP_TOKEN_COUNT;
+    /// @notice What a co-signer signs: `keccak256("CoSignature(bytes32 operation)")`, hashed under the account's
+    /// EIP-712 domain.
+    bytes32 public constant CO_SIGNATURE_TYPEHASH = COSIGN_TYPEHASH;
 
     /// @notice Refuses calls to functions the hook does not have.
     fallback() external {

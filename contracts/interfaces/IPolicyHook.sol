@@ -118,6 +118,27 @@ struct UsagePolicy {
     uint16 maxPerBatch;
 }
 
+/// @notice One co-signature carried in a key's hook data (issue 16, step-up and consensus): `keyHash` 0 is the
+/// account's root key, else a registered key of the account; `signature` is that key's raw signature (as
+/// `IKeyward.verifyKeySignature` takes it) of `coSignDigest(account, operation)`.
+struct CoSignature {
+    bytes32 keyHash;
+    bytes signature;
+}
+
+/// @notice A key's co-signature policy: the designated co-signers, how many distinct ones every operation needs
+/// (`quorum`, consensus; 0 = none) and how many an operation needs when a call moves more than a threshold
+/// (`stepUpSigners`, at least 1), and the thresholds (native value; tokens).
+struct CoSignPolicy {
+    bytes32[] signers;
+    uint8 quorum;
+    uint8 stepUpSigners;
+    bool nativeStepUp;
+    uint96 nativeThreshold;
+    address[] tokens;
+    uint96[] tokenThresholds;
+}
+
 /// @notice A key's whole policy. `active` is whether the key's settings name this hook, so that the policy applies.
 struct Policy {
     bool active;
@@ -174,6 +195,12 @@ interface IPolicyHook {
     event LimitsStartSet(address indexed account, bytes32 indexed keyHash, address asset, uint40 startTime);
     /// @notice Native value was enabled as a stream (spending restarts).
     event NativeStreamSet(address indexed account, bytes32 indexed keyHash, uint128 perCall, Stream stream);
+    /// @notice The key's designated co-signers and counts were set.
+    event CoSignersSet(
+        address indexed account, bytes32 indexed keyHash, bytes32[] signers, uint8 quorum, uint8 stepUpSigners
+    );
+    /// @notice A step-up threshold was set (`asset` 0 is native value; `enabled` false removes it).
+    event StepUpSet(address indexed account, bytes32 indexed keyHash, address asset, bool enabled, uint96 threshold);
     /// @notice A token was limited by a stream (spending restarts).
     event TokenStreamSet(address indexed account, bytes32 indexed keyHash, address token, Stream stream);
 
@@ -216,6 +243,20 @@ interface IPolicyHook {
     error PaymasterRequired();
     /// @notice The operation's paymaster is not one the key may use (none is, until `setPaymasters` lists it).
     error PaymasterNotAllowed(address paymaster);
+    /// @notice The operation carries fewer distinct valid co-signatures by designated co-signers than it needs
+    /// (`counted` 0 on the direct path, which carries none).
+    error CoSignaturesRequired(uint256 required, uint256 counted);
+    /// @notice A co-signature names a key that is not one of the key's designated co-signers.
+    error CoSignerNotDesignated(bytes32 coSigner);
+    /// @notice A designated co-signer's signature does not verify over this operation (or the co-signer is not a
+    /// key of the account, or is paused), or the co-signer cannot act while the operation may run.
+    error InvalidCoSignature(bytes32 coSigner);
+    /// @notice A relayed batch's hook data must start with the signed batch itself (hashing to the digest the key
+    /// signed), for the hook to see what its calls move.
+    error CoSignedBatchMismatch();
+    /// @notice Co-signatures need the hook at an address that also enables `afterVerifySignature` (low 5 bits
+    /// 0x1f), so that relayed batches are checked.
+    error CoSignaturesUnavailable();
     /// @notice The hook has no function with this selector.
     error FnSelectorNotRecognized();
 
@@ -272,6 +313,20 @@ interface IPolicyHook {
     /// list admits any paymaster.
     function setPaymasters(bytes32 keyHash, address[] calldata paymasters) external;
 
+    /// @notice Designates the key's co-signers (at most 8 distinct key hashes; 0 is the root; never the key
+    /// itself) and how many distinct ones are needed: `quorum` for every operation (consensus; 0 = none) and
+    /// `stepUpSigners` (at least 1; 0 reads as 1) for an operation with a call above a step-up threshold. The
+    /// co-signatures travel in the hook data (`CoSignature[]`, see `coSignDigest`): ERC-4337
+    /// `abi.encode(CoSignature[])`; relayed `abi.encode(SignedBatchedCall, CoSignature[])` (the batch itself, so
+    /// the hook sees its calls). The direct path carries none: it runs no call that needs them. Needs the hook at
+    /// a 0x1f address (`CoSignaturesUnavailable`).
+    function setCoSigners(bytes32 keyHash, bytes32[] calldata signers, uint8 quorum, uint8 stepUpSigners) external;
+
+    /// @notice A call that moves more than `threshold` of `asset` (0: native value, counted as the native caps
+    /// count; else a token, counted as a limited token is) needs `stepUpSigners` co-signatures; `enabled` false
+    /// removes the threshold (at most 4 tokens). Needs the hook at a 0x1f address.
+    function setStepUp(bytes32 keyHash, address asset, bool enabled, uint96 threshold) external;
+
     // ----------------------------------------------------------------------------------------------------
     // Views
     // ----------------------------------------------------------------------------------------------------
@@ -300,6 +355,13 @@ interface IPolicyHook {
     /// @notice The stream of `asset` (0 for native value) of the key, and what it may spend now.
     function getStream(address account, bytes32 keyHash, address asset) external view returns (StreamPolicy memory);
 
+    /// @notice The key's co-signature policy.
+    function getCoSign(address account, bytes32 keyHash) external view returns (CoSignPolicy memory);
+
+    /// @notice What a co-signer signs for `operation` (the userOpHash, or the relayed batch's EIP-712 digest): the
+    /// account's EIP-712 digest (`hashTypedData`) of `CoSignature(bytes32 operation)`.
+    function coSignDigest(address account, bytes32 operation) external view returns (bytes32);
+
     // ----------------------------------------------------------------------------------------------------
     // Constants
     // ----------------------------------------------------------------------------------------------------
@@ -316,7 +378,8 @@ interface IPolicyHook {
     function PERMIT2() external view returns (address);
     /// @notice Uniswap's ERC20ETH (native value through ERC-7914).
     function ERC20_ETH() external view returns (address);
-    /// @notice The callbacks this hook's address enables (its low 5 bits).
+    /// @notice The callbacks this hook's address must enable (its low 5 bits, 0x1e); it may also enable
+    /// `afterVerifySignature` (0x1f), which co-signatures need.
     function FLAGS() external view returns (uint160);
     /// @notice The most call rules a key may have.
     function MAX_RULES() external view returns (uint256);
@@ -330,4 +393,10 @@ interface IPolicyHook {
     function MAX_DOMAINS() external view returns (uint256);
     /// @notice The most paymasters a key may list.
     function MAX_PAYMASTERS() external view returns (uint256);
+    /// @notice The most co-signers a key may designate.
+    function MAX_CO_SIGNERS() external view returns (uint256);
+    /// @notice The most tokens with a step-up threshold a key may have.
+    function MAX_STEP_UP_TOKENS() external view returns (uint256);
+    /// @notice `keccak256("CoSignature(bytes32 operation)")`.
+    function CO_SIGNATURE_TYPEHASH() external view returns (bytes32);
 }

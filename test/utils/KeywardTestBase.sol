@@ -199,9 +199,14 @@ abstract contract KeywardTestBase is Test {
         hook = MockHook(where);
     }
 
-    /// @dev Deploys the PolicyHook at an address carrying its flags (0x1e).
+    /// @dev The flags of the address `deployPolicyHook` uses: 0x1e, or 0x1f (co-signatures) when overridden.
+    function policyHookFlags() internal pure virtual returns (uint160) {
+        return POLICY_HOOK_FLAGS;
+    }
+
+    /// @dev Deploys the PolicyHook at an address carrying its flags (0x1e, see `policyHookFlags`).
     function deployPolicyHook() internal returns (IPolicyHook hook) {
-        address where = address((uint160(uint256(keccak256("policy hook"))) & ~uint160(0xffff)) | POLICY_HOOK_FLAGS);
+        address where = address((uint160(uint256(keccak256("policy hook"))) & ~uint160(0xffff)) | policyHookFlags());
         deployCodeTo(policyHookArtifact(), where);
         hook = IPolicyHook(where);
     }

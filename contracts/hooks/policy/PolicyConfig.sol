@@ -14,6 +14,7 @@ import {
 import {CallSpendLib} from "../libraries/CallSpendLib.sol";
 import {RuleLib} from "../libraries/RuleLib.sol";
 import {Caps, CapsLib} from "../types/Caps.sol";
+import {CoSignConfig} from "../types/CoSignConfig.sol";
 import {PolicyHeaderLib} from "../types/PolicyHeader.sol";
 import {SpendState, SpendStateLib} from "../types/SpendState.sol";
 import {PolicyStorage} from "./PolicyStorage.sol";
@@ -276,5 +277,69 @@ abstract contract PolicyConfig is PolicyStorage {
         }
         p.header = p.header.withPaymasterCount(n);
         emit IPolicyHook.PaymastersSet(msg.sender, keyHash, paymasters);
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // Co-signatures (step-up and consensus)
+    // ------------------------------------------------------------------------------------------------------------
+
+    /// @notice Designates the key's co-signers and how many it needs (see `IPolicyHook.setCoSigners`).
+    function setCoSigners(bytes32 keyHash, bytes32[] calldata signers, uint8 quorum, uint8 stepUpSigners) external {
+        uint256 n = signers.length;
+        if (n > MAX_CO_SIGNER_COUNT) revert IPolicyHook.TooManyEntries(MAX_CO_SIGNER_COUNT);
+        if (quorum > n || stepUpSigners > n) revert IPolicyHook.InvalidConfiguration();
+        KeyPolicy storage p = _configured(keyHash);
+        if (n != 0 && !_verifiesRelayed()) revert IPolicyHook.CoSignaturesUnavailable();
+        for (uint256 i; i < MAX_CO_SIGNER_COUNT; ++i) {
+            bytes32 signer;
+            if (i < n) {
+                signer = signers[i];
+                // Never the key itself (it would step itself up); never twice.
+                if (signer == keyHash) revert IPolicyHook.InvalidConfiguration();
+                for (uint256 j; j < i; ++j) {
+                    if (signers[j] == signer) revert IPolicyHook.InvalidConfiguration();
+                }
+            }
+            if (p.coSigners[i] != signer) p.coSigners[i] = signer;
+        }
+        _setCoSign(p, p.coSign.withSigners(n, quorum, stepUpSigners));
+        emit IPolicyHook.CoSignersSet(msg.sender, keyHash, signers, quorum, stepUpSigners);
+    }
+
+    /// @notice Sets or removes a step-up threshold (see `IPolicyHook.setStepUp`).
+    function setStepUp(bytes32 keyHash, address asset, bool enabled, uint96 threshold) external {
+        KeyPolicy storage p = _configured(keyHash);
+        if (enabled && !_verifiesRelayed()) revert IPolicyHook.CoSignaturesUnavailable();
+        CoSignConfig c = p.coSign;
+        if (asset == address(0)) {
+            c = c.withNative(enabled, threshold);
+        } else {
+            // ERC20ETH is native value; Permit2 and the wildcard are not tokens.
+            if (asset == RuleLib.ANY_TARGET || asset == CallSpendLib.ERC20_ETH || asset == CallSpendLib.PERMIT2) {
+                revert IPolicyHook.InvalidConfiguration();
+            }
+            uint256 n = c.tokenCount();
+            uint256 i;
+            while (i < n && address(uint160(p.stepUpTokens[i])) != asset) ++i;
+            if (enabled) {
+                if (i == n) {
+                    if (n >= MAX_STEP_UP_TOKEN_COUNT) revert IPolicyHook.TooManyEntries(MAX_STEP_UP_TOKEN_COUNT);
+                    c = c.withTokenCount(n + 1);
+                }
+                p.stepUpTokens[i] = uint256(uint160(asset)) | (uint256(threshold) << 160);
+            } else if (i < n) {
+                p.stepUpTokens[i] = p.stepUpTokens[n - 1];
+                p.stepUpTokens[n - 1] = 0;
+                c = c.withTokenCount(n - 1);
+            }
+        }
+        _setCoSign(p, c);
+        emit IPolicyHook.StepUpSet(msg.sender, keyHash, asset, enabled, threshold);
+    }
+
+    /// @dev Stores the co-signature word and mirrors whether anything needs co-signatures in the header flag.
+    function _setCoSign(KeyPolicy storage p, CoSignConfig c) private {
+        p.coSign = c;
+        p.header = p.header.withFlag(PolicyHeaderLib.CO_SIGN, c.isSet());
     }
 }

@@ -4,6 +4,7 @@ pragma solidity 0.8.37;
 import {Condition, RuleState} from "../../interfaces/IPolicyHook.sol";
 import {HooksLib} from "../../libraries/HooksLib.sol";
 import {Caps} from "../types/Caps.sol";
+import {CoSignConfig} from "../types/CoSignConfig.sol";
 import {PolicyHeader} from "../types/PolicyHeader.sol";
 import {SpendState} from "../types/SpendState.sol";
 
@@ -38,6 +39,10 @@ abstract contract PolicyStorage {
         mapping(bytes32 ruleId => Condition[]) conditions;
         bytes32[] ruleIds;
         bytes32[] domains;
+        // Co-signatures (read in ERC-4337 validation, so inline: storage associated with the account).
+        CoSignConfig coSign;
+        bytes32[8] coSigners;
+        uint256[4] stepUpTokens; // token | threshold << 160
     }
 
     /// @custom:storage-location erc7201:keyward.hooks.policy.v2
@@ -59,10 +64,21 @@ abstract contract PolicyStorage {
     uint256 internal constant MAX_TOKEN_COUNT = 16;
     uint256 internal constant MAX_DOMAIN_COUNT = 8;
     uint256 internal constant MAX_PAYMASTER_COUNT = 4;
+    uint256 internal constant MAX_CO_SIGNER_COUNT = 8;
+    uint256 internal constant MAX_STEP_UP_TOKEN_COUNT = 4;
 
-    /// @dev Whether this code runs at an address whose low 5 bits are the hook's flags.
+    /// @dev What a co-signer signs: the account's EIP-712 digest of `CoSignature(bytes32 operation)`.
+    bytes32 internal constant COSIGN_TYPEHASH = keccak256("CoSignature(bytes32 operation)");
+
+    /// @dev Whether this code runs at an address whose low 5 bits are the hook's flags (0x1e), optionally with
+    /// AFTER_VERIFY_SIGNATURE (0x1f: relayed batches reach the hook's validation, which co-signatures need).
     function _atFlagAddress() internal view returns (bool) {
-        return uint160(address(this)) & HooksLib.ALL == HOOK_FLAGS;
+        return uint160(address(this)) & (HooksLib.ALL ^ HooksLib.AFTER_VERIFY_SIGNATURE) == HOOK_FLAGS;
+    }
+
+    /// @dev Whether relayed batches reach this hook's `afterVerifySignature` (address flag 0x01).
+    function _verifiesRelayed() internal view returns (bool) {
+        return uint160(address(this)) & HooksLib.AFTER_VERIFY_SIGNATURE != 0;
     }
 
     function _policy(address account, bytes32 keyId) internal view returns (KeyPolicy storage p) {

@@ -4,6 +4,7 @@ pragma solidity 0.8.37;
 import {IKeyward} from "../../interfaces/IKeyward.sol";
 import {
     CallRule,
+    CoSignPolicy,
     Limits,
     NativePolicy,
     Policy,
@@ -18,6 +19,7 @@ import {
 import {AllowanceLib} from "../libraries/AllowanceLib.sol";
 import {RuleLib} from "../libraries/RuleLib.sol";
 import {Caps} from "../types/Caps.sol";
+import {CoSignConfig} from "../types/CoSignConfig.sol";
 import {PolicyHeader, PolicyHeaderLib} from "../types/PolicyHeader.sol";
 import {SpendState} from "../types/SpendState.sol";
 import {PolicyStorage} from "./PolicyStorage.sol";
@@ -161,5 +163,32 @@ abstract contract PolicyViews is PolicyStorage {
     function _spent(SpendState s) private pure returns (Spend memory) {
         if (s.isStream()) return Spend(0, uint96(s.total()), uint40(s.windowStart()));
         return Spend(uint96(s.inWindow()), uint96(s.total()), uint40(s.windowStart()));
+    }
+
+    /// @notice The key's co-signature policy (see `IPolicyHook.getCoSign`).
+    function getCoSign(address account, bytes32 keyHash) external view returns (CoSignPolicy memory v) {
+        KeyPolicy storage p = _policyOf(account, keyHash);
+        CoSignConfig c = p.coSign;
+        uint256 n = c.signerCount();
+        v.signers = new bytes32[](n);
+        for (uint256 i; i < n; ++i) {
+            v.signers[i] = p.coSigners[i];
+        }
+        v.quorum = uint8(c.quorum());
+        v.stepUpSigners = uint8(c.stepUpSigners());
+        v.nativeStepUp = c.nativeStepUp();
+        v.nativeThreshold = uint96(c.nativeThreshold());
+        uint256 t = c.tokenCount();
+        v.tokens = new address[](t);
+        v.tokenThresholds = new uint96[](t);
+        for (uint256 i; i < t; ++i) {
+            uint256 w = p.stepUpTokens[i];
+            (v.tokens[i], v.tokenThresholds[i]) = (address(uint160(w)), uint96(w >> 160));
+        }
+    }
+
+    /// @notice What a co-signer signs for `operation` (see `IPolicyHook.coSignDigest`).
+    function coSignDigest(address account, bytes32 operation) external view returns (bytes32) {
+        return IKeyward(account).hashTypedData(keccak256(abi.encode(COSIGN_TYPEHASH, operation)));
     }
 }
