@@ -2,7 +2,7 @@
 pragma solidity ^0.8.30;
 
 import {Call, GasBudget, IKeyward, PackedUserOperation} from "../contracts/interfaces/IKeyward.sol";
-import {IPolicyHook, Limits} from "../contracts/interfaces/IPolicyHook.sol";
+import {CoSignature, IPolicyHook, Limits} from "../contracts/interfaces/IPolicyHook.sol";
 import {CoSignHook} from "./utils/CoSignHook.sol";
 import {ERC7562, ERC7562Checker, ERC7562Frame, ERC7562Scope, ERC7562Trace, ERC7562Violation} from "./utils/ERC7562.sol";
 import {
@@ -777,5 +777,47 @@ contract ERC7562Test is KeywardTestBase, ERC7562Checker {
         rootCall(abi.encodeCall(IKeyward.pauseAll, ()));
         _assertCleanRevert(_signed(k, true, ""), paused, "every key paused");
         _assertCleanPath(_signed(rootTestKey(), true, ""), 0, "root under pauseAll");
+    }
+
+    /// @dev A PolicyHook key with step-up and consensus (the hook at 0x1f): validation reads the policy's inline
+    /// co-signature slots (associated with the account) and calls the account's `hashTypedData` and
+    /// `verifyKeySignature`: clean with co-signers of each kind (root, secp256k1, P256); too few co-signatures are
+    /// refused, cleanly.
+    function test_keyward_policyHookCoSigned_clean() public traced {
+        address where = address((uint160(uint256(keccak256("co-sign policy hook"))) & ~uint160(0xffff)) | 0x1f);
+        deployCodeTo(policyHookArtifact(), where);
+        IPolicyHook hook = IPolicyHook(where);
+        MockERC20 token = new MockERC20();
+        token.mint(account, 100 ether);
+        TestKey memory k = secp256k1Key("spender");
+        TestKey[3] memory co = [rootTestKey(), secp256k1Key("co k1"), p256Key("co p256")];
+        grant(co[1], 0);
+        grant(co[2], 0);
+        rootExecute(tokenSpendingKey(hook, k, address(token), Limits(100 ether, 0, 1 days), 10));
+        bytes32[] memory signers = new bytes32[](3);
+        (signers[0], signers[1], signers[2]) = (bytes32(0), co[1].keyHash, co[2].keyHash);
+        Call[] memory calls = new Call[](2);
+        calls[0] = Call(where, 0, abi.encodeCall(IPolicyHook.setCoSigners, (k.keyHash, signers, 1, 2)));
+        calls[1] = Call(where, 0, abi.encodeCall(IPolicyHook.setStepUp, (k.keyHash, address(token), true, 1 ether)));
+        rootExecute(calls);
+        Call[] memory transfer = one(address(token), 0, abi.encodeCall(token.transfer, (address(0xbeef), 2 ether)));
+        for (uint256 i; i < 3; ++i) {
+            PackedUserOperation memory op = sponsored(userOp(transfer));
+            bytes32 h = entryPoint.getUserOpHash(op);
+            bytes32 d = hook.coSignDigest(account, h);
+            CoSignature[] memory sigs = new CoSignature[](2);
+            sigs[0] = CoSignature(co[i].keyHash, sign(co[i], d));
+            sigs[1] = CoSignature(co[(i + 1) % 3].keyHash, sign(co[(i + 1) % 3], d));
+            op.signature = abi.encode(k.keyHash, sign(k, h), abi.encode(sigs));
+            _assertCleanPath(op, 0, string.concat("co-signed step-up #", vm.toString(i)));
+        }
+        PackedUserOperation memory few = sponsored(userOp(transfer));
+        bytes32 hf = entryPoint.getUserOpHash(few);
+        CoSignature[] memory one_ = new CoSignature[](1);
+        one_[0] = CoSignature(bytes32(0), sign(co[0], hook.coSignDigest(account, hf)));
+        few.signature = abi.encode(k.keyHash, sign(k, hf), abi.encode(one_));
+        _assertCleanRevert(
+            few, abi.encodeWithSelector(IPolicyHook.CoSignaturesRequired.selector, 2, 1), "one co-signature of two"
+        );
     }
 }
