@@ -11,6 +11,7 @@ import {
 import {CoSignPolicy, CoSignature, IPolicyHook} from "../contracts/interfaces/IPolicyHook.sol";
 import {TestKey} from "./utils/KeywardTestBase.sol";
 import {Path, PolicyHookTestBase} from "./utils/PolicyHookTestBase.sol";
+import {MockERC20ETH, MockPermit2} from "./utils/PolicyMocks.sol";
 
 /// @notice Issue 16, step-up and consensus: co-signatures by designated keys of the account (root, a passkey, a
 /// secp256k1 key) over the operation, carried in the hook data, on the ERC-4337 and relayed paths; the direct path
@@ -221,6 +222,44 @@ contract PolicyHookCoSignTest is PolicyHookTestBase {
         _userOpExpect(calls, _keys(), _required(1, 0));
         _relayExpect(calls, _keys(), _required(1, 0));
         _relayExpect(calls, _keys(root), "");
+    }
+
+    /// @dev Counted as the native caps count: ERC20ETH and Permit2 naming ERC20ETH move native value too, and
+    /// need the co-signature above the threshold (relayed and ERC-4337); approvals count as moves.
+    function test_stepUp_everyNativeRouteCounts() public {
+        MockERC20ETH eth20 = deployERC20ETH();
+        MockPermit2 permit2 = deployPermit2();
+        Call[] memory setup = new Call[](3);
+        setup[0] = Call(account, 0, abi.encodeCall(IKeyward.approveNative, (ERC20_ETH, type(uint256).max)));
+        setup[1] = Call(ERC20_ETH, 0, abi.encodeCall(eth20.approve, (PERMIT2, type(uint256).max)));
+        setup[2] = Call(
+            PERMIT2, 0, abi.encodeCall(permit2.approve, (ERC20_ETH, account, type(uint160).max, type(uint48).max))
+        );
+        rootExecute(setup);
+        allow(ERC20_ETH, hook.ANY_SELECTOR());
+        allow(PERMIT2, hook.ANY_SELECTOR());
+        _coSigners(_signers1(bytes32(0)), 0, 1);
+        _stepUp(address(0), 1 ether);
+        Call[] memory routes = new Call[](4);
+        routes[0] = Call(ERC20_ETH, 0, abi.encodeCall(eth20.transfer, (R, 1 ether + 1)));
+        routes[1] = Call(ERC20_ETH, 0, abi.encodeCall(eth20.approve, (OTHER, 1 ether + 1)));
+        routes[2] = Call(PERMIT2, 0, abi.encodeCall(permit2.approve, (ERC20_ETH, OTHER, uint160(1 ether + 1), 0)));
+        routes[3] =
+            Call(PERMIT2, 0, abi.encodeCall(permit2.transferFrom, (account, R, uint160(1 ether + 1), ERC20_ETH)));
+        for (uint256 i; i < routes.length; ++i) {
+            Call[] memory c = new Call[](1);
+            c[0] = routes[i];
+            _relayExpect(c, _keys(), _required(1, 0));
+            _userOpExpect(c, _keys(), _required(1, 0));
+            expectRun(Path.Direct, c, _required(1, 0));
+            _relayExpect(c, _keys(root), "");
+        }
+        assertEq(R.balance, 2 ether + 2);
+        // At the threshold, no co-signature.
+        Call[] memory at = new Call[](1);
+        at[0] = Call(ERC20_ETH, 0, abi.encodeCall(eth20.transfer, (R, 1 ether)));
+        _userOpExpect(at, _keys(), "");
+        assertEq(R.balance, 3 ether + 2);
     }
 
     /// @dev Attack: a co-signature over a different operation is refused, on both paths.
