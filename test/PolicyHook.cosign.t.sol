@@ -262,6 +262,19 @@ contract PolicyHookCoSignTest is PolicyHookTestBase {
         assertEq(R.balance, 3 ether + 2);
     }
 
+    /// @dev Fuzz: a token transfer needs the co-signature exactly when it moves more than the threshold (relayed
+    /// and ERC-4337), and always passes with it.
+    function testFuzz_stepUp_tokenThresholdBoundary(uint64 threshold, uint64 amount) public {
+        _coSigners(_signers1(passkey.keyHash), 0, 1);
+        _stepUp(address(usdc), threshold);
+        usdc.mint(account, 2 * uint256(type(uint64).max));
+        Call[] memory c = transferCall(R, amount);
+        bytes memory err = amount > threshold ? _required(1, 0) : bytes("");
+        _relayExpect(c, _keys(), err);
+        _userOpExpect(c, _keys(), err);
+        _relayExpect(c, _keys(passkey), "");
+    }
+
     /// @dev Attack: a co-signature over a different operation is refused, on both paths.
     function test_stepUpAttack_coSignatureOverAnotherOperationRefused() public {
         _coSigners(_signers1(passkey.keyHash), 0, 1);
