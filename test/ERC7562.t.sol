@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.30;
 
-import {PolicyHook} from "../contracts/hooks/PolicyHook.sol";
 import {Call, GasBudget, IKeyward, PackedUserOperation} from "../contracts/interfaces/IKeyward.sol";
-import {IPolicyHook, Limits} from "../contracts/interfaces/IPolicyHook.sol";
+import {CoSignature, IPolicyHook, Limits} from "../contracts/interfaces/IPolicyHook.sol";
 import {CoSignHook} from "./utils/CoSignHook.sol";
 import {ERC7562, ERC7562Checker, ERC7562Frame, ERC7562Scope, ERC7562Trace, ERC7562Violation} from "./utils/ERC7562.sol";
 import {
@@ -281,7 +280,7 @@ contract ERC7562Test is KeywardTestBase, ERC7562Checker {
     /// default needs a paymaster): clean for a valid and an invalid signature; the hook reads only the policy's
     /// header, a slot associated with the account.
     function test_keyward_policyHookKey_eachType_clean() public traced {
-        PolicyHook hook = deployPolicyHook();
+        IPolicyHook hook = deployPolicyHook();
         MockERC20 token = new MockERC20();
         TestKey[3] memory ks = [secp256k1Key("spender"), p256Key("spender p256"), webAuthnKey("spender webauthn")];
         for (uint256 i; i < ks.length; ++i) {
@@ -296,7 +295,7 @@ contract ERC7562Test is KeywardTestBase, ERC7562Checker {
     /// @dev The PolicyHook refuses an operation the account would pay for (no paymaster, no GAS_BUDGET): the
     /// validation reverts PaymasterRequired, and what ran before the revert is clean too.
     function test_keyward_policyHookKey_unsponsored_refusedClean() public traced {
-        PolicyHook hook = deployPolicyHook();
+        IPolicyHook hook = deployPolicyHook();
         TestKey memory k = secp256k1Key("spender");
         grant(k, policySettings(hook, 0));
         _assertCleanRevert(_signed(k, true, ""), abi.encodeWithSignature("PaymasterRequired()"), "unsponsored");
@@ -306,7 +305,7 @@ contract ERC7562Test is KeywardTestBase, ERC7562Checker {
     /// @dev A paymaster allowlist: the hook reads the listed paymasters (slots right after the header, still
     /// associated with the account); a listed one is clean, an unlisted one is refused, cleanly.
     function test_keyward_policyHookKey_paymasterList_clean() public traced {
-        PolicyHook hook = deployPolicyHook();
+        IPolicyHook hook = deployPolicyHook();
         TestKey memory k = secp256k1Key("spender");
         address[] memory pms = new address[](2);
         pms[0] = address(0x1111);
@@ -338,7 +337,7 @@ contract ERC7562Test is KeywardTestBase, ERC7562Checker {
     /// without TIMESTAMP (the window is named by the operation and bounded through validationData); with and without
     /// the PolicyHook, with and without the window word, and refused when over the budget.
     function test_keyward_gasBudget_clean() public traced {
-        PolicyHook hook = deployPolicyHook();
+        IPolicyHook hook = deployPolicyHook();
         TestKey memory plain = secp256k1Key("budget");
         TestKey memory hooked = p256Key("budget under policy");
         grant(plain, FLAG_GAS_BUDGET);
@@ -405,7 +404,7 @@ contract ERC7562Test is KeywardTestBase, ERC7562Checker {
     /// @dev Through the EntryPoint with the fixture's paymaster: a PolicyHook key's whole validation phase (the
     /// account's and the paymaster's frames) is clean.
     function test_keyward_policyHookKey_throughEntryPoint_withPaymaster_clean() public traced {
-        PolicyHook hook = deployPolicyHook();
+        IPolicyHook hook = deployPolicyHook();
         TestKey memory k = secp256k1Key("spender");
         grant(k, policySettings(hook, 0));
         Call[] memory list = new Call[](1);
@@ -792,5 +791,47 @@ contract ERC7562Test is KeywardTestBase, ERC7562Checker {
         _assertCleanPath(op, ((occ + 8 * 3600 - 1) << 160) | ((occ - 1) << 208), "scheduled");
         op.signature = abi.encode(k.keyHash, sign(k, entryPoint.getUserOpHash(op)), bytes(""), uint256(0), occ + 1);
         _assertCleanRevert(op, abi.encodeWithSelector(IKeyward.InvalidOccurrence.selector, occ + 1), "bad occurrence");
+    }
+
+    /// @dev A PolicyHook key with step-up and consensus (the hook at 0x1f): validation reads the policy's inline
+    /// co-signature slots (associated with the account) and calls the account's `hashTypedData` and
+    /// `verifyKeySignature`: clean with co-signers of each kind (root, secp256k1, P256); too few co-signatures are
+    /// refused, cleanly.
+    function test_keyward_policyHookCoSigned_clean() public traced {
+        address where = address((uint160(uint256(keccak256("co-sign policy hook"))) & ~uint160(0xffff)) | 0x1f);
+        deployCodeTo(policyHookArtifact(), where);
+        IPolicyHook hook = IPolicyHook(where);
+        MockERC20 token = new MockERC20();
+        token.mint(account, 100 ether);
+        TestKey memory k = secp256k1Key("spender");
+        TestKey[3] memory co = [rootTestKey(), secp256k1Key("co k1"), p256Key("co p256")];
+        grant(co[1], 0);
+        grant(co[2], 0);
+        rootExecute(tokenSpendingKey(hook, k, address(token), Limits(100 ether, 0, 1 days), 10));
+        bytes32[] memory signers = new bytes32[](3);
+        (signers[0], signers[1], signers[2]) = (bytes32(0), co[1].keyHash, co[2].keyHash);
+        Call[] memory calls = new Call[](2);
+        calls[0] = Call(where, 0, abi.encodeCall(IPolicyHook.setCoSigners, (k.keyHash, signers, 1, 2)));
+        calls[1] = Call(where, 0, abi.encodeCall(IPolicyHook.setStepUp, (k.keyHash, address(token), true, 1 ether)));
+        rootExecute(calls);
+        Call[] memory transfer = one(address(token), 0, abi.encodeCall(token.transfer, (address(0xbeef), 2 ether)));
+        for (uint256 i; i < 3; ++i) {
+            PackedUserOperation memory op = sponsored(userOp(transfer));
+            bytes32 h = entryPoint.getUserOpHash(op);
+            bytes32 d = hook.coSignDigest(account, h);
+            CoSignature[] memory sigs = new CoSignature[](2);
+            sigs[0] = CoSignature(co[i].keyHash, sign(co[i], d));
+            sigs[1] = CoSignature(co[(i + 1) % 3].keyHash, sign(co[(i + 1) % 3], d));
+            op.signature = abi.encode(k.keyHash, sign(k, h), abi.encode(sigs));
+            _assertCleanPath(op, 0, string.concat("co-signed step-up #", vm.toString(i)));
+        }
+        PackedUserOperation memory few = sponsored(userOp(transfer));
+        bytes32 hf = entryPoint.getUserOpHash(few);
+        CoSignature[] memory one_ = new CoSignature[](1);
+        one_[0] = CoSignature(bytes32(0), sign(co[0], hook.coSignDigest(account, hf)));
+        few.signature = abi.encode(k.keyHash, sign(k, hf), abi.encode(one_));
+        _assertCleanRevert(
+            few, abi.encodeWithSelector(IPolicyHook.CoSignaturesRequired.selector, 2, 1), "one co-signature of two"
+        );
     }
 }

@@ -587,8 +587,9 @@ contract PolicyHookDirtyWordsTest is PolicyHookTestBase {
     }
 }
 
-/// @notice Issue 13 #7: a PolicyHook at an address whose low 5 bits are not 0x1e refuses to exist, and its runtime
-/// placed there anyway refuses configuration. (At b65280f the hook never checked its own address.)
+/// @notice Issue 13 #7: a PolicyHook at an address whose low 5 bits are not 0x1e (or 0x1f, which adds
+/// afterVerifySignature for co-signatures) refuses to exist, and its runtime placed there anyway refuses
+/// configuration. (At b65280f the hook never checked its own address.)
 contract PolicyHookAddressTest is PolicyHookTestBase {
     function _base() internal pure returns (uint160) {
         return uint160(uint256(keccak256("wrong place"))) & ~uint160(0xff);
@@ -596,7 +597,7 @@ contract PolicyHookAddressTest is PolicyHookTestBase {
 
     function test_address_newAtNonFlagAddressReverts() public {
         uint64 nonce = vm.getNonce(address(this));
-        while (uint160(vm.computeCreateAddress(address(this), nonce)) & 0x1f == 0x1e) {
+        while (uint160(vm.computeCreateAddress(address(this), nonce)) & 0x1e == 0x1e) {
             ++nonce;
         }
         vm.setNonce(address(this), nonce);
@@ -604,7 +605,7 @@ contract PolicyHookAddressTest is PolicyHookTestBase {
         new PolicyHook();
     }
 
-    /// @dev The constructor at every low-5-bit pattern: only 0x1e deploys (with any bits above).
+    /// @dev The constructor at every low-5-bit pattern: only 0x1e and 0x1f deploy (with any bits above).
     function test_address_constructorAcceptsOnlyItsFlags() public {
         bytes memory initcode = vm.getCode("PolicyHook.sol:PolicyHook");
         uint256 deployed;
@@ -612,19 +613,19 @@ contract PolicyHookAddressTest is PolicyHookTestBase {
             address where = address(_base() | f);
             vm.etch(where, initcode);
             (bool ok, bytes memory ret) = where.call("");
-            if (f & 0x1f == 0x1e) {
-                assertTrue(ok, "flags 0x1e deploy");
+            if (f & 0x1e == 0x1e) {
+                assertTrue(ok, "flags 0x1e and 0x1f deploy");
                 ++deployed;
             } else {
                 assertFalse(ok);
                 assertEq(ret, abi.encodeWithSelector(IPolicyHook.WrongHookAddress.selector));
             }
         }
-        assertEq(deployed, 2); // 0x1e and 0x3e
+        assertEq(deployed, 4); // 0x1e, 0x1f, 0x3e, 0x3f
     }
 
     function test_address_etchedRuntimeRefusesConfiguration() public {
-        uint160[5] memory wrongFlags = [uint160(0x0e), 0x16, 0x1a, 0x1c, 0x1f];
+        uint160[5] memory wrongFlags = [uint160(0x0e), 0x16, 0x1a, 0x1c, 0x0f];
         for (uint256 i; i < wrongFlags.length; ++i) {
             address wrong = address(_base() | wrongFlags[i]);
             vm.etch(wrong, address(hook).code);
@@ -632,10 +633,10 @@ contract PolicyHookAddressTest is PolicyHookTestBase {
             grant(k2, settingsOf(wrong, 0, false, 0) | FLAG_AFTER_ON_FAILURE);
             vm.prank(account);
             vm.expectRevert(IPolicyHook.WrongHookAddress.selector);
-            PolicyHook(wrong).setCallRule(k2.keyHash, address(usdc), usdc.transfer.selector, RuleState.Allow);
+            IPolicyHook(wrong).setCallRule(k2.keyHash, address(usdc), usdc.transfer.selector, RuleState.Allow);
             vm.prank(account);
             vm.expectRevert(IPolicyHook.WrongHookAddress.selector);
-            PolicyHook(wrong).setTokenLimit(k2.keyHash, address(usdc), true, Limits(1, 1, 1));
+            IPolicyHook(wrong).setTokenLimit(k2.keyHash, address(usdc), true, Limits(1, 1, 1));
         }
     }
 }

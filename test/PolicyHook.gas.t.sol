@@ -1,16 +1,15 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.30;
 
-import {PolicyHook} from "../contracts/hooks/PolicyHook.sol";
-import {Call, PackedUserOperation} from "../contracts/interfaces/IKeyward.sol";
-import {Limits} from "../contracts/interfaces/IPolicyHook.sol";
+import {Call, PackedUserOperation, SignedBatchedCall} from "../contracts/interfaces/IKeyward.sol";
+import {CoSignature, IPolicyHook, Limits, Stream} from "../contracts/interfaces/IPolicyHook.sol";
 import {KeywardTestBase, TestKey} from "./utils/KeywardTestBase.sol";
 import {MockERC20} from "./utils/MockERC20.sol";
 
 /// @notice PolicyHook gas, same method and groups as `Keyward.gas.t.sol`: a session key with a target+selector
 /// allowlist, a daily ERC-20 limit and a call cap, against the same ERC-20 transfer by the root key.
 contract PolicyHookGasTest is KeywardTestBase {
-    PolicyHook internal hook;
+    IPolicyHook internal hook;
     MockERC20 internal token;
     TestKey internal k;
     address internal constant RECIPIENT = address(0xbeef01);
@@ -27,6 +26,16 @@ contract PolicyHookGasTest is KeywardTestBase {
 
     function _typicalPolicy() internal view returns (Call[] memory) {
         return tokenSpendingKey(hook, k, address(token), Limits(100 ether, 0, 1 days), 1000);
+    }
+
+    /// @dev The typical policy with a token stream instead of the daily limit: 100 tokens at once, then about one a
+    /// minute, at most 1,000.
+    function _streamPolicy() internal view returns (Call[] memory calls) {
+        calls = _typicalPolicy();
+        calls[2].data = abi.encodeCall(
+            IPolicyHook.setTokenStream,
+            (k.keyHash, address(token), Stream(100 ether, uint96(1 ether) / 60, 1000 ether, 0))
+        );
     }
 
     function _transfer(uint256 amount) internal view returns (Call[] memory) {
@@ -69,6 +78,51 @@ contract PolicyHookGasTest is KeywardTestBase {
         assertEq(token.balanceOf(RECIPIENT), 3 ether);
     }
 
+    /// @dev The same transfer as `policy_guardedTransfer_direct` under a token stream.
+    function test_gas_policy_streamTransfer_direct() public {
+        rootExecute(_streamPolicy());
+        assertEq(_guardedDirect("policy_streamTransfer_direct"), 3 ether);
+    }
+
+    /// @dev Issue 15: the stream costs no more than the periodic cap on the hot path (same transfer, same steady
+    /// state: the first spend done, a minute later).
+    function test_gas_policy_streamCostsNoMoreThanPeriodic() public {
+        uint256 snap = vm.snapshotState();
+        rootExecute(_typicalPolicy());
+        uint256 periodic = _measureDirect();
+        vm.revertToState(snap);
+        rootExecute(_streamPolicy());
+        uint256 stream = _measureDirect();
+        emit log_named_uint("periodic cap, direct transfer", periodic);
+        emit log_named_uint("stream, direct transfer", stream);
+        assertLe(stream, periodic, "the stream costs no more than the periodic cap");
+    }
+
+    function _measureDirect() internal returns (uint256 used) {
+        vm.prank(k.signer);
+        acct.execute(MODE_REVERT, abi.encode(_transfer(1 ether)));
+        vm.warp(block.timestamp + 60);
+        bytes memory data = abi.encode(_transfer(1 ether));
+        _cool();
+        vm.prank(k.signer);
+        uint256 g = gasleft();
+        acct.execute(MODE_REVERT, data);
+        used = g - gasleft();
+    }
+
+    function _guardedDirect(string memory name) internal returns (uint256) {
+        vm.prank(k.signer);
+        acct.execute(MODE_REVERT, abi.encode(_transfer(1 ether)));
+        vm.warp(block.timestamp + 60);
+        bytes memory data = abi.encode(_transfer(1 ether));
+        _cool();
+        vm.prank(k.signer);
+        vm.startSnapshotGas(group, name);
+        acct.execute(MODE_REVERT, data);
+        vm.stopSnapshotGas();
+        return token.balanceOf(RECIPIENT);
+    }
+
     function test_gas_policy_rejectedTransfer_direct() public {
         rootExecute(_typicalPolicy());
         vm.prank(k.signer);
@@ -104,8 +158,130 @@ contract PolicyHookGasTest is KeywardTestBase {
         _handleOps("policy_guardedTransfer_handleOps", k);
     }
 
+    function test_gas_policy_streamTransfer_handleOps() public {
+        rootExecute(_streamPolicy());
+        _handleOps("policy_streamTransfer_handleOps", k);
+    }
+
     /// @dev The baseline of the ratio goal, measured in this same file and setup.
     function test_gas_policy_rootTransfer_handleOps() public {
         _handleOps("policy_rootTransfer_handleOps", rootTestKey());
+    }
+}
+
+/// @notice Issue 16: gas of step-up co-signatures, with the hook at a 0x1f address (afterVerifySignature enabled),
+/// and what that address costs a key that uses no co-signature. Same method as `PolicyHookGasTest`.
+contract PolicyHookCoSignGasTest is KeywardTestBase {
+    IPolicyHook internal hook;
+    MockERC20 internal token;
+    TestKey internal k;
+    address internal constant RECIPIENT = address(0xbeef01);
+    string internal group = vm.envOr("GAS_GROUP", string("Keyward"));
+
+    function policyHookFlags() internal pure override returns (uint160) {
+        return 0x1f;
+    }
+
+    function setUp() public override {
+        super.setUp();
+        hook = deployPolicyHook();
+        token = new MockERC20();
+        token.mint(account, 1000 ether);
+        token.mint(RECIPIENT, 1 ether);
+        k = secp256k1Key("session");
+        rootExecute(tokenSpendingKey(hook, k, address(token), Limits(100 ether, 0, 1 days), 1000));
+    }
+
+    /// @dev Transfers above 0.5 tokens need the root's co-signature.
+    function _stepUp() internal {
+        bytes32[] memory signers = new bytes32[](1);
+        rootExecute(_cfg(signers));
+    }
+
+    function _cfg(bytes32[] memory signers) internal view returns (Call[] memory calls) {
+        calls = new Call[](2);
+        calls[0] = Call(address(hook), 0, abi.encodeCall(IPolicyHook.setCoSigners, (k.keyHash, signers, 0, 1)));
+        calls[1] =
+            Call(address(hook), 0, abi.encodeCall(IPolicyHook.setStepUp, (k.keyHash, address(token), true, 0.5 ether)));
+    }
+
+    function _transfer(uint256 amount) internal view returns (Call[] memory) {
+        return one(address(token), 0, abi.encodeCall(token.transfer, (RECIPIENT, amount)));
+    }
+
+    function _cool() internal {
+        vm.cool(vm.computeCreateAddress(address(implementation), 1));
+        vm.cool(account);
+        vm.cool(address(implementation));
+        vm.cool(address(sponsor));
+        vm.cool(address(token));
+        vm.cool(address(hook));
+        vm.cool(RECIPIENT);
+        vm.cool(ENTRY_POINT);
+        vm.cool(address(0xbeef));
+    }
+
+    function _coSigned(bytes32 operation) internal view returns (bytes memory) {
+        CoSignature[] memory sigs = new CoSignature[](1);
+        sigs[0] = CoSignature(bytes32(0), sign(rootTestKey(), hook.coSignDigest(account, operation)));
+        return abi.encode(sigs);
+    }
+
+    /// @dev The typical key at a 0x1f hook, no co-signature policy: the direct path pays the afterVerifySignature
+    /// call (compare `policy_guardedTransfer_direct`).
+    function test_gas_policy_at0x1f_guardedTransfer_direct() public {
+        vm.prank(k.signer);
+        acct.execute(MODE_REVERT, abi.encode(_transfer(1 ether)));
+        bytes memory data = abi.encode(_transfer(1 ether));
+        _cool();
+        vm.prank(k.signer);
+        vm.startSnapshotGas(group, "policy_at0x1f_guardedTransfer_direct");
+        acct.execute(MODE_REVERT, data);
+        vm.stopSnapshotGas();
+        assertEq(token.balanceOf(RECIPIENT), 3 ether);
+    }
+
+    function _handleOps(string memory name, uint256 amount, bool coSign) internal {
+        PackedUserOperation memory warm = sponsored(userOp(_transfer(0.1 ether)));
+        signUserOp(k, warm);
+        handle(warm);
+        PackedUserOperation memory op = sponsored(userOp(_transfer(amount)));
+        bytes32 opHash = entryPoint.getUserOpHash(op);
+        op.signature = abi.encode(k.keyHash, sign(k, opHash), coSign ? _coSigned(opHash) : bytes(""));
+        PackedUserOperation[] memory ops = new PackedUserOperation[](1);
+        ops[0] = op;
+        _cool();
+        vm.startSnapshotGas(group, name);
+        entryPoint.handleOps(ops, payable(address(0xbeef)));
+        vm.stopSnapshotGas();
+        assertEq(token.balanceOf(RECIPIENT), 1.1 ether + amount);
+    }
+
+    /// @dev Under the threshold: the step-up check finds nothing to co-sign (compare
+    /// `policy_guardedTransfer_handleOps`).
+    function test_gas_policy_belowStepUp_handleOps() public {
+        _stepUp();
+        _handleOps("policy_belowStepUp_handleOps", 0.5 ether, false);
+    }
+
+    /// @dev Above the threshold, co-signed by the root in the hook data.
+    function test_gas_policy_stepUpTransfer_handleOps() public {
+        _stepUp();
+        _handleOps("policy_stepUpTransfer_handleOps", 1 ether, true);
+    }
+
+    /// @dev Relayed, above the threshold, co-signed by the root (the signed batch heads the hook data).
+    function test_gas_policy_stepUpTransfer_relayed() public {
+        _stepUp();
+        SignedBatchedCall memory b = signedBatch(_transfer(1 ether), k.keyHash, acct.getSeq(0));
+        bytes32 digest = acct.hashSignedBatchedCall(b);
+        CoSignature[] memory sigs = new CoSignature[](1);
+        sigs[0] = CoSignature(bytes32(0), sign(rootTestKey(), hook.coSignDigest(account, digest)));
+        bytes memory wrapped = abi.encode(sign(k, digest), abi.encode(b, sigs));
+        _cool();
+        vm.startSnapshotGas(group, "policy_stepUpTransfer_relayed");
+        acct.execute(b, wrapped);
+        vm.stopSnapshotGas();
+        assertEq(token.balanceOf(RECIPIENT), 2 ether);
     }
 }

@@ -10,7 +10,8 @@ pragma solidity ^0.8.30;
 /// - maxCalls / used: lifetime call cap (0 = none) and calls counted so far.
 /// - maxPerPeriod / inWindow / period / windowStart: calls-per-period cap, count in the current window, window
 ///   length (seconds) and start.
-/// - flags: HAS_DENY (a deny rule exists), HAS_TOKENS (a token limit exists), NATIVE (native value enabled).
+/// - flags: HAS_DENY (a deny rule exists), HAS_TOKENS (a token limit exists), NATIVE (native value enabled),
+///   CO_SIGN (co-signers or a step-up threshold are set).
 /// - sigMode: the ERC-1271 scope (`SignatureMode`).
 /// - maxPerBatch: the most calls one batch may make (0 = no cap).
 /// - pm: how many paymasters are listed (0 = any paymaster).
@@ -39,6 +40,7 @@ library PolicyHeaderLib {
     uint256 internal constant HAS_DENY = 1;
     uint256 internal constant HAS_TOKENS = 2;
     uint256 internal constant NATIVE = 4;
+    uint256 internal constant CO_SIGN = 8;
 
     function maxCalls(PolicyHeader h) internal pure returns (uint256) {
         return PolicyHeader.unwrap(h) & U32;
