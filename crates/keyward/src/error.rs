@@ -67,6 +67,9 @@ pub enum Error {
     /// The agent's store could not be read or written.
     #[error("agent store: {0}")]
     Store(String),
+    /// An amount, duration or call spec that does not parse.
+    #[error(transparent)]
+    Units(#[from] crate::units::UnitsError),
     /// The RPC failed.
     #[error("rpc: {0}")]
     Rpc(String),

@@ -17,6 +17,7 @@ pub mod lanes;
 pub mod policy;
 pub mod settings;
 pub mod signer;
+pub mod units;
 pub mod userop;
 
 pub use error::Error;
