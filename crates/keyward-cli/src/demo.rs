@@ -15,7 +15,7 @@ use keyward::{
     agent::{Agent, FileStore, Route, RunReport},
     bindings::{Call, policy::IPolicyHook::IPolicyHookErrors},
     client::{Account, KeyEvent},
-    encode, policy,
+    grant::{Grant, NativeCaps, Policy, SpendCaps},
     userop::ENTRY_POINT_V08,
 };
 use keyward_testkit::Testnet;
@@ -114,17 +114,25 @@ async fn delegate_and_grant(
 ) -> Result<Account<DynProvider>> {
     let kh = session.key_hash();
     let expires_at = granted_at + LIFETIME;
-    let settings = net.policy_settings().gas_budget(true).expires_at(expires_at).build()?;
+    let day = Duration::from_hours(24);
+    // The grant builder writes the one batch: grant (settings naming the hook), gas budget, then the policy.
+    let grant = Grant::builder(session.key())
+        .expires_at(expires_at)
+        .gas_budget(SpendCaps::periodic(U256::from(GAS_BUDGET_PER_DAY_WEI), day))
+        .policy(
+            net.policy_hook,
+            Policy::new().allow_transfers_to(shop).native_limit(NativeCaps {
+                per_period: Some(U256::from(DAILY_LIMIT_WEI)),
+                period: Some(day),
+                ..NativeCaps::default()
+            }),
+        )
+        .build()?;
+    let settings = grant.settings;
     let eoa = PrivateKeySigner::random();
     net.fund(eoa.address(), U256::from(10u128.pow(19))).await?;
     let account = Account::at(eoa.address(), net.provider_for(&eoa));
-    let calls = [
-        Testnet::grant_call(&session.key(), settings),
-        encode::self_call(encode::set_gas_budget(kh, encode::gas_budget(GAS_BUDGET_PER_DAY_WEI, 86_400, 0)?)),
-        policy::to_hook(net.policy_hook, policy::allow(kh, shop, policy::EMPTY_CALLDATA)),
-        policy::to_hook(net.policy_hook, policy::native_limits(kh, 0, DAILY_LIMIT_WEI, 86_400, 0)),
-    ];
-    let tx: TxHash = account.delegate_and_execute(&eoa, net.keyward, &calls).await?;
+    let tx: TxHash = account.delegate_and_execute(&eoa, net.keyward, &grant.calls).await?;
     step(
         j,
         "2",

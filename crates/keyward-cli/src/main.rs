@@ -300,11 +300,13 @@ impl PolicyArgs {
                 d.split_once(':').ok_or_else(|| eyre!("--daily-limit {d:?}: expected TOKEN:AMOUNT"))?;
             let token: Address =
                 token.parse().map_err(|_| eyre!("--daily-limit {d:?}: {token:?} is not an address"))?;
-            let amount: u128 = amount.parse().map_err(|_| eyre!("--daily-limit {d:?}: {amount:?} is not an amount"))?;
-            calls.push(policy::to_hook(hook, policy::token_limit(key_hash, token, amount, 86_400, 0)));
+            let amount: U256 = amount.parse().map_err(|_| eyre!("--daily-limit {d:?}: {amount:?} is not an amount"))?;
+            let caps = policy::SpendCaps::periodic(amount, Duration::from_hours(24));
+            calls.push(policy::to_hook(hook, policy::token_limit(key_hash, token, &caps)?));
         }
         if let Some(n) = self.max_calls {
-            calls.push(policy::to_hook(hook, policy::usage_limits(key_hash, n, 0, 0, 0)));
+            let limits = policy::UsageLimits { max_calls: Some(n), ..policy::UsageLimits::default() };
+            calls.push(policy::to_hook(hook, policy::usage_limits(key_hash, &limits)?));
         }
         Ok(calls)
     }

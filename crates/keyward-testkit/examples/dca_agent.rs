@@ -32,7 +32,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             // 0.01 ETH of gas a day, then the account pays nothing more for this key.
             encode::self_call(encode::set_gas_budget(kh, encode::gas_budget(10u128.pow(16), 86_400, 0)?)),
             policy::to_hook(net.policy_hook, policy::allow(kh, token, transfer)),
-            policy::to_hook(net.policy_hook, policy::token_limit(kh, token, 1_000, 86_400, 0)),
+            policy::to_hook(
+                net.policy_hook,
+                policy::token_limit(
+                    kh,
+                    token,
+                    &policy::SpendCaps::periodic(U256::from(1_000), Duration::from_hours(24)),
+                )?,
+            ),
         ])
         .await?;
     net.mint(token, account.address(), U256::from(1_000_000)).await?;

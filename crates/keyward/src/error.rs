@@ -67,6 +67,9 @@ pub enum Error {
     /// The agent's store could not be read or written.
     #[error("agent store: {0}")]
     Store(String),
+    /// A grant or policy that cannot be built as given.
+    #[error(transparent)]
+    Grant(#[from] crate::grant::GrantError),
     /// An amount, duration or call spec that does not parse.
     #[error(transparent)]
     Units(#[from] crate::units::UnitsError),

@@ -11,6 +11,7 @@ pub mod deploy;
 pub mod eip712;
 pub mod encode;
 mod error;
+pub mod grant;
 pub mod hooks;
 pub mod key;
 pub mod lanes;
@@ -21,6 +22,7 @@ pub mod units;
 pub mod userop;
 
 pub use error::Error;
+pub use grant::{Grant, GrantBuilder, GrantError, Policy};
 pub use key::{KeyExt, ROOT_KEY_HASH};
 pub use settings::{Flags, Settings, SettingsBuilder};
 pub use signer::{KeySigner, P256KeySigner, RootSigner, Secp256k1Signer, WebAuthnSigner};

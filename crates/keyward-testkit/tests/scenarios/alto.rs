@@ -124,7 +124,15 @@ async fn root_and_session_key_operations_through_alto() -> Result<()> {
             Testnet::grant_call(&session.key(), settings),
             encode::self_call(encode::set_gas_budget(kh, encode::gas_budget(0, 0, 10u128.pow(18))?)),
             hook(policy::allow(kh, merchant, EMPTY_CALLDATA)),
-            hook(policy::native_limits(kh, 1_000, 10_000, 86_400, 0)),
+            hook(policy::native_limits(
+                kh,
+                &policy::NativeCaps {
+                    per_call: Some(U256::from(1_000)),
+                    per_period: Some(U256::from(10_000)),
+                    period: Some(std::time::Duration::from_hours(24)),
+                    lifetime: None,
+                },
+            )?),
         ])
         .await?;
     // A real EIP-7702 delegation: the EOA's code is the designator.
@@ -281,7 +289,15 @@ async fn policy_reverts_misuse_and_mempool_conflicts_are_classified() -> Result<
             Testnet::grant_call(&session.key(), settings),
             encode::self_call(encode::set_gas_budget(kh, encode::gas_budget(0, 0, 10u128.pow(18))?)),
             hook(policy::allow(kh, merchant, EMPTY_CALLDATA)),
-            hook(policy::native_limits(kh, 100, 1_000, 86_400, 0)),
+            hook(policy::native_limits(
+                kh,
+                &policy::NativeCaps {
+                    per_call: Some(U256::from(100)),
+                    per_period: Some(U256::from(1_000)),
+                    period: Some(std::time::Duration::from_hours(24)),
+                    lifetime: None,
+                },
+            )?),
         ])
         .await?;
     let key = Signer::Key(session);

@@ -171,8 +171,24 @@ async fn policy_guarded_session_key() -> Result<()> {
         &[
             encode::self_call(encode::grant(&session.key(), settings)),
             policy::to_hook(hook, policy::allow(kh, shop, EMPTY_CALLDATA)),
-            policy::to_hook(hook, policy::native_limits(kh, 0, 2, 86_400, 0)),
-            policy::to_hook(hook, policy::usage_limits(kh, 3, 0, 0, 0)),
+            policy::to_hook(
+                hook,
+                policy::native_limits(
+                    kh,
+                    &policy::NativeCaps {
+                        per_period: Some(U256::from(2)),
+                        period: Some(std::time::Duration::from_hours(24)),
+                        ..policy::NativeCaps::default()
+                    },
+                )?,
+            ),
+            policy::to_hook(
+                hook,
+                policy::usage_limits(
+                    kh,
+                    &policy::UsageLimits { max_calls: Some(3), ..policy::UsageLimits::default() },
+                )?,
+            ),
         ],
     )
     .await?;

@@ -9,3 +9,5 @@ mod anvil;
 mod chain;
 mod decoders;
 mod differential;
+#[cfg(feature = "client")]
+mod grant;
