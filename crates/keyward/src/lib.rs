@@ -11,6 +11,7 @@ pub mod deploy;
 pub mod eip712;
 pub mod encode;
 mod error;
+pub mod explain;
 pub mod grant;
 pub mod hooks;
 pub mod key;

@@ -19,7 +19,9 @@ use keyward::{
     Error, KeySigner, P256KeySigner,
     bindings::{Call, policy::IPolicyHook::IPolicyHookErrors},
     client::Account,
+    explain,
     grant::{Grant, NativeCaps, Policy, SpendCaps, UsageLimits, arg, value},
+    units::Tokens,
 };
 
 sol! {
@@ -69,11 +71,12 @@ fn condition(e: &Error) -> Option<U256> {
 
 #[tokio::test]
 #[ignore = "spawns anvil from node_modules: `make test` runs it"]
+#[expect(clippy::too_many_lines, reason = "one scenario, read top to bottom: each cap at its boundary")]
 async fn test_grant_builder_caps_hold_on_chain() -> Result<()> {
     let anvil = Anvil::at(anvil_path()?).spawn();
     let url = anvil.endpoint_url();
-    let relayer: PrivateKeySigner = anvil.keys()[0].clone().into();
-    let relayed = ProviderBuilder::new().wallet(EthereumWallet::from(relayer)).connect_http(url.clone());
+    let funder: PrivateKeySigner = anvil.keys()[0].clone().into();
+    let relayed = ProviderBuilder::new().wallet(EthereumWallet::from(funder)).connect_http(url.clone());
     let keyward = deploy(&relayed, keyward::keyward_bytecode()).await?;
     place_entry_point(&relayed).await?;
     let hook = deploy_policy_hook(&relayed).await?;
@@ -148,6 +151,8 @@ async fn test_grant_builder_caps_hold_on_chain() -> Result<()> {
     run(vec![transfer(token, bob, 40)]).await?;
     let e = run(vec![transfer(token, alice, 1)]).await.expect_err("over 100 today");
     ensure!(spend_kind(&e) == Some((token, 1)), "{e}");
+    // In words, with the policy as the hook reports it and the chain's time.
+    explains_daily_cap(&owner, &agent, hook, grant.key_hash, token, &e).await?;
     // Another call of the token is not allowed at all.
     let approve = Call {
         to: token,
@@ -193,5 +198,33 @@ async fn test_grant_builder_caps_hold_on_chain() -> Result<()> {
     ensure!(balance(alice).await? == U256::from(110) && balance(bob).await? == U256::from(40));
     ensure!(balance(carol).await? == U256::ZERO);
     ensure!(relayed.get_balance(shop).await? == U256::from(13));
+    Ok(())
+}
+
+/// The refusal in words, with the policy as the hook reports it and the chain's time: in token units, what is left,
+/// when it resets; and the retry time is that reset.
+async fn explains_daily_cap<P: Provider, Q: Provider>(
+    owner: &Account<P>,
+    agent: &Account<Q>,
+    hook: Address,
+    key_hash: alloy::primitives::B256,
+    token: Address,
+    e: &Error,
+) -> Result<()> {
+    let tokens = Tokens::new().with("TT", token, 0);
+    let p = owner.policy(hook, key_hash).await?;
+    let at = agent.now().await?;
+    let ctx = explain::Context::new(&tokens).with_policy(&p).at(at);
+    let reset = p.tokens[0].spend.windowStart.to::<u64>() + 86_400;
+    let words = explain::sentence(e, &ctx);
+    ensure!(
+        words
+            == format!(
+                "spend limit exceeded: 1 TT attempted, 0 TT left this period (resets in {})",
+                keyward::units::format_duration_short(Duration::from_secs(reset - at))
+            ),
+        "{words}"
+    );
+    ensure!(explain::retry(e, &ctx) == explain::Retry::At(reset));
     Ok(())
 }
