@@ -77,14 +77,16 @@ pub(crate) async fn run(j: bool) -> Result<()> {
         ),
     );
 
-    // The account enforces the expiry itself: an operation signed with the expired key anyway is rejected.
+    // The account enforces the expiry itself: an operation of the expired key is refused in its simulation.
     net.warp(86_400).await?;
     match net.relayed(account.address()).execute_user_op(&session, &pay, ENTRY_POINT_V08).await {
-        Err(e @ keyward::Error::UserOpRejected(_)) if e.to_string().contains("AA22") => step(
+        Err(e) if e.kind() == keyward::ErrorKind::KeyExpiredOrRevoked => step(
             j,
             "5",
             json!({ "action": "refused", "reason": "key expired", "error": e.to_string() }),
-            &format!("a day later the limit is fresh, but an operation signed with the expired key anyway: {e}"),
+            &format!(
+                "a day later the limit is fresh, but the expired key is refused (found before signing, nothing sent): {e}"
+            ),
         ),
         Ok(tx) => bail!("an expired key paid: {tx}"),
         Err(e) => bail!("the expired key was refused for another reason: {e}"),
@@ -132,7 +134,7 @@ async fn delegate_and_grant(
     let eoa = PrivateKeySigner::random();
     net.fund(eoa.address(), U256::from(10u128.pow(19))).await?;
     let account = Account::at(eoa.address(), net.provider_for(&eoa));
-    let tx: TxHash = account.delegate_and_execute(&eoa, net.keyward, &grant.calls).await?;
+    let tx: TxHash = account.delegate(&eoa, net.keyward, &grant.calls).await?;
     step(
         j,
         "2",
@@ -229,7 +231,7 @@ async fn watched(j: bool, account: &Account<DynProvider>, kh: B256) -> Result<()
         "7",
         json!({ "action": "watched", "events": events.len(), "uses": uses }),
         &format!(
-            "the account's log, which `keyward watch` follows, holds {} key events: the grant (Registered, KeySettingsUpdated, GasBudgetSet), {uses} uses (KeyUsed) and the revocation",
+            "the account's log, which `keyward watch` follows, holds {} key events: the grant (one event for its Registered, KeySettingsUpdated and GasBudgetSet logs), {uses} uses (KeyUsed) and the revocation",
             events.len()
         ),
     );

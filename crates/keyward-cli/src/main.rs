@@ -13,7 +13,7 @@ use eyre::{Result, WrapErr, bail, eyre};
 use keyward::{
     Flags, KeyExt, Settings,
     bindings::{Key, KeyType},
-    client::{Account, KeyStatus, Lane},
+    client::{Account, EventFilter, KeyStatus, Lane},
     encode,
 };
 use serde_json::json;
@@ -644,7 +644,7 @@ async fn run(cli: Cli) -> Result<()> {
                 );
             }
             let implementation = implementation.unwrap_or_else(keyward::deploy::keyward_address);
-            let tx = online.account(true).await?.delegate_and_execute(&signer, implementation, &[]).await?;
+            let tx = online.account(true).await?.delegate(&signer, implementation, &[]).await?;
             out(
                 j,
                 &json!({ "implementation": implementation, "tx": tx }),
@@ -736,28 +736,26 @@ async fn run(cli: Cli) -> Result<()> {
             out(j, &json!({ "prefix": prefix, "tx": tx }), &format!("new salt prefix {prefix} in {tx}"));
         }
         Command::Watch { online, from_block, confirmations, once, max_blocks, key_hash } => {
-            let account = online.account(false).await?;
-            let mut next = from_block;
-            loop {
-                // An RPC error while following is reported on stderr and retried: the watcher survives reconnects
-                // and never skips or repeats a block (`next` only moves after a successful read).
-                match watch_step(&account, next, confirmations, max_blocks).await {
-                    Ok((events, new_next, caught_up)) => {
-                        for e in events.iter().filter(|e| key_hash.is_none_or(|k| concerns(e, k))) {
-                            println!("{}", event_json(e));
-                        }
-                        next = new_next;
-                        if !caught_up {
-                            continue; // more pages of history: no pause
-                        }
-                        if once {
-                            break;
-                        }
+            let mut events = online
+                .account(false)
+                .await?
+                .events()
+                .from_block(from_block)
+                .confirmations(confirmations)
+                .page_size(max_blocks)
+                .filter(EventFilter::all().key(key_hash))
+                .follow(!once)
+                .poll_interval(Duration::from_secs(1));
+            // The stream retries an RPC failure with backoff from its cursor: the watcher survives reconnects and
+            // never skips or repeats an event. Each failure is reported on stderr.
+            while let Some(event) = events.next().await {
+                match event {
+                    Ok(e) => println!("{}", event_json(&e)),
+                    Err(e) if !once && e.kind() == keyward::ErrorKind::Transient => {
+                        eprintln!("watch: {:#} (retrying)", eyre::Report::from(e));
                     }
-                    Err(e) if !once => eprintln!("watch: {e:#} (retrying)"),
-                    Err(e) => return Err(e),
+                    Err(e) => return Err(e.into()),
                 }
-                tokio::time::sleep(Duration::from_secs(1)).await;
             }
         }
         Command::Demo => demo::run(j).await?,
@@ -824,24 +822,6 @@ async fn print_keys(account: &Account<DynProvider>, j: bool) -> Result<()> {
         println!("{:<66}  {kind:<12}  {status:<13}  {left}", k.key_hash.to_string());
     }
     Ok(())
-}
-
-/// Events from `next` towards the confirmed head (at most `max_blocks` blocks), the next block to read, and
-/// whether the confirmed head has been reached.
-async fn watch_step(
-    account: &Account<DynProvider>,
-    next: u64,
-    confirmations: u64,
-    max_blocks: u64,
-) -> Result<(Vec<keyward::client::KeyEvent>, u64, bool)> {
-    let head = account.provider().get_block_number().await.map_err(|e| eyre!("rpc: {e}"))?;
-    let Some(confirmed) = head.checked_sub(confirmations) else { return Ok((Vec::new(), next, true)) };
-    if confirmed < next {
-        return Ok((Vec::new(), next, true));
-    }
-    let last = confirmed.min(next.saturating_add(max_blocks - 1));
-    let events = account.key_events_between(next, last).await?;
-    Ok((events, last + 1, last == confirmed))
 }
 
 /// A policy as JSON and as text.
@@ -928,54 +908,42 @@ fn policy_view(hook: Address, policy: &keyward::bindings::policy::Policy) -> (se
     (value, text)
 }
 
-/// Whether `e` is about key `k`: its own events, and the account-wide ones that affect every key.
-fn concerns(e: &keyward::client::KeyEvent, k: B256) -> bool {
-    use keyward::client::KeyEvent;
-    match e {
-        KeyEvent::Registered { key_hash, .. }
-        | KeyEvent::SettingsUpdated { key_hash, .. }
-        | KeyEvent::Revoked { key_hash, .. }
-        | KeyEvent::Used { key_hash, .. }
-        | KeyEvent::GasBudgetSet { key_hash, .. } => *key_hash == k,
-        // Account-wide: every key's batches and signatures, and the account's ETH.
-        KeyEvent::AllRevoked { .. }
-        | KeyEvent::EntryPointUpdated { .. }
-        | KeyEvent::NonceInvalidated { .. }
-        | KeyEvent::DomainChanged { .. }
-        | KeyEvent::NativeApproved { .. } => true,
-    }
-}
-
 fn event_json(e: &keyward::client::KeyEvent) -> serde_json::Value {
     use keyward::client::KeyEvent;
     match e {
-        KeyEvent::Registered { key_hash, block, tx } => {
-            json!({"event": "registered", "keyHash": key_hash, "block": block, "tx": tx})
-        }
-        KeyEvent::SettingsUpdated { key_hash, settings, block, tx } => json!({
-            "event": "settingsUpdated", "keyHash": key_hash, "settings": format!("{settings:#066x}"), "block": block, "tx": tx
+        KeyEvent::Granted { key, key_hash, settings, gas_budget, block, tx, .. } => json!({
+            "event": "granted", "keyHash": key_hash, "keyType": format!("{:?}", key.keyType), "publicKey": key.publicKey,
+            "settings": settings.to_string(), "expiration": settings.expiration(), "validAfter": settings.valid_after(),
+            "hook": settings.hook(), "flags": settings.flags().to_string(),
+            "gasBudget": gas_budget.as_ref().map(|b| json!({
+                "perPeriod": b.perPeriod.to_string(), "period": b.period.to::<u64>(), "lifetime": b.lifetime.to_string()
+            })),
+            "block": block, "tx": tx
         }),
-        KeyEvent::Revoked { key_hash, block, tx } => {
+        KeyEvent::SettingsUpdated { key_hash, settings, block, tx, .. } => json!({
+            "event": "settingsUpdated", "keyHash": key_hash, "settings": settings.to_string(), "block": block, "tx": tx
+        }),
+        KeyEvent::Revoked { key_hash, block, tx, .. } => {
             json!({"event": "revoked", "keyHash": key_hash, "block": block, "tx": tx})
         }
-        KeyEvent::AllRevoked { epoch, block, tx } => {
+        KeyEvent::AllRevoked { epoch, block, tx, .. } => {
             json!({"event": "allRevoked", "epoch": epoch, "block": block, "tx": tx})
         }
-        KeyEvent::Used { key_hash, block, tx } => {
+        KeyEvent::Used { key_hash, block, tx, .. } => {
             json!({"event": "used", "keyHash": key_hash, "block": block, "tx": tx})
         }
-        KeyEvent::EntryPointUpdated { entry_point, block, tx } => {
+        KeyEvent::EntryPointUpdated { entry_point, block, tx, .. } => {
             json!({"event": "entryPointUpdated", "entryPoint": entry_point, "block": block, "tx": tx})
         }
-        KeyEvent::GasBudgetSet { key_hash, budget, block, tx } => json!({
+        KeyEvent::GasBudgetSet { key_hash, budget, block, tx, .. } => json!({
             "event": "gasBudgetSet", "keyHash": key_hash, "perPeriod": budget.perPeriod.to_string(),
             "period": budget.period.to::<u64>(), "lifetime": budget.lifetime.to_string(), "block": block, "tx": tx
         }),
-        KeyEvent::NonceInvalidated { nonce, block, tx } => {
+        KeyEvent::NonceInvalidated { nonce, block, tx, .. } => {
             json!({"event": "nonceInvalidated", "nonce": nonce, "block": block, "tx": tx})
         }
-        KeyEvent::DomainChanged { block, tx } => json!({"event": "domainChanged", "block": block, "tx": tx}),
-        KeyEvent::NativeApproved { spender, value, block, tx } => {
+        KeyEvent::DomainChanged { block, tx, .. } => json!({"event": "domainChanged", "block": block, "tx": tx}),
+        KeyEvent::NativeApproved { spender, value, block, tx, .. } => {
             json!({"event": "nativeApproved", "spender": spender, "value": value, "block": block, "tx": tx})
         }
     }

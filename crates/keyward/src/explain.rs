@@ -167,16 +167,38 @@ fn selector_name(selector: FixedBytes<4>) -> String {
     }
 }
 
-/// One line about `error` for a person.
+/// One line about `error` for a person, on either route: a revert the error carries (a bundler's answer with
+/// revert data, a mined operation whose execution reverted) reads as the account's or the hook's refusal, an AA
+/// code in words; anything else is the error and its sources on one line.
 pub fn sentence(error: &Error, ctx: &Context<'_>) -> String {
     match error {
         Error::Policy(e) => policy_error(e, ctx),
         Error::Keyward(e) => account_error(e, ctx),
         Error::UserOpRejected(reason) => entry_point_reason(reason),
         Error::Reverted(data) => revert_data(data, ctx),
-        Error::Rpc(msg) => format!("the network failed: {msg}"),
-        other => other.to_string(),
+        other => match (other.revert(), other.aa_code()) {
+            (Some(crate::failure::Revert::Account(e)), _) => account_error(&e, ctx),
+            (Some(crate::failure::Revert::Policy(e)), _) => policy_error(&e, ctx),
+            (_, Some(code)) => entry_point_reason(&format!("{code} {}", code.description())),
+            (Some(crate::failure::Revert::Other(data)), None) => revert_data(&data, ctx),
+            (None, None) => with_sources(other),
+        },
     }
+}
+
+/// An error and its sources, on one line.
+pub fn with_sources(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut line = error.to_string();
+    let mut source = error.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !line.ends_with(&text) {
+            line.push_str(": ");
+            line.push_str(&text);
+        }
+        source = s.source();
+    }
+    line
 }
 
 /// Revert data: one of the account's or the hook's errors, `Error(string)`, or raw data.
@@ -488,12 +510,19 @@ pub fn retry(error: &Error, ctx: &Context<'_>) -> Retry {
                 },
             }
         }
-        Error::UserOpRejected(reason) if reason.contains("AA22") => match (ctx.settings, ctx.now) {
-            (Some(s), Some(now)) if now < s.valid_after() => Retry::At(s.valid_after()),
-            (Some(_), Some(_)) => Retry::Never,
+        Error::Policy(_) | Error::Keyward(_) => Retry::NextRun,
+        other => match (other.revert(), other.aa_code()) {
+            (Some(crate::failure::Revert::Account(e)), _) => retry(&Error::Keyward(e), ctx),
+            (Some(crate::failure::Revert::Policy(e)), _) => retry(&Error::Policy(e), ctx),
+            (_, Some(crate::AaCode(22))) => match (ctx.settings, ctx.now) {
+                (Some(s), Some(now)) if now < s.valid_after() => Retry::At(s.valid_after()),
+                (Some(_), Some(_)) => Retry::Never,
+                _ => Retry::NextRun,
+            },
+            // A wrong signature or an unknown (revoked) key: nothing changes by waiting.
+            (_, Some(crate::AaCode(24))) => Retry::Never,
             _ => Retry::NextRun,
         },
-        _ => Retry::NextRun,
     }
 }
 

@@ -76,7 +76,14 @@ impl Ctx {
     /// Gas limits set by hand (what the estimate would have refused is then up to `eth_sendUserOperation`).
     async fn unestimated(&self, op: UserOperation, signer: &Signer) -> Result<UserOperation> {
         let fees = self.bundler.fees(self.node()).await?.fees;
-        self.signed(op.with_fees(fees), signer)
+        let by_hand = keyward::bundler::GasEstimate {
+            pre_verification_gas: U256::from(100_000),
+            verification_gas_limit: 1_000_000,
+            call_gas_limit: 1_000_000,
+            paymaster_verification_gas_limit: None,
+            paymaster_post_op_gas_limit: None,
+        };
+        self.signed(op.with_gas(&by_hand).with_fees(fees), signer)
     }
 }
 
@@ -107,7 +114,7 @@ async fn op_of(account: &Account<DynProvider>, calls: &[Call]) -> Result<UserOpe
 }
 
 fn op_at(sender: Address, nonce: U256, calls: &[Call]) -> UserOperation {
-    calls.iter().fold(UserOpBuilder::new(sender, nonce), |b, c| b.call(c.clone())).build().into()
+    (&UserOpBuilder::new(sender, nonce).calls(calls.iter().cloned()).build_for_estimate()).into()
 }
 
 #[tokio::test]

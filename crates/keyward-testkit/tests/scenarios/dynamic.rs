@@ -81,8 +81,7 @@ async fn delegated_key_signs_only_what_it_may() -> Result<()> {
     // Grant and revoke: exactly one record each in the event stream.
     account.revoke(kh).await?;
     let events = account.key_events(from).await?;
-    let grants =
-        events.iter().filter(|e| matches!(e, KeyEvent::Registered { key_hash, .. } if *key_hash == kh)).count();
+    let grants = events.iter().filter(|e| matches!(e, KeyEvent::Granted { key_hash, .. } if *key_hash == kh)).count();
     let revokes = events.iter().filter(|e| matches!(e, KeyEvent::Revoked { key_hash, .. } if *key_hash == kh)).count();
     ensure!(grants == 1 && revokes == 1, "{events:?}");
     Ok(())

@@ -121,9 +121,11 @@ async fn paymaster_sponsored_operations_leave_the_accounts_eth_untouched() -> Re
     let nonce = bundler.entry_point_nonce(ENTRY_POINT_V08).await?;
     let op = UserOpBuilder::new(account.address(), nonce)
         .call(pay(Address::repeat_byte(0x0e), 0)[0].clone())
+        .gas_limits(1_000_000, 1_000_000)
+        .pre_verification_gas(50_000)
         .fees(1_000_000_000, 2_000_000_000)
         .paymaster(paymaster, 100_000, 0, &[])
-        .build();
+        .build()?;
     let op = bundler.sign_user_op(op, &session, ENTRY_POINT_V08).await?;
     bundler.handle_ops(vec![op], ENTRY_POINT_V08).await?;
     ensure!(net.provider().get_balance(account.address()).await? == before, "the account paid no gas");
@@ -172,9 +174,11 @@ async fn policy_keys_pay_gas_through_a_paymaster_or_a_budget() -> Result<()> {
             let nonce = bundler.entry_point_nonce_in_lane(ENTRY_POINT_V08, lane).await?;
             let op = UserOpBuilder::new(bundler.address(), nonce)
                 .call(call[0].clone())
+                .gas_limits(1_000_000, 1_000_000)
+                .pre_verification_gas(50_000)
                 .fees(1_000_000_000, 2_000_000_000)
                 .paymaster(pm, 100_000, 50_000, &[])
-                .build();
+                .build()?;
             eyre::Ok::<PackedUserOperation>(bundler.sign_user_op(op, sponsored, ENTRY_POINT_V08).await?)
         }
     };
@@ -197,7 +201,12 @@ async fn policy_keys_pay_gas_through_a_paymaster_or_a_budget() -> Result<()> {
     ensure!(spent.window.to::<u64>() == net.now().await? / 86_400, "charged to today's window: {spent:?}");
     // An operation whose maximum cost passes the day's budget is refused in validation.
     let nonce = bundler.entry_point_nonce_in_lane(ENTRY_POINT_V08, bundler.reserved_lane(bk, 0).await?).await?;
-    let pricey = UserOpBuilder::new(account.address(), nonce).call(call[0].clone()).fees(1, 1_000_000_000).build();
+    let pricey = UserOpBuilder::new(account.address(), nonce)
+        .call(call[0].clone())
+        .gas_limits(1_000_000, 1_000_000)
+        .pre_verification_gas(50_000)
+        .fees(1, 1_000_000_000)
+        .build()?;
     let pricey = bundler.sign_user_op(pricey, &budgeted, ENTRY_POINT_V08).await?;
     let e = bundler.handle_ops(vec![pricey], ENTRY_POINT_V08).await.expect_err("over budget");
     ensure!(matches!(&e, Error::Keyward(IKeywardErrors::GasBudgetExceeded(x)) if x.kind == 1), "{e}");

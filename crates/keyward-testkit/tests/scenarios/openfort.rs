@@ -34,14 +34,17 @@ async fn dca_agent_until_expiry() -> Result<()> {
         match bundler.execute_user_op(&agent, &buy, ENTRY_POINT_V08).await {
             Ok(_) => runs += 1,
             Err(e) => {
-                stopped = Some((tick, e.to_string()));
+                stopped = Some((tick, e.kind(), e.to_string()));
                 break;
             }
         }
     }
-    let (tick, why) = stopped.ok_or_else(|| eyre::eyre!("the agent never stopped"))?;
+    let (tick, kind, why) = stopped.ok_or_else(|| eyre::eyre!("the agent never stopped"))?;
     ensure!(runs == 5 && tick == 5, "runs {runs}, stopped at tick {tick}: {why}");
-    ensure!(why.contains("AA22"), "refused by the EntryPoint's time range: {why}");
+    ensure!(
+        kind == keyward::ErrorKind::KeyExpiredOrRevoked && why.contains("KeyExpired"),
+        "refused: the key expired: {why}"
+    );
     ensure!(net.balance_of(token, pool).await? == alloy::primitives::U256::from(500));
 
     // "Disable": a revoke; the key is gone.

@@ -121,7 +121,7 @@ async fn test_grant_builder_caps_hold_on_chain() -> Result<()> {
     relayed.anvil_set_balance(eoa.address(), U256::from(10u128.pow(19))).await?;
     let as_eoa = ProviderBuilder::new().wallet(EthereumWallet::from(eoa.clone())).connect_http(url.clone());
     let owner = Account::at(eoa.address(), &as_eoa);
-    owner.delegate_and_execute(&eoa, keyward, &grant.calls).await?;
+    owner.delegate(&eoa, keyward, &grant.calls).await?;
     let minted = IToken::mintCall { to: eoa.address(), amount: U256::from(1_000) };
     relayed
         .send_transaction(

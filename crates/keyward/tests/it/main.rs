@@ -10,4 +10,12 @@ mod chain;
 mod decoders;
 mod differential;
 #[cfg(feature = "client")]
+mod events;
+#[cfg(feature = "client")]
+mod fixture;
+#[cfg(feature = "client")]
 mod grant;
+#[cfg(feature = "client")]
+mod owner;
+#[cfg(feature = "client")]
+mod user_ops;
