@@ -14,7 +14,8 @@ use keyward::{
     KeySigner, P256KeySigner,
     agent::{Agent, FileStore, Route, RunReport},
     bindings::{Call, policy::IPolicyHook::IPolicyHookErrors},
-    client::{Account, KeyEvent},
+    client::{Account, KeyEvent, Pricing},
+    explain::Retry,
     grant::{Grant, NativeCaps, Policy, SpendCaps},
     userop::ENTRY_POINT_V08,
 };
@@ -169,7 +170,7 @@ async fn run_agent(
         Box::new(session.clone()),
         pay.to_vec(),
         Duration::from_mins(1),
-        Route::UserOp(ENTRY_POINT_V08),
+        Route::handle_ops(ENTRY_POINT_V08, Pricing::Node),
         FileStore::new(&store),
     );
     // The agent starts half a minute after the grant, so no run falls on the expiry second itself: there the
@@ -189,20 +190,35 @@ async fn run_agent(
                     &format!("t+{at}s the agent paid 0.001 ETH through ERC-4337 (run {run}): {tx}"),
                 );
             }
-            RunReport::Refused(e @ keyward::Error::Policy(IPolicyHookErrors::SpendLimitExceeded(_))) if paid == 3 => {
+            RunReport::Refused {
+                refusal,
+                error: e @ keyward::Error::Policy(IPolicyHookErrors::SpendLimitExceeded(_)),
+            } if paid == 3 => {
                 refused += 1;
+                let retry = match refusal.retry {
+                    Retry::At(t) => {
+                        format!("the agent waits until the window resets, t+{}s", t.saturating_sub(granted_at))
+                    }
+                    Retry::NextRun => "the agent tries again next run".to_owned(),
+                    Retry::Never => "no later run can pass".to_owned(),
+                };
                 step(
                     j,
                     &n,
-                    json!({ "action": "refused", "at": at, "reason": "daily limit reached", "error": e.to_string() }),
-                    &format!("t+{at}s refused, daily limit reached (found in simulation, nothing sent): {e}"),
+                    json!({ "action": "refused", "at": at, "reason": "daily limit reached", "words": refusal.words, "retry": refusal.retry, "error": e.to_string() }),
+                    &format!(
+                        "t+{at}s refused, daily limit reached (found in simulation, nothing sent): {}; {retry}",
+                        refusal.words
+                    ),
                 );
             }
+            // Waiting for the window the refusal named, or for the next minute.
+            RunReport::NotDue { .. } if refused > 0 => {}
             RunReport::Stopped(why) if refused > 0 => {
                 step(
                     j,
                     &n,
-                    json!({ "action": "stopped", "at": at, "reason": why }),
+                    json!({ "action": "stopped", "at": at, "reason": why.to_string(), "stop": why }),
                     &format!("t+{at}s the agent stopped: {why}"),
                 );
                 break;
@@ -211,7 +227,7 @@ async fn run_agent(
         }
         net.warp(60).await?;
     }
-    let state = agent.state()?;
+    let state = agent.state().await?;
     let _ = std::fs::remove_file(&store);
     if state.stopped.is_none() {
         bail!("the agent did not stop at the key's expiry");

@@ -10,7 +10,7 @@ use alloy::primitives::{Address, U256};
 use keyward::{
     KeySigner, P256KeySigner,
     agent::{Agent, FileStore, Route, RunReport},
-    client::Account,
+    client::{Account, Pricing},
     encode, policy,
     userop::ENTRY_POINT_V08,
 };
@@ -50,15 +50,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Box::new(key),
         vec![Testnet::transfer_call(token, pool, U256::from(100))],
         Duration::from_mins(1),
-        Route::UserOp(ENTRY_POINT_V08),
+        Route::handle_ops(ENTRY_POINT_V08, Pricing::Node),
         FileStore::new(&store_path),
     );
     loop {
         match agent.tick().await? {
             RunReport::Executed { run, tx } => println!("run {run}: bought 100 in {tx}"),
-            RunReport::NotDue(secs) => println!("next run in {secs}s"),
+            RunReport::NotDue { in_secs, .. } => println!("next run in {in_secs}s"),
+            RunReport::Skipped { next_due } => println!("nothing to do; next run at {next_due}"),
             RunReport::Failed(e) => println!("attempt failed, will retry: {e}"),
-            RunReport::Refused(e) => println!("refused, nothing sent: {e}"),
+            RunReport::Refused { refusal, .. } => {
+                println!("refused, nothing sent: {} (retry: {:?})", refusal.words, refusal.retry);
+            }
             RunReport::Stopped(why) => {
                 println!("stopped: {why}; state in {}", store_path.display());
                 break;

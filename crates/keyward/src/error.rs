@@ -73,8 +73,21 @@ pub enum Error {
     #[error("reverted with {0}")]
     Reverted(Bytes),
     /// The agent's store could not be read or written.
-    #[error("agent store: {0}")]
-    Store(String),
+    #[error("agent store {location}")]
+    Store {
+        /// Where (a file path, a table).
+        location: String,
+        /// The store's error.
+        #[source]
+        source: BoxError,
+    },
+    /// An agent's job could not compute its calls.
+    #[error("the agent's job failed")]
+    Job(#[source] BoxError),
+    /// A session credential that does not hold together (its key is not the key hash it names, a chain or account
+    /// other than the one it is used on, an unknown version).
+    #[error("invalid session credential: {0}")]
+    InvalidCredential(&'static str),
     /// A grant or policy that cannot be built as given.
     #[error(transparent)]
     Grant(#[from] crate::grant::GrantError),

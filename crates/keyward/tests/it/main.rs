@@ -3,6 +3,8 @@
 #[cfg(feature = "client")]
 mod account_abi;
 #[cfg(feature = "client")]
+mod agent;
+#[cfg(feature = "client")]
 mod anvil;
 #[cfg(feature = "client")]
 #[path = "../support/chain.rs"]
