@@ -84,10 +84,13 @@ pub enum Error {
     /// An agent's job could not compute its calls.
     #[error("the agent's job failed")]
     Job(#[source] BoxError),
-    /// A session credential that does not hold together (its key is not the key hash it names, a chain or account
-    /// other than the one it is used on, an unknown version).
+    /// A session credential that does not hold together (its secret is not the key it names, a chain or account
+    /// other than the one it is used on, a grant on chain that differs from it).
     #[error("invalid session credential: {0}")]
     InvalidCredential(&'static str),
+    /// A credential's JSON does not parse, or what it says does not hold together.
+    #[error("invalid session credential JSON")]
+    CredentialJson(#[source] BoxError),
     /// A grant or policy that cannot be built as given.
     #[error(transparent)]
     Grant(#[from] crate::grant::GrantError),

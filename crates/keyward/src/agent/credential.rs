@@ -4,15 +4,18 @@
 //!
 //! ```
 //! use alloy::primitives::Address;
-//! use keyward::{KeySigner, P256KeySigner, Settings, agent::SessionCredential};
+//! use keyward::{Grant, KeySigner, P256KeySigner, agent::AgentCredential, userop::ENTRY_POINT_V08};
 //!
 //! let session = P256KeySigner::from_bytes(&[7; 32])?;
-//! let settings = Settings::builder().expires_at(1_900_000_000).build()?;
-//! let credential = SessionCredential::new(Address::repeat_byte(0xa1), 1, (&session).into(), settings)?;
+//! let grant = Grant::builder(session.key()).expires_at(1_900_000_000).build()?;
+//! // The owner's side: the grant's public credential, with the key's secret.
+//! let credential =
+//!     grant.credential(Address::repeat_byte(0xa1), 1, ENTRY_POINT_V08).with_secret((&session).into())?;
 //! let json = credential.to_json();
-//! let back = SessionCredential::from_json(&json)?;
+//! // The agent's side.
+//! let back = AgentCredential::from_json(&json)?;
 //! assert_eq!(back.signer()?.key_hash(), session.key_hash());
-//! assert!(!format!("{back:?}").contains("privateKey"));
+//! assert!(!format!("{back:?}").contains(&alloy::hex::encode(session.0.to_bytes())));
 //! # Ok::<(), keyward::Error>(())
 //! ```
 
@@ -22,10 +25,7 @@ use alloy::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::{Error, KeySigner, P256KeySigner, Secp256k1Signer, Settings, WebAuthnSigner};
-
-/// The version this crate writes and reads.
-pub const CREDENTIAL_VERSION: u32 = 1;
+use crate::{Error, KeySigner, P256KeySigner, Secp256k1Signer, WebAuthnSigner, grant::SessionCredential};
 
 /// A session key's secret, by key type.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -102,70 +102,64 @@ impl From<&WebAuthnSigner> for SessionSecret {
     }
 }
 
-/// What an agent is handed: the account, the chain, the session key (secret and hash) and its window and hook as
-/// granted. [`SessionCredential::check`] compares it with the chain before the agent starts.
+/// What an agent is handed: the key's public [`SessionCredential`] (account, chain, EntryPoint, key, window, hook;
+/// [`crate::Grant::credential`] makes it) and the key's secret, as one JSON document.
+/// [`AgentCredential::check`] compares it with the chain before the agent starts.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SessionCredential {
-    /// [`CREDENTIAL_VERSION`].
-    pub version: u32,
-    /// The chain.
-    pub chain_id: u64,
-    /// The account (the EOA).
-    pub account: Address,
-    /// The key's hash on the account.
-    pub key_hash: B256,
+#[serde(rename_all = "camelCase", try_from = "RawAgentCredential")]
+pub struct AgentCredential {
+    /// Where, which key, its window and hook.
+    #[serde(flatten)]
+    pub session: SessionCredential,
     /// The key's secret.
     pub secret: SessionSecret,
-    /// The key's first valid second (0: at once).
-    pub valid_after: u64,
-    /// The key's last valid second (0: never expires).
-    pub expiration: u64,
-    /// The key's hook (zero: none).
-    pub hook: Address,
 }
 
-impl std::fmt::Debug for SessionCredential {
+#[derive(Deserialize)]
+struct RawAgentCredential {
+    #[serde(flatten)]
+    session: SessionCredential,
+    secret: SessionSecret,
+}
+
+impl TryFrom<RawAgentCredential> for AgentCredential {
+    type Error = Error;
+
+    fn try_from(raw: RawAgentCredential) -> Result<Self, Error> {
+        Self::new(raw.session, raw.secret)
+    }
+}
+
+impl std::fmt::Debug for AgentCredential {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SessionCredential")
-            .field("version", &self.version)
-            .field("chain_id", &self.chain_id)
-            .field("account", &self.account)
-            .field("key_hash", &self.key_hash)
-            .field("secret", &self.secret)
-            .field("valid_after", &self.valid_after)
-            .field("expiration", &self.expiration)
-            .field("hook", &self.hook)
-            .finish()
+        f.debug_struct("AgentCredential").field("session", &self.session).field("secret", &self.secret).finish()
     }
 }
 
 impl SessionCredential {
-    /// The credential of `secret`'s key on `account` (chain `chain_id`), granted with `settings`.
-    pub fn new(account: Address, chain_id: u64, secret: SessionSecret, settings: Settings) -> Result<Self, Error> {
-        let key_hash = secret.signer()?.key_hash();
-        Ok(Self {
-            version: CREDENTIAL_VERSION,
-            chain_id,
-            account,
-            key_hash,
-            secret,
-            valid_after: settings.valid_after(),
-            expiration: settings.expiration(),
-            hook: settings.hook(),
-        })
+    /// The credential an agent is handed: this one with the key's secret (checked to be this key).
+    pub fn with_secret(self, secret: SessionSecret) -> Result<AgentCredential, Error> {
+        AgentCredential::new(self, secret)
     }
+}
 
-    /// The signer, after checking that the secret is the key the credential names.
-    pub fn signer(&self) -> Result<Box<dyn KeySigner>, Error> {
-        if self.version != CREDENTIAL_VERSION {
-            return Err(Error::InvalidCredential("unknown version"));
-        }
-        let signer = self.secret.signer()?;
-        if signer.key_hash() != self.key_hash {
+impl AgentCredential {
+    /// `session` with its key's `secret`; refused when the secret is another key.
+    pub fn new(session: SessionCredential, secret: SessionSecret) -> Result<Self, Error> {
+        if secret.signer()?.key() != session.key() {
             return Err(Error::InvalidCredential("the secret is not the key the credential names"));
         }
-        Ok(signer)
+        Ok(Self { session, secret })
+    }
+
+    /// The account.
+    pub fn account(&self) -> Address {
+        self.session.account
+    }
+
+    /// The signer.
+    pub fn signer(&self) -> Result<Box<dyn KeySigner>, Error> {
+        self.secret.signer()
     }
 
     /// The JSON form (camelCase fields; the secret included).
@@ -173,38 +167,35 @@ impl SessionCredential {
         serde_json::to_string_pretty(self).unwrap_or_default()
     }
 
-    /// Reads the JSON form, and checks that the secret is the named key.
+    /// Reads the JSON form; the key hash must be the key's and the secret the key's.
     pub fn from_json(json: &str) -> Result<Self, Error> {
-        let credential: Self = serde_json::from_str(json).map_err(|_| Error::InvalidCredential("malformed JSON"))?;
-        credential.signer()?;
-        Ok(credential)
+        serde_json::from_str(json).map_err(|e| Error::CredentialJson(Box::new(e)))
     }
 
     /// Checks the credential against the chain `account` is on: same chain, same account, the key registered with
     /// the window and hook the credential says (a changed grant means the owner re-granted: ask for a new
-    /// credential).
-    #[cfg(feature = "client")]
+    /// credential). A revoked key is [`crate::client::KeyStatus::Revoked`], not an error.
     pub async fn check<P: alloy::providers::Provider>(
         &self,
         account: &crate::client::Account<P>,
     ) -> Result<crate::client::KeyStatus, Error> {
-        if account.address() != self.account {
+        let session = &self.session;
+        if account.address() != session.account {
             return Err(Error::InvalidCredential("the credential is for another account"));
         }
         let chain_id =
             account.provider().get_chain_id().await.map_err(|source| Error::Node { method: "eth_chainId", source })?;
-        if chain_id != self.chain_id {
+        if chain_id != session.chain_id {
             return Err(Error::InvalidCredential("the credential is for another chain"));
         }
-        let status = account.status(self.key_hash).await?;
+        let status = account.status(session.key_hash).await?;
         if status == crate::client::KeyStatus::Revoked {
             return Ok(status);
         }
-        let settings = account.settings(self.key_hash).await?;
-        if settings.valid_after() != self.valid_after
-            || settings.expiration() != self.expiration
-            || settings.hook() != self.hook
-        {
+        let settings = account.settings(session.key_hash).await?;
+        let expiration = (settings.expiration() != 0).then(|| settings.expiration());
+        let hook = (settings.hook() != Address::ZERO).then(|| settings.hook());
+        if settings.valid_after() != session.valid_after || expiration != session.expiration || hook != session.hook {
             return Err(Error::InvalidCredential("the key's grant on chain differs from the credential's"));
         }
         Ok(status)
@@ -214,23 +205,31 @@ impl SessionCredential {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{Grant, userop::ENTRY_POINT_V08};
+
+    fn session(signer: &dyn KeySigner) -> SessionCredential {
+        Grant::builder(signer.key()).valid_after(1_800_000_000).expires_at(1_900_000_000).build().unwrap().credential(
+            Address::repeat_byte(0xa1),
+            31_337,
+            ENTRY_POINT_V08,
+        )
+    }
 
     #[test]
-    fn test_credential_round_trips_each_key_type() {
-        let settings = Settings::builder().expires_at(1_900_000_000).valid_after(1_800_000_000).build().unwrap();
+    fn test_agent_credential_round_trips_each_key_type() {
         let p256 = P256KeySigner::from_bytes(&[3; 32]).unwrap();
         let secp = Secp256k1Signer(PrivateKeySigner::from_bytes(&B256::repeat_byte(4)).unwrap());
         let webauthn = WebAuthnSigner::new(P256KeySigner::from_bytes(&[5; 32]).unwrap().0, "agent.example");
         let signers: [(&dyn KeySigner, SessionSecret); 3] =
             [(&p256, (&p256).into()), (&secp, (&secp).into()), (&webauthn, (&webauthn).into())];
         for (signer, secret) in signers {
-            let c = SessionCredential::new(Address::repeat_byte(0xa1), 31_337, secret, settings).unwrap();
-            assert_eq!(c.key_hash, signer.key_hash());
-            assert_eq!((c.valid_after, c.expiration), (1_800_000_000, 1_900_000_000));
-            let back = SessionCredential::from_json(&c.to_json()).unwrap();
+            let c = session(signer).with_secret(secret).unwrap();
+            assert_eq!(c.session.key_hash, signer.key_hash());
+            assert_eq!((c.session.valid_after, c.session.expiration), (1_800_000_000, Some(1_900_000_000)));
+            let back = AgentCredential::from_json(&c.to_json()).unwrap();
             assert_eq!(back, c);
             assert_eq!(back.signer().unwrap().key(), signer.key());
-            // The secret never shows in Debug.
+            // The secret is in the JSON, never in Debug.
             let secret_hex = match &c.secret {
                 SessionSecret::Secp256k1 { private_key }
                 | SessionSecret::P256 { private_key }
@@ -242,17 +241,16 @@ mod tests {
     }
 
     #[test]
-    fn test_credential_refuses_a_secret_of_another_key() {
-        let settings = Settings::builder().expires_at(1_900_000_000).build().unwrap();
+    fn test_agent_credential_refuses_a_secret_of_another_key() {
         let a = P256KeySigner::from_bytes(&[3; 32]).unwrap();
         let b = P256KeySigner::from_bytes(&[6; 32]).unwrap();
-        let mut c = SessionCredential::new(Address::ZERO, 1, (&a).into(), settings).unwrap();
-        c.secret = (&b).into();
-        assert!(matches!(c.signer(), Err(Error::InvalidCredential(_))));
-        assert!(matches!(SessionCredential::from_json(&c.to_json()), Err(Error::InvalidCredential(_))));
-        c.secret = (&a).into();
-        c.version = 2;
-        assert!(matches!(c.signer(), Err(Error::InvalidCredential("unknown version"))));
-        assert!(matches!(SessionCredential::from_json("{}"), Err(Error::InvalidCredential("malformed JSON"))));
+        assert!(matches!(session(&a).with_secret((&b).into()), Err(Error::InvalidCredential(_))));
+        // Edited JSON: the secret swapped for another key's is refused on reading.
+        let mut json: serde_json::Value =
+            serde_json::from_str(&session(&a).with_secret((&a).into()).unwrap().to_json()).unwrap();
+        json["secret"]["privateKey"] = serde_json::json!(B256::from_slice(&b.0.to_bytes()));
+        let e = AgentCredential::from_json(&json.to_string()).expect_err("another key's secret");
+        assert!(matches!(e, Error::CredentialJson(_)), "{e}");
+        assert!(matches!(AgentCredential::from_json("{}"), Err(Error::CredentialJson(_))));
     }
 }

@@ -12,22 +12,23 @@
 //!   again, read from the policy's window: the agent waits until then instead of retrying every tick.
 //! - The agent stops for good with a typed [`StopReason`] when its key expires or is revoked, when a refusal can
 //!   never pass again (a lifetime cap used up), or when its job says it is finished.
-//! - [`SessionCredential`] is what the owner's side hands an agent: account, chain, key secret, window, hook.
+//! - [`AgentCredential`] is what the owner's side hands an agent: the grant's public
+//!   [`crate::grant::SessionCredential`] (account, chain, EntryPoint, key, window, hook) with the key's secret.
 //!
 //! ```no_run
 //! use std::time::Duration;
 //! use alloy::providers::DynProvider;
 //! use keyward::{
 //!     Error,
-//!     agent::{Agent, FileStore, Route, RunReport, SessionCredential},
+//!     agent::{Agent, AgentCredential, FileStore, Route, RunReport},
 //!     bindings::Call,
 //!     client::{Account, Pricing},
 //!     userop::ENTRY_POINT_V08,
 //! };
 //!
 //! # async fn run(provider: DynProvider, credential_json: &str, calls: Vec<Call>) -> Result<(), Error> {
-//! let credential = SessionCredential::from_json(credential_json)?;
-//! let account = Account::at(credential.account, provider);
+//! let credential = AgentCredential::from_json(credential_json)?;
+//! let account = Account::at(credential.account(), provider);
 //! credential.check(&account).await?;
 //! let agent = Agent::new(
 //!     account,
@@ -67,7 +68,7 @@ mod credential;
 mod job;
 mod store;
 
-pub use credential::{CREDENTIAL_VERSION, SessionCredential, SessionSecret};
+pub use credential::{AgentCredential, SessionSecret};
 pub use job::{FnJob, Job, RunContext, Step, from_fn};
 pub use store::{FileStore, MemoryStore, Store};
 

@@ -10,10 +10,8 @@ use alloy::{
 };
 use eyre::{Result, bail, ensure};
 use keyward::{
-    KeySigner, P256KeySigner, Settings,
-    agent::{
-        Agent, FileStore, MemoryStore, Route, RunContext, RunReport, SessionCredential, Step, StopReason, from_fn,
-    },
+    Grant, KeySigner, P256KeySigner, Settings,
+    agent::{Agent, AgentCredential, FileStore, MemoryStore, Route, RunContext, RunReport, Step, StopReason, from_fn},
     bindings::{Call, policy::IPolicyHook::IPolicyHookErrors},
     client::{KeyStatus, Pricing},
     encode,
@@ -42,14 +40,20 @@ async fn test_agent_job_amount_changes_per_run() -> Result<()> {
     let session = P256KeySigner::from_bytes(&[41; 32])?;
     let chain = Chain::start(&[]).await?;
     let now = chain.now().await?;
-    let settings = Settings::builder().expires_at(now + 3_600).build()?;
-    chain.user().execute_as_root(&[grant(&session, settings)]).await?;
-    // The owner's side hands the agent a credential; the agent checks it against the chain.
+    let granted = Grant::builder(session.key()).expires_in(now, Duration::from_hours(1)).build()?;
+    chain.user().execute_as_root(&granted.calls).await?;
+    // The owner's side hands the agent the grant's credential with the key's secret, as JSON; the agent checks it
+    // against the chain.
     let chain_id = chain.relayer.get_chain_id().await?;
-    let json = SessionCredential::new(chain.eoa.address(), chain_id, (&session).into(), settings)?.to_json();
-    let credential = SessionCredential::from_json(&json)?;
-    let account = keyward::client::Account::at(credential.account, chain.relayer.clone());
+    let json =
+        granted.credential(chain.eoa.address(), chain_id, ENTRY_POINT_V08).with_secret((&session).into())?.to_json();
+    let credential = AgentCredential::from_json(&json)?;
+    let account = keyward::client::Account::at(credential.account(), chain.relayer.clone());
     ensure!(credential.check(&account).await? == KeyStatus::Active);
+    ensure!(matches!(
+        credential.check(&keyward::client::Account::at(Address::repeat_byte(1), chain.relayer.clone())).await,
+        Err(keyward::Error::InvalidCredential(_))
+    ));
 
     // 100 wei on run 1, 200 on run 2, 300 on run 3, then finished.
     let shop = Address::repeat_byte(0x71);
