@@ -114,6 +114,8 @@ async fn deploy_delegate_and_grant_with_policy() -> Result<()> {
         &acct,
         "--public-key",
         &session.0.address().to_string(),
+        "--expires-in",
+        "1h",
         "--allow",
         &allow,
         "--max-calls",
@@ -140,16 +142,29 @@ async fn deploy_delegate_and_grant_with_policy() -> Result<()> {
     ensure!(stdout(&o).contains("calls 2 of 2") && stdout(&o).contains("rule allow"), "{}", stdout(&o));
     // A key without a hook, and an unknown key: one line each.
     let plain = Secp256k1Signer(alloy::signers::local::PrivateKeySigner::random());
+    // A grant must say when the key expires, or that it never does.
     let o = run(&["grant", "--account", &acct, "--public-key", &plain.0.address().to_string()]);
+    ensure!(o.status.code() == Some(1) && stderr(&o).contains("--never-expires"), "{}", stderr(&o));
+    let o = run(&["grant", "--account", &acct, "--public-key", &plain.0.address().to_string(), "--never-expires"]);
     ensure!(o.status.success(), "{}", stderr(&o));
     let o = run(&["policy", "--account", &acct, &plain.key_hash().to_string()]);
     ensure!(o.status.code() == Some(1) && stderr(&o).contains("has no hook") && stderr(&o).lines().count() == 1);
     let o = run(&["policy", "--account", &acct, &alloy::primitives::B256::repeat_byte(3).to_string()]);
     ensure!(o.status.code() == Some(1) && stderr(&o).contains("KeyDoesNotExist"), "{}", stderr(&o));
-    let o =
-        run(&["grant", "--account", &acct, "--public-key", &session.0.address().to_string(), "--allow", "nonsense"]);
+    let o = run(&[
+        "grant",
+        "--account",
+        &acct,
+        "--public-key",
+        &session.0.address().to_string(),
+        "--expires-in",
+        "1h",
+        "--allow",
+        "nonsense",
+    ]);
     ensure!(
-        o.status.code() == Some(1) && stderr(&o) == "error: --allow \"nonsense\": expected TARGET:SELECTOR\n",
+        o.status.code() == Some(1)
+            && stderr(&o) == "error: --allow \"nonsense\": call \"nonsense\": expected TARGET:FUNCTION\n",
         "{}",
         stderr(&o)
     );
@@ -249,10 +264,12 @@ async fn gas_budgets_lanes_and_salt() -> Result<()> {
         &acct,
         "--public-key",
         &session.0.address().to_string(),
+        "--expiry",
+        "1d",
         "--allow",
         &allow,
         "--gas-budget-per-day",
-        "1000000000000000",
+        "eth:0.001",
     ]);
     ensure!(o.status.success(), "{}", stderr(&o));
     let o = run(&["--json", "keys", "--account", &acct]);
@@ -301,5 +318,93 @@ async fn gas_budgets_lanes_and_salt() -> Result<()> {
     ensure!(o.status.success(), "{}", stderr(&o));
     let salt = account.domain().await?.salt.unwrap_or_default();
     ensure!(U256::from_be_bytes(salt.0) >> 160 == U256::from(U96::from(7)), "{salt}");
+    Ok(())
+}
+
+/// `grant` in human units (`--expiry 5m`, `--cap eth:0.003 --period 1d`, `--total-cap`, a token by symbol with
+/// `--token`, a call rule by signature), what the hook stores is exactly that; `exec --value eth:...` through
+/// ERC-4337, and the policy's refusal as one line in words with a non-zero exit.
+#[tokio::test]
+async fn grant_in_human_units_and_refusal_in_words() -> Result<()> {
+    use alloy::primitives::{Address, U256};
+
+    let net = Testnet::start().await?;
+    let (eoa, account) = net.new_account(&[]).await?;
+    let token = net.deploy_token().await?;
+    let session = Secp256k1Signer(alloy::signers::local::PrivateKeySigner::random());
+    let url = net.url().to_string();
+    let acct = account.address().to_string();
+    let pk = alloy::primitives::hex::encode_prefixed(eoa.to_bytes());
+    let run = |args: &[&str]| keyward_env(&url, &pk, args);
+    let shop = Address::repeat_byte(0x5e);
+    let receive = format!("{shop}:receive");
+    let tt = format!("tt={token}@6");
+    let o = run(&[
+        "grant",
+        "--account",
+        &acct,
+        "--public-key",
+        &session.0.address().to_string(),
+        "--expiry",
+        "5m",
+        "--token",
+        &tt,
+        "--allow",
+        &receive,
+        "--allow",
+        "tt:transfer(address to, uint256 amount)",
+        "--cap",
+        "eth:0.003",
+        "--period",
+        "1d",
+        "--total-cap",
+        "eth:0.005",
+        "--daily-limit",
+        "tt:1.5",
+        "--gas-budget-per-day",
+        "eth:0.01",
+    ]);
+    ensure!(o.status.success(), "{}", stderr(&o));
+    let kh = session.key_hash().to_string();
+    let o = run(&["--json", "policy", "--account", &acct, &kh]);
+    let p: serde_json::Value = serde_json::from_slice(&o.stdout)?;
+    let native = &p["native"]["limits"];
+    ensure!(native["perPeriod"] == "3000000000000000" && native["lifetime"] == "5000000000000000", "{p}");
+    ensure!(p["tokens"][0]["limits"]["perPeriod"] == "1500000" && p["rules"].as_array().map(Vec::len) == Some(2));
+    let o = run(&["--json", "keys", "--account", &acct]);
+    let k: serde_json::Value = serde_json::from_str(stdout(&o).lines().next().unwrap_or_default())?;
+    ensure!(k["timeLeft"].as_u64().is_some_and(|t| t > 250 && t <= 300), "{k}");
+
+    let dir = std::env::temp_dir().join(format!("keyward-cli-units-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let key_file = dir.join("session.key");
+    std::fs::write(&key_file, alloy::primitives::hex::encode_prefixed(session.0.to_bytes()))?;
+    let relayer = alloy::primitives::hex::encode_prefixed(net.funder().to_bytes());
+    let exec = |value: &str| {
+        Command::new(env!("CARGO_BIN_EXE_keyward"))
+            .args(["exec", "--account", &acct, "--value", value, &shop.to_string()])
+            .env("ETH_RPC_URL", &url)
+            .env("KEYWARD_PRIVATE_KEY", &relayer)
+            .env("KEYWARD_SESSION_KEY_FILE", &key_file)
+            .output()
+            .expect("runs")
+    };
+    let o = exec("eth:0.002");
+    ensure!(o.status.success(), "{}", stderr(&o));
+    ensure!(net.provider().get_balance(shop).await? == U256::from(2_000_000_000_000_000u64));
+    let o = exec("eth:0.002");
+    let line = stderr(&o);
+    ensure!(
+        o.status.code() == Some(1)
+            && line.lines().count() == 1
+            && line.starts_with(
+                "error: spend limit exceeded: this period's spending would reach 0.004 ETH, over its 0.003 ETH limit ("
+            )
+            && line.contains("SpendLimitExceeded"),
+        "{line}"
+    );
+    let o = exec("usdc:1");
+    ensure!(o.status.code() == Some(1) && stderr(&o).contains("--value"), "{}", stderr(&o));
+    std::fs::remove_dir_all(&dir)?;
     Ok(())
 }
