@@ -15,8 +15,9 @@ use keyward::{
     agent::{Agent, FileStore, Route, RunReport},
     bindings::{Call, policy::IPolicyHook::IPolicyHookErrors},
     client::{Account, KeyEvent, Pricing},
-    explain::Retry,
+    explain::{self, Retry},
     grant::{Grant, NativeCaps, Policy, SpendCaps},
+    units::format_eth,
     userop::ENTRY_POINT_V08,
 };
 use keyward_testkit::Testnet;
@@ -71,10 +72,12 @@ pub(crate) async fn run(j: bool) -> Result<()> {
             "gasBudgetPerDayWei": budget.perPeriod.to_string(),
         }),
         &format!(
-            "the PolicyHook's books (`keyward policy`): {spent} of {DAILY_LIMIT_WEI} wei spent in today's window; the account charged the agent's operations {} wei{} of the key's {} wei daily gas budget",
-            gas.inWindow,
+            "the PolicyHook's books (`keyward policy`): {} of {} spent in today's window; the account charged the agent's operations {}{} of the key's {} daily gas budget",
+            format_eth(U256::from(spent)),
+            format_eth(U256::from(DAILY_LIMIT_WEI)),
+            format_eth(U256::from(gas.inWindow)),
             if gas.inWindow.is_zero() { " (this local chain's operations carry zero fees)" } else { "" },
-            budget.perPeriod
+            format_eth(U256::from(budget.perPeriod))
         ),
     );
 
@@ -86,7 +89,8 @@ pub(crate) async fn run(j: bool) -> Result<()> {
             "5",
             json!({ "action": "refused", "reason": "key expired", "error": e.to_string() }),
             &format!(
-                "a day later the limit is fresh, but the expired key is refused (found before signing, nothing sent): {e}"
+                "a day later the limit is fresh, but the expired key is refused (found before signing, nothing sent): {} ({e})",
+                explain::sentence(&e, &explain::Context::default().at(net.now().await?))
             ),
         ),
         Ok(tx) => bail!("an expired key paid: {tx}"),
@@ -100,7 +104,7 @@ pub(crate) async fn run(j: bool) -> Result<()> {
         j,
         "6",
         json!({ "action": "revoked", "keyHash": kh, "tx": tx, "shopReceivedWei": received.to_string() }),
-        &format!("revoked the key: {tx}; the shop received {received} wei"),
+        &format!("revoked the key: {tx}; the shop received {}", format_eth(received)),
     );
     watched(j, &account, kh).await
 }

@@ -1,7 +1,9 @@
 //! Reading the account: keys, a key's policy, a key's gas budget.
 
+use std::time::Duration;
+
 use alloy::{
-    primitives::{Address, B256},
+    primitives::{Address, B256, U256},
     providers::DynProvider,
 };
 use clap::Args;
@@ -12,7 +14,9 @@ use keyward::{
 };
 use serde_json::json;
 
-use crate::args::{Online, out};
+use keyward::units::{Asset, Tokens, format_duration};
+
+use crate::args::{Online, TokenArgs, out};
 
 /// `keyward policy`.
 #[derive(Args)]
@@ -24,6 +28,8 @@ pub(crate) struct PolicyArgs {
     /// The hook to ask (default: the hook in the key's settings).
     #[arg(long)]
     hook: Option<Address>,
+    #[command(flatten)]
+    tokens: TokenArgs,
 }
 
 /// `keyward gas-budget`.
@@ -42,7 +48,8 @@ pub(crate) async fn keys(online: Online, j: bool) -> Result<()> {
 
 /// `keyward policy`.
 pub(crate) async fn policy(a: PolicyArgs, j: bool) -> Result<()> {
-    let account = a.online.account(false).await?;
+    let (account, chain_id) = a.online.connect(false).await?;
+    let tokens = a.tokens.table(chain_id)?;
     let key_hash = a.key_hash;
     let hook = if let Some(h) = a.hook {
         h
@@ -54,7 +61,7 @@ pub(crate) async fn policy(a: PolicyArgs, j: bool) -> Result<()> {
         hook
     };
     let p = account.policy(hook, key_hash).await?;
-    let (v, text) = policy_view(hook, &p);
+    let (v, text) = policy_view(hook, &p, &tokens);
     out(j, &v, &text);
     Ok(())
 }
@@ -68,9 +75,16 @@ pub(crate) async fn gas_budget(args: GasBudgetArgs, j: bool) -> Result<()> {
         "perPeriod": b.perPeriod.to_string(), "period": b.period.to::<u64>(), "lifetime": b.lifetime.to_string(),
         "window": s.window.to::<u64>(), "inWindow": s.inWindow.to_string(), "total": s.total.to_string(),
     });
+    let eth = |v| keyward::units::format_eth(U256::from(v));
     let text = format!(
-        "per period {} wei every {}s, lifetime {} wei (0 = no cap; both 0 allow nothing)\ncharged {} wei in window {} ({}s windows), {} wei in total",
-        b.perPeriod, b.period, b.lifetime, s.inWindow, s.window, b.period, s.total
+        "per period {} every {}, lifetime {} (0 = no cap; both 0 allow nothing)\ncharged {} in window {} ({} windows), {} in total",
+        eth(b.perPeriod),
+        format_duration(Duration::from_secs(b.period.to())),
+        eth(b.lifetime),
+        eth(s.inWindow),
+        s.window,
+        format_duration(Duration::from_secs(b.period.to())),
+        eth(s.total)
     );
     out(j, &v, &text);
     Ok(())
@@ -115,7 +129,11 @@ async fn print_keys(account: &Account<DynProvider>, j: bool) -> Result<()> {
 }
 
 /// A policy as JSON and as text.
-fn policy_view(hook: Address, policy: &keyward::bindings::policy::Policy) -> (serde_json::Value, String) {
+fn policy_view(
+    hook: Address,
+    policy: &keyward::bindings::policy::Policy,
+    table: &Tokens,
+) -> (serde_json::Value, String) {
     use keyward::bindings::policy::{Limits, RuleState, SignatureMode, Spend};
     use std::fmt::Write as _;
 
@@ -160,35 +178,50 @@ fn policy_view(hook: Address, policy: &keyward::bindings::policy::Policy) -> (se
         let _ =
             writeln!(text, "rule {} {}:{} ({} conditions)", state(&r.state), r.target, r.selector, r.conditions.len());
     }
+    // Caps in the asset's units ("no cap" for 0, as the hook reads it), periods as durations.
+    let cap = |asset: Asset, v: U256| if v.is_zero() { "no cap".to_owned() } else { table.format(asset, v) };
+    let every = |period: u64| format_duration(Duration::from_secs(period));
     let native = &policy.native;
     if native.enabled {
+        let n = Asset::Native;
         let _ = writeln!(
             text,
-            "native per call {} per period {} every {}s lifetime {}; spent {} in window, {} in total",
-            native.perCall,
-            native.limits.perPeriod,
-            native.limits.period,
-            native.limits.lifetime,
-            native.spend.inWindow,
-            native.spend.total
+            "native: per call {}, per period {} every {}, lifetime {}; spent {} in this window, {} in total",
+            cap(n, U256::from(native.perCall)),
+            cap(n, U256::from(native.limits.perPeriod)),
+            every(native.limits.period.to()),
+            cap(n, U256::from(native.limits.lifetime)),
+            table.format(n, U256::from(native.spend.inWindow)),
+            table.format(n, U256::from(native.spend.total))
         );
     } else {
         text.push_str("native value not allowed\n");
     }
     for tk in &policy.tokens {
+        let t = Asset::Token(tk.token);
         let _ = writeln!(
             text,
-            "token {} per period {} every {}s lifetime {}; spent {} in window, {} in total",
-            tk.token, tk.limits.perPeriod, tk.limits.period, tk.limits.lifetime, tk.spend.inWindow, tk.spend.total
+            "token {}: per period {} every {}, lifetime {}; spent {} in this window, {} in total",
+            table.name(t),
+            cap(t, U256::from(tk.limits.perPeriod)),
+            every(tk.limits.period.to()),
+            cap(t, U256::from(tk.limits.lifetime)),
+            table.format(t, U256::from(tk.spend.inWindow)),
+            table.format(t, U256::from(tk.spend.total))
         );
     }
     let _ = writeln!(
         text,
-        "calls {} of {} (0 = no cap); {} of {} per {}s window; at most {} per batch",
-        usage.used, usage.maxCalls, usage.inWindow, usage.maxPerPeriod, usage.period, usage.maxPerBatch
+        "calls {} of {} (0 = no cap); {} of {} per {} window; at most {} per batch",
+        usage.used,
+        usage.maxCalls,
+        usage.inWindow,
+        usage.maxPerPeriod,
+        every(usage.period.to()),
+        usage.maxPerBatch
     );
     if policy.paymasters.is_empty() {
-        text.push_str("ERC-4337 gas: any paymaster, or the account within the key's gas budget\n");
+        text.push_str("ERC-4337 gas: no paymaster listed; the account pays, within the key's gas budget\n");
     } else {
         let list: Vec<String> = policy.paymasters.iter().map(ToString::to_string).collect();
         let _ =

@@ -371,6 +371,14 @@ async fn grant_in_human_units_and_refusal_in_words() -> Result<()> {
     let native = &p["native"]["limits"];
     ensure!(native["perPeriod"] == "3000000000000000" && native["lifetime"] == "5000000000000000", "{p}");
     ensure!(p["tokens"][0]["limits"]["perPeriod"] == "1500000" && p["rules"].as_array().map(Vec::len) == Some(2));
+    // As text, in the assets' units.
+    let o = run(&["policy", "--account", &acct, &kh, "--token", &tt]);
+    let text = stdout(&o);
+    ensure!(
+        text.contains("native: per call no cap, per period 0.003 ETH every 1d, lifetime 0.005 ETH; spent 0 ETH")
+            && text.contains("token tt: per period 1.5 tt every 1d, lifetime no cap; spent 0 tt"),
+        "{text}"
+    );
     let o = run(&["--json", "keys", "--account", &acct]);
     let k: serde_json::Value = serde_json::from_str(stdout(&o).lines().next().unwrap_or_default())?;
     ensure!(k["timeLeft"].as_u64().is_some_and(|t| t > 250 && t <= 300), "{k}");
