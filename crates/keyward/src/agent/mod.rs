@@ -57,6 +57,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     Error, ErrorKind, Flags, KeySigner, Settings,
+    bindings::IKeyward::IKeywardErrors,
     bundler::BundlerClient,
     client::{Account, KeyStatus, Pricing, UserOpRequest, UserOpRoute, status_at},
     explain::{self, Retry},
@@ -331,6 +332,11 @@ impl<P: Provider, J: Job, S: Store> Agent<P, J, S> {
                 ErrorKind::RefusedByPolicy => self.refused(&mut state, e, now, settings, next).await,
                 ErrorKind::KeyExpiredOrRevoked => match self.key(now).await {
                     Ok(Err(stop)) => self.stop(&mut state, stop).await,
+                    // The latest block is still inside the window, but the block the run would land in is not
+                    // (the expiry second): the key has expired for every later run.
+                    Ok(Ok(s)) if matches!(e.revert(), Some(Revert::Account(IKeywardErrors::KeyExpired(_)))) => {
+                        self.stop(&mut state, StopReason::Expired { expiration: s.expiration() }).await
+                    }
                     // The key looks usable at the latest block: a boundary second, or a signature the account does
                     // not take. Kept as a refusal (retried next interval), never a silent loop.
                     Ok(Ok(_)) => self.refused(&mut state, e, now, settings, next).await,
