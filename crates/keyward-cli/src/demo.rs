@@ -14,7 +14,7 @@ use keyward::{
     KeySigner, P256KeySigner,
     agent::{Agent, FileStore, Route, RunReport},
     bindings::{Call, policy::IPolicyHook::IPolicyHookErrors},
-    client::{Account, KeyEvent, Pricing},
+    client::{Account, KeyEvent, Pricing, UserOpRoute},
     explain::{self, Retry},
     grant::{Grant, NativeCaps, Policy, SpendCaps},
     units::format_eth,
@@ -30,9 +30,11 @@ const PAYMENT_WEI: u64 = 1_000_000_000_000_000;
 /// What the account may pay in ERC-4337 gas for the key per day (charged at each operation's maximum cost).
 const GAS_BUDGET_PER_DAY_WEI: u128 = 10_000_000_000_000_000;
 
-/// Runs the demo; `j` selects JSON lines.
-pub(crate) async fn run(j: bool) -> Result<()> {
+/// Runs the demo; `j` selects JSON lines; with `bundler`, the agent's operations go through Pimlico's Alto, started
+/// on the demo's chain, instead of `handleOps` sent by the demo's funded account.
+pub(crate) async fn run(j: bool, bundler: bool) -> Result<()> {
     let net = Testnet::start().await?;
+    let alto = if bundler { Some(keyward_testkit::Bundler::start(&net).await?) } else { None };
     step(
         j,
         "1",
@@ -49,7 +51,11 @@ pub(crate) async fn run(j: bool) -> Result<()> {
     let granted_at = net.now().await?;
     let account = delegate_and_grant(j, &net, &session, shop, granted_at).await?;
     let pay = [Call { to: shop, value: U256::from(PAYMENT_WEI), data: Bytes::new() }];
-    run_agent(j, &net, &account, &session, &pay, granted_at).await?;
+    let route = match &alto {
+        Some(alto) => Route::bundler(alto.client(), Duration::from_mins(1), Pricing::Bundler),
+        None => Route::handle_ops(ENTRY_POINT_V08, Pricing::Node),
+    };
+    run_agent(j, &net, &account, &session, &pay, granted_at, route).await?;
 
     // The hook's books, as `keyward policy` shows them: the daily allowance is used up, three calls made. And the
     // account's own books of the key's gas budget: what the agent's operations were charged today.
@@ -166,7 +172,13 @@ async fn run_agent(
     session: &P256KeySigner,
     pay: &[Call],
     granted_at: u64,
+    route: Route,
 ) -> Result<()> {
+    let via = if matches!(&route, Route::UserOp { route, .. } if matches!(**route, UserOpRoute::Bundler { .. })) {
+        "the Alto bundler"
+    } else {
+        "handleOps"
+    };
     let store = std::env::temp_dir().join(format!("keyward-demo-{}.json", std::process::id()));
     let _ = std::fs::remove_file(&store);
     let agent = Agent::new(
@@ -174,7 +186,7 @@ async fn run_agent(
         Box::new(session.clone()),
         pay.to_vec(),
         Duration::from_mins(1),
-        Route::handle_ops(ENTRY_POINT_V08, Pricing::Node),
+        route,
         FileStore::new(&store),
     );
     // The agent starts half a minute after the grant, so no run falls on the expiry second itself: there the
@@ -190,14 +202,18 @@ async fn run_agent(
                 step(
                     j,
                     &n,
-                    json!({ "action": "paid", "run": run, "at": at, "via": "erc4337", "valueWei": PAYMENT_WEI.to_string(), "tx": tx }),
-                    &format!("t+{at}s the agent paid 0.001 ETH through ERC-4337 (run {run}): {tx}"),
+                    json!({ "action": "paid", "run": run, "at": at, "via": "erc4337", "route": via, "valueWei": PAYMENT_WEI.to_string(), "tx": tx }),
+                    &format!("t+{at}s the agent paid 0.001 ETH through ERC-4337, {via} (run {run}): {tx}"),
                 );
             }
-            RunReport::Refused {
-                refusal,
-                error: e @ keyward::Error::Policy(IPolicyHookErrors::SpendLimitExceeded(_)),
-            } if paid == 3 => {
+            // The PolicyHook's daily cap, on either route (the node's simulation, or the bundler's estimate).
+            RunReport::Refused { refusal, error }
+                if paid == 3
+                    && matches!(
+                        refusal.revert(),
+                        Some(keyward::Revert::Policy(IPolicyHookErrors::SpendLimitExceeded(_)))
+                    ) =>
+            {
                 refused += 1;
                 let retry = match refusal.retry {
                     Retry::At(t) => {
@@ -209,7 +225,7 @@ async fn run_agent(
                 step(
                     j,
                     &n,
-                    json!({ "action": "refused", "at": at, "reason": "daily limit reached", "words": refusal.words, "retry": refusal.retry, "error": e.to_string() }),
+                    json!({ "action": "refused", "at": at, "reason": "daily limit reached", "words": refusal.words, "retry": refusal.retry, "revert": format!("{:?}", refusal.revert()), "error": error.to_string() }),
                     &format!(
                         "t+{at}s refused, daily limit reached (found in simulation, nothing sent): {}; {retry}",
                         refusal.words

@@ -69,7 +69,12 @@ enum Command {
     /// native-allowance changes) as JSON lines, then follow new blocks.
     Watch(watch::WatchArgs),
     /// Run the demo on a local anvil it starts itself (`--json`: one JSON line per step).
-    Demo,
+    Demo {
+        /// The agent pays through Pimlico's Alto bundler (started on the demo's chain, on 127.0.0.1) instead of
+        /// `handleOps`.
+        #[arg(long)]
+        bundler: bool,
+    },
 }
 
 async fn run(cli: Cli) -> Result<()> {
@@ -92,7 +97,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::InvalidateNonce(a) => owner::invalidate_nonce(a, j).await,
         Command::UpdateSalt(a) => owner::update_salt(a, j).await,
         Command::Watch(a) => watch::run(a).await,
-        Command::Demo => demo::run(j).await,
+        Command::Demo { bundler } => demo::run(j, bundler).await,
     }
 }
 

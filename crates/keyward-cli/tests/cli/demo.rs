@@ -34,7 +34,8 @@ fn demo_runs() -> Result<()> {
     ensure!(steps.iter().filter(|v| v["action"] == "paid").all(is_tx) && is_tx(&steps[1]) && is_tx(&steps[stop + 3]));
     let refusals = &steps[5..stop];
     ensure!(refusals.iter().all(|v| v["reason"] == "daily limit reached"
-        && v["error"].as_str().is_some_and(|e| e.contains("SpendLimitExceeded"))));
+        && v["error"].as_str().is_some_and(|e| e.contains("SpendLimitExceeded"))
+        && v["revert"].as_str().is_some_and(|e| e.contains("SpendLimitExceeded"))));
     // Chain time: the last refusal is at most at the expiry (valid through its second), the stop after it.
     let expires_in = 300;
     ensure!(refusals.iter().all(|v| v["at"].as_u64().is_some_and(|t| t <= expires_in)));
@@ -48,5 +49,23 @@ fn demo_runs() -> Result<()> {
     ensure!(steps[1]["gasBudgetPerDayWei"] == "10000000000000000", "{}", steps[1]);
     ensure!(steps[stop + 1]["gasBudgetPerDayWei"] == "10000000000000000", "{}", steps[stop + 1]);
     ensure!(steps[stop + 1]["gasChargedTodayWei"].is_string(), "{}", steps[stop + 1]);
+    Ok(())
+}
+
+/// `keyward demo --bundler`: the same story with the agent paying through Alto, refused by the same daily cap in
+/// Alto's estimate (nothing sent), stopping at the expiry.
+#[test]
+fn demo_runs_through_alto() -> Result<()> {
+    let o = keyward(&["--json", "demo", "--bundler"]);
+    ensure!(o.status.success(), "{}", stderr(&o));
+    let steps: Vec<serde_json::Value> = stdout(&o).lines().map(serde_json::from_str).collect::<Result<_, _>>()?;
+    let actions: Vec<&str> = steps.iter().filter_map(|v| v["action"].as_str()).collect();
+    let agent: Vec<&str> = actions.iter().copied().skip(2).take_while(|a| *a != "stopped").collect();
+    ensure!(agent.len() > 3 && agent[..3] == ["paid", "paid", "paid"] && agent[3..].iter().all(|a| *a == "refused"));
+    ensure!(steps.iter().filter(|v| v["action"] == "paid").all(|v| v["route"] == "the Alto bundler"), "{steps:?}");
+    let refused = steps.iter().find(|v| v["action"] == "refused").cloned().unwrap_or_default();
+    ensure!(refused["revert"].as_str().is_some_and(|e| e.contains("SpendLimitExceeded")), "{refused}");
+    ensure!(refused["retry"]["kind"] == "at", "{refused}");
+    ensure!(actions.contains(&"stopped") && actions.last() == Some(&"watched"), "{actions:?}");
     Ok(())
 }
