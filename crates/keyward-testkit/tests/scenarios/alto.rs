@@ -515,7 +515,8 @@ async fn alto_listens_on_loopback_only_and_stops_on_drop() -> Result<()> {
 
 /// The agent runtime on the bundler route: a DCA job whose amount grows each run pays through Alto at Alto's fees;
 /// the PolicyHook's daily cap refuses a run in Alto's estimate (nothing sent), reported typed, in words, with the
-/// window's reset as its retry time; revoking the key stops the agent, typed.
+/// window's reset as its retry time; revoking the key stops the agent, typed; a 5-minute key's agent stops as
+/// expired, keeping its history.
 #[tokio::test]
 async fn agent_pays_through_alto_refusals_typed_revocation_stops() -> Result<()> {
     use keyward::{
@@ -586,5 +587,28 @@ async fn agent_pays_through_alto_refusals_typed_revocation_stops() -> Result<()>
     account.revoke(kh).await?;
     ensure!(matches!(agent.tick().await?, RunReport::Stopped(StopReason::Revoked { .. })));
     ensure!(agent.state().await?.runs == 2);
+
+    // Expiry: a 5-minute key pays through Alto, then its agent stops as expired, typed, keeping its history.
+    let short = keyward::P256KeySigner::from_bytes(&[62; 32])?;
+    let now = ctx.net.now().await?;
+    let grant = Grant::builder(short.key()).expires_in(now, Duration::from_mins(5)).build()?;
+    account.execute_as_root(&grant.calls).await?;
+    let agent = Agent::new(
+        Account::at(account.address(), ctx.node().clone()),
+        Box::new(short),
+        pay(shop, 7).to_vec(),
+        Duration::from_mins(1),
+        Route::bundler(
+            ctx.alto.client().with_request_timeout(Duration::from_mins(1)),
+            RECEIPT_TIMEOUT,
+            Pricing::Bundler,
+        ),
+        MemoryStore::new(),
+    );
+    ensure!(matches!(agent.tick().await?, RunReport::Executed { run: 1, .. }));
+    ctx.net.warp(301).await?;
+    let r = agent.tick().await?;
+    ensure!(matches!(r, RunReport::Stopped(StopReason::Expired { expiration }) if expiration == now + 300), "{r:?}");
+    ensure!(agent.state().await?.runs == 1);
     Ok(())
 }
