@@ -38,25 +38,25 @@ impl FileStore {
         &self.path
     }
 
-    fn error(&self, path: &Path, source: impl std::error::Error + Send + Sync + 'static) -> Error {
-        let _ = self;
-        Error::Store { location: path.display().to_string(), source: Box::new(source) }
-    }
-
     fn read(&self) -> Result<AgentState, Error> {
         match std::fs::read_to_string(&self.path) {
-            Ok(text) => serde_json::from_str(&text).map_err(|e| self.error(&self.path, e)),
+            Ok(text) => serde_json::from_str(&text).map_err(|e| store_error(&self.path, e)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(AgentState::default()),
-            Err(e) => Err(self.error(&self.path, e)),
+            Err(e) => Err(store_error(&self.path, e)),
         }
     }
 
     fn write(&self, state: &AgentState) -> Result<(), Error> {
         let tmp = self.path.with_extension("tmp");
-        let text = serde_json::to_string_pretty(state).map_err(|e| self.error(&self.path, e))?;
-        std::fs::write(&tmp, text).map_err(|e| self.error(&tmp, e))?;
-        std::fs::rename(&tmp, &self.path).map_err(|e| self.error(&self.path, e))
+        let text = serde_json::to_string_pretty(state).map_err(|e| store_error(&self.path, e))?;
+        std::fs::write(&tmp, text).map_err(|e| store_error(&tmp, e))?;
+        std::fs::rename(&tmp, &self.path).map_err(|e| store_error(&self.path, e))
     }
+}
+
+/// A store error at `path`, with its source.
+fn store_error(path: &Path, source: impl std::error::Error + Send + Sync + 'static) -> Error {
+    Error::Store { location: path.display().to_string(), source: Box::new(source) }
 }
 
 impl Store for FileStore {
