@@ -110,7 +110,7 @@ async fn print_keys(account: &Account<DynProvider>, j: bool) -> Result<()> {
     }
     println!("{:<66}  {:<12}  {:<13}  time left", "key hash", "type", "status");
     for k in &keys {
-        let left = k.time_left.map_or_else(|| "never expires".to_owned(), |t| format!("{t}s"));
+        let left = k.time_left.map_or_else(|| "never expires".to_owned(), |t| format_duration(Duration::from_secs(t)));
         let kind = match k.key.keyType {
             KeyType::Secp256k1 => "secp256k1",
             KeyType::P256 => "p256",

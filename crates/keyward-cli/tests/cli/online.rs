@@ -382,6 +382,9 @@ async fn grant_in_human_units_and_refusal_in_words() -> Result<()> {
     let o = run(&["--json", "keys", "--account", &acct]);
     let k: serde_json::Value = serde_json::from_str(stdout(&o).lines().next().unwrap_or_default())?;
     ensure!(k["timeLeft"].as_u64().is_some_and(|t| t > 250 && t <= 300), "{k}");
+    let o = run(&["keys", "--account", &acct]);
+    let row = stdout(&o).lines().nth(1).unwrap_or_default().to_owned();
+    ensure!(row.contains("active") && (row.ends_with("5m") || row.contains("  4m")), "time left as a duration: {row}");
 
     let dir = std::env::temp_dir().join(format!("keyward-cli-units-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
