@@ -1,6 +1,7 @@
 //! The agent runtime on anvil over `handleOps`: a job whose amount changes per run, driven from a session
 //! credential; a policy refusal reported typed, in words, with the window's reset as its retry time, nothing sent,
-//! then the run passing at that time; a lifetime cap that stops the agent; a revoked key stopping it typed.
+//! then the run passing at that time; a lifetime cap that stops the agent; a revoked key stopping it typed; a
+//! credential checked against the chain (another account, a changed grant, a revoked key).
 
 use std::time::Duration;
 
@@ -178,7 +179,21 @@ async fn test_agent_revoked_key_stops_typed() -> Result<()> {
     let agent =
         Agent::new(chain.relayed(), Box::new(session.clone()), pay(shop, 5), Duration::from_mins(1), route(), store);
     ensure!(executed(&agent.tick().await?) == Some(1));
+    // The credential the agent was handed stops matching the chain when the owner changes the grant...
+    let chain_id = chain.relayer.get_chain_id().await?;
+    let credential = Grant::builder(session.key())
+        .never_expires()
+        .build()?
+        .credential(chain.eoa.address(), chain_id, ENTRY_POINT_V08)
+        .with_secret((&session).into())?;
+    ensure!(credential.check(&chain.relayed()).await? == KeyStatus::Active);
+    let now = chain.now().await?;
+    chain.user().update(session.key_hash(), Settings::builder().expires_at(now + 600).build()?).await?;
+    let e = credential.check(&chain.relayed()).await.expect_err("the grant changed");
+    ensure!(matches!(e, keyward::Error::InvalidCredential(_)), "{e}");
+    // ... and says so, without an error, once the key is revoked.
     chain.user().revoke(session.key_hash()).await?;
+    ensure!(credential.check(&chain.relayed()).await? == KeyStatus::Revoked);
     chain.warp(60).await?;
     let block = chain.relayer.get_block_number().await?;
     let r = agent.tick().await?;
