@@ -12,7 +12,8 @@ use alloy::{
 use clap::{Args, ValueEnum};
 use eyre::{Result, WrapErr, bail, eyre};
 use keyward::{
-    Flags, KeyExt, Settings,
+    Flags, KeyExt, KeySigner, Settings,
+    agent::SessionSecret,
     bindings::Key,
     client::Account,
     encode,
@@ -117,6 +118,16 @@ pub(crate) enum KeyKind {
     Webauthn,
 }
 
+impl KeyKind {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Secp256k1 => "secp256k1",
+            Self::P256 => "P256",
+            Self::Webauthn => "WebAuthn",
+        }
+    }
+}
+
 impl KeyArgs {
     /// The key.
     pub(crate) fn key(&self) -> Result<Key> {
@@ -136,6 +147,40 @@ impl KeyArgs {
                 if matches!(self.kind, KeyKind::P256) { Key::p256(x, y) } else { Key::webauthn_p256(x, y) }
             }
         })
+    }
+}
+
+/// A session key's secret, from a file.
+#[derive(Args)]
+pub(crate) struct SessionKeyArgs {
+    /// Session key type.
+    #[arg(long = "key-type", value_enum, default_value = "secp256k1")]
+    pub(crate) key_type: KeyKind,
+    /// File holding the session key's private key (32 bytes hex); never printed.
+    #[arg(long, env = "KEYWARD_SESSION_KEY_FILE")]
+    pub(crate) session_key_file: PathBuf,
+}
+
+impl SessionKeyArgs {
+    /// The session key's secret.
+    pub(crate) fn secret(&self) -> Result<SessionSecret> {
+        let file = &self.session_key_file;
+        let text = std::fs::read_to_string(file).wrap_err_with(|| format!("reading {}", file.display()))?;
+        let private_key: B256 = text.trim().parse().map_err(|_| eyre!("the session key is not 32 bytes of hex"))?;
+        Ok(match self.key_type {
+            KeyKind::Secp256k1 => SessionSecret::Secp256k1 { private_key },
+            KeyKind::P256 => SessionSecret::P256 { private_key },
+            KeyKind::Webauthn => SessionSecret::WebAuthnP256 {
+                private_key,
+                rp_id: "keyward.local".to_owned(),
+                origin: "https://keyward.local".to_owned(),
+            },
+        })
+    }
+
+    /// The session key's signer.
+    pub(crate) fn signer(&self) -> Result<Box<dyn KeySigner>> {
+        self.secret()?.signer().map_err(|_| eyre!("the session key is not a valid {} key", self.key_type.name()))
     }
 }
 

@@ -12,7 +12,7 @@ mod cmd;
 mod demo;
 
 use args::Online;
-use cmd::{exec, offline, owner, read, watch};
+use cmd::{agent, exec, offline, owner, read, watch};
 
 /// Keyward: delegated permissions on EIP-7702 / ERC-4337 accounts.
 #[derive(Parser)]
@@ -68,6 +68,11 @@ enum Command {
     /// Print key and account events (grants, updates, revocations, uses, gas budgets, EntryPoint, nonce, salt and
     /// native-allowance changes) as JSON lines, then follow new blocks.
     Watch(watch::WatchArgs),
+    /// Print the agent credential of a granted session key (account, chain, key, window, hook, secret) as JSON.
+    Credential(agent::CredentialArgs),
+    /// Run the agent runtime with a credential: a call every interval of chain time, refusals in words with when to
+    /// retry, stopping when the key expires or is revoked (`--once`: one tick, for cron).
+    Agent(Box<agent::AgentArgs>),
     /// Run the demo on a local anvil it starts itself (`--json`: one JSON line per step).
     Demo {
         /// The agent pays through Pimlico's Alto bundler (started on the demo's chain, on 127.0.0.1) instead of
@@ -97,6 +102,8 @@ async fn run(cli: Cli) -> Result<()> {
         Command::InvalidateNonce(a) => owner::invalidate_nonce(a, j).await,
         Command::UpdateSalt(a) => owner::update_salt(a, j).await,
         Command::Watch(a) => watch::run(a).await,
+        Command::Credential(a) => agent::credential(a).await,
+        Command::Agent(a) => agent::agent(*a, j).await,
         Command::Demo { bundler } => demo::run(j, bundler).await,
     }
 }

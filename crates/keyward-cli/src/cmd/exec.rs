@@ -1,23 +1,19 @@
 //! `keyward exec`: one call as a session key, through ERC-4337 (`handleOps` sent by the sender, or a bundler) or a
 //! relayed signed batch.
 
-use std::{path::PathBuf, time::Duration};
+use std::time::Duration;
 
-use alloy::{
-    primitives::{Address, B256, Bytes, aliases::U192},
-    signers::local::PrivateKeySigner,
-};
+use alloy::primitives::{Address, Bytes, aliases::U192};
 use clap::{Args, ValueEnum};
-use eyre::{Result, WrapErr, bail, eyre};
+use eyre::{Result, WrapErr, bail};
 use keyward::{
-    KeySigner, P256KeySigner, Secp256k1Signer, WebAuthnSigner,
     bindings::Call,
     bundler::BundlerClient,
     client::{Lane, Pricing, UserOpRequest, UserOpRoute},
 };
 use serde_json::json;
 
-use crate::args::{KeyKind, Online, native_value, out};
+use crate::args::{Online, SessionKeyArgs, native_value, out};
 
 /// Which signed path.
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -41,12 +37,8 @@ pub(crate) struct ExecArgs {
     /// sender; no sender key is needed then.
     #[arg(long, value_name = "URL")]
     bundler: Option<String>,
-    /// Session key type.
-    #[arg(long = "key-type", value_enum, default_value = "secp256k1")]
-    key_type: KeyKind,
-    /// File holding the session key's private key (32 bytes hex); never printed.
-    #[arg(long, env = "KEYWARD_SESSION_KEY_FILE")]
-    session_key_file: PathBuf,
+    #[command(flatten)]
+    session: SessionKeyArgs,
     /// Target.
     to: Address,
     /// Call data (0x hex).
@@ -65,23 +57,6 @@ pub(crate) struct ExecArgs {
     reserved_lane: Option<u32>,
 }
 
-impl ExecArgs {
-    fn signer(&self) -> Result<Box<dyn KeySigner>> {
-        let file = &self.session_key_file;
-        let text = std::fs::read_to_string(file).wrap_err_with(|| format!("reading {}", file.display()))?;
-        let secret: B256 = text.trim().parse().map_err(|_| eyre!("the session key is not 32 bytes of hex"))?;
-        Ok(match self.key_type {
-            KeyKind::Secp256k1 => Box::new(Secp256k1Signer(
-                PrivateKeySigner::from_bytes(&secret).map_err(|_| eyre!("invalid secp256k1 session key"))?,
-            )),
-            KeyKind::P256 => Box::new(P256KeySigner::from_bytes(&secret.0)?),
-            KeyKind::Webauthn => {
-                Box::new(WebAuthnSigner::new(P256KeySigner::from_bytes(&secret.0)?.0, "keyward.local"))
-            }
-        })
-    }
-}
-
 /// Runs the command.
 pub(crate) async fn run(a: ExecArgs, j: bool) -> Result<()> {
     let value = native_value("--value", &a.value)?;
@@ -90,7 +65,7 @@ pub(crate) async fn run(a: ExecArgs, j: bool) -> Result<()> {
         Some(url) => Some(BundlerClient::new(url.parse().wrap_err_with(|| format!("invalid bundler URL {url:?}"))?)),
         None => None,
     };
-    let signer = a.signer()?;
+    let signer = a.session.signer()?;
     let calls = [Call { to: a.to, value, data: a.data.clone() }];
     let lane = match a.lane {
         Some(key) => Lane::Key(U192::from(key)),

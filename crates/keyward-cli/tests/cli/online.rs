@@ -457,3 +457,84 @@ async fn exec_through_a_bundler() -> Result<()> {
     std::fs::remove_dir_all(&dir)?;
     Ok(())
 }
+
+/// `keyward credential` reads a granted key's window from the chain into an agent credential (a file only its
+/// owner reads); `keyward agent --once` ticks the library's agent from a cron: a run, not due within the minute, a
+/// run a minute later, then stopped for good once the key is revoked.
+#[tokio::test]
+async fn agent_from_a_credential_one_tick_per_call() -> Result<()> {
+    use alloy::primitives::{Address, U256};
+
+    let net = Testnet::start().await?;
+    let (eoa, account) = net.new_account(&[]).await?;
+    let session = Secp256k1Signer(alloy::signers::local::PrivateKeySigner::random());
+    let url = net.url().to_string();
+    let acct = account.address().to_string();
+    let pk = alloy::primitives::hex::encode_prefixed(eoa.to_bytes());
+    let o = keyward_env(
+        &url,
+        &pk,
+        &["grant", "--account", &acct, "--public-key", &session.0.address().to_string(), "--expiry", "1h"],
+    );
+    ensure!(o.status.success(), "{}", stderr(&o));
+    let dir = std::env::temp_dir().join(format!("keyward-cli-agent-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)?;
+    let key_file = dir.join("session.key");
+    std::fs::write(&key_file, alloy::primitives::hex::encode_prefixed(session.0.to_bytes()))?;
+    let cred = dir.join("agent.json");
+    let o = Command::new(env!("CARGO_BIN_EXE_keyward"))
+        .args(["credential", "--account", &acct, "--session-key-file"])
+        .arg(&key_file)
+        .arg("--out")
+        .arg(&cred)
+        .env("ETH_RPC_URL", &url)
+        .env_remove("KEYWARD_PRIVATE_KEY")
+        .output()?;
+    ensure!(o.status.success() && o.stdout.is_empty(), "{}", stderr(&o));
+    let c: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&cred)?)?;
+    ensure!(
+        c["keyHash"] == session.key_hash().to_string()
+            && c["expiration"].is_u64()
+            && c["secret"]["type"] == "secp256k1",
+        "{c}"
+    );
+    #[cfg(unix)]
+    ensure!(std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&cred)?.permissions()) & 0o777 == 0o600);
+
+    let shop = Address::repeat_byte(0x5c);
+    let relayer = alloy::primitives::hex::encode_prefixed(net.funder().to_bytes());
+    let tick = || -> Result<serde_json::Value> {
+        let o = Command::new(env!("CARGO_BIN_EXE_keyward"))
+            .args(["--json", "agent", "--to", &shop.to_string(), "--value", "wei:5", "--every", "1m", "--once"])
+            .arg("--credential")
+            .arg(&cred)
+            .arg("--state")
+            .arg(dir.join("state.json"))
+            .env("ETH_RPC_URL", &url)
+            .env("KEYWARD_PRIVATE_KEY", &relayer)
+            .output()?;
+        ensure!(o.status.success(), "{}", stderr(&o));
+        Ok(serde_json::from_slice(&o.stdout)?)
+    };
+    let r = tick()?;
+    ensure!(r["event"] == "executed" && r["run"] == 1, "{r}");
+    let r = tick()?;
+    ensure!(r["event"] == "notDue" && r["inSecs"].as_u64().is_some_and(|s| s <= 60), "{r}");
+    net.warp(60).await?;
+    let r = tick()?;
+    ensure!(r["event"] == "executed" && r["run"] == 2, "{r}");
+    ensure!(net.provider().get_balance(shop).await? == U256::from(10));
+    let o = keyward_env(&url, &pk, &["revoke", "--account", &acct, &session.key_hash().to_string()]);
+    ensure!(o.status.success(), "{}", stderr(&o));
+    net.warp(60).await?;
+    // The credential no longer matches a registered key: the agent says it stopped, and keeps saying so.
+    let r = tick()?;
+    ensure!(r["event"] == "stopped" && r["stop"]["reason"] == "revoked", "{r}");
+    let r = tick()?;
+    ensure!(r["event"] == "stopped", "{r}");
+    let state: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("state.json"))?)?;
+    ensure!(state["runs"] == 2 && state["stopped"]["reason"] == "revoked", "{state}");
+    std::fs::remove_dir_all(&dir)?;
+    Ok(())
+}
