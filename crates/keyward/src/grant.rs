@@ -1182,8 +1182,9 @@ impl From<KeyKind> for KeyType {
 }
 
 /// What you hand an agent so it can act with a session key: where (account, chain, EntryPoint), which key, under
-/// which hook and for how long. It holds no secret: give the agent its signing key separately. Serializes as JSON
-/// (camelCase); reading it back checks that the key hash is the key's.
+/// which hook and for how long. It holds no secret: `with_secret` (feature `client`) adds the key's secret to make
+/// the `agent::AgentCredential` an agent runs from, or give the agent its signing key separately. Serializes as
+/// JSON (camelCase); reading it back checks that the key hash is the key's.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", try_from = "RawCredential")]
 pub struct SessionCredential {
