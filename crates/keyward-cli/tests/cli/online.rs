@@ -538,3 +538,35 @@ async fn agent_from_a_credential_one_tick_per_call() -> Result<()> {
     std::fs::remove_dir_all(&dir)?;
     Ok(())
 }
+
+/// Bad caps are refused before anything is sent, one line each: two per-period caps on one asset, two lifetime
+/// caps, more decimals than the token has, a 0 cap (which would mean "no cap" on chain); a cap without its period is
+/// a usage error.
+#[tokio::test]
+async fn grant_refuses_bad_caps_and_sends_nothing() -> Result<()> {
+    let net = Testnet::start().await?;
+    let (eoa, account) = net.new_account(&[]).await?;
+    let token = net.deploy_token().await?;
+    let url = net.url().to_string();
+    let acct = account.address().to_string();
+    let pk = alloy::primitives::hex::encode_prefixed(eoa.to_bytes());
+    let run = |args: &[&str]| keyward_env(&url, &pk, args);
+    let tt = format!("tt={token}@6");
+    let other = Secp256k1Signer(alloy::signers::local::PrivateKeySigner::random()).0.address().to_string();
+    let base = ["grant", "--account", &acct, "--public-key", &other, "--expiry", "5m", "--token", &tt];
+    let block = net.provider().get_block_number().await?;
+    for (extra, expected) in [
+        (&["--cap", "eth:1", "--period", "1d", "--daily-limit", "eth:2"][..], "already has a per-period cap"),
+        (&["--total-cap", "tt:1", "--total-cap", "tt:2"], "already has a lifetime cap"),
+        (&["--daily-limit", "tt:0.0000001"], "more decimal places than the 6"),
+        (&["--daily-limit", "eth:0"], "which means \"no cap\" on chain"),
+    ] {
+        let o = run(&[&base[..], extra].concat());
+        ensure!(o.status.code() == Some(1) && stderr(&o).lines().count() == 1, "{extra:?}: {}", stderr(&o));
+        ensure!(stderr(&o).contains(expected), "{extra:?}: {}", stderr(&o));
+    }
+    let o = run(&[&base[..], &["--cap", "eth:1"]].concat());
+    ensure!(o.status.code() == Some(2) && stderr(&o).contains("--period"), "{}", stderr(&o));
+    ensure!(net.provider().get_block_number().await? == block, "nothing was sent");
+    Ok(())
+}
