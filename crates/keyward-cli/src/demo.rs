@@ -14,8 +14,10 @@ use keyward::{
     KeySigner, P256KeySigner,
     agent::{Agent, FileStore, Route, RunReport},
     bindings::{Call, policy::IPolicyHook::IPolicyHookErrors},
-    client::{Account, KeyEvent},
-    encode, policy,
+    client::{Account, KeyEvent, Pricing, UserOpRoute},
+    explain::{self, Retry},
+    grant::{Grant, NativeCaps, Policy, SpendCaps},
+    units::format_eth,
     userop::ENTRY_POINT_V08,
 };
 use keyward_testkit::Testnet;
@@ -28,9 +30,11 @@ const PAYMENT_WEI: u64 = 1_000_000_000_000_000;
 /// What the account may pay in ERC-4337 gas for the key per day (charged at each operation's maximum cost).
 const GAS_BUDGET_PER_DAY_WEI: u128 = 10_000_000_000_000_000;
 
-/// Runs the demo; `j` selects JSON lines.
-pub(crate) async fn run(j: bool) -> Result<()> {
+/// Runs the demo; `j` selects JSON lines; with `bundler`, the agent's operations go through Pimlico's Alto, started
+/// on the demo's chain, instead of `handleOps` sent by the demo's funded account.
+pub(crate) async fn run(j: bool, bundler: bool) -> Result<()> {
     let net = Testnet::start().await?;
+    let alto = if bundler { Some(keyward_testkit::Bundler::start(&net).await?) } else { None };
     step(
         j,
         "1",
@@ -47,7 +51,11 @@ pub(crate) async fn run(j: bool) -> Result<()> {
     let granted_at = net.now().await?;
     let account = delegate_and_grant(j, &net, &session, shop, granted_at).await?;
     let pay = [Call { to: shop, value: U256::from(PAYMENT_WEI), data: Bytes::new() }];
-    run_agent(j, &net, &account, &session, &pay, granted_at).await?;
+    let route = match &alto {
+        Some(alto) => Route::bundler(alto.client(), Duration::from_mins(1), Pricing::Bundler),
+        None => Route::handle_ops(ENTRY_POINT_V08, Pricing::Node),
+    };
+    run_agent(j, &net, &account, &session, &pay, granted_at, route).await?;
 
     // The hook's books, as `keyward policy` shows them: the daily allowance is used up, three calls made. And the
     // account's own books of the key's gas budget: what the agent's operations were charged today.
@@ -70,21 +78,26 @@ pub(crate) async fn run(j: bool) -> Result<()> {
             "gasBudgetPerDayWei": budget.perPeriod.to_string(),
         }),
         &format!(
-            "the PolicyHook's books (`keyward policy`): {spent} of {DAILY_LIMIT_WEI} wei spent in today's window; the account charged the agent's operations {} wei{} of the key's {} wei daily gas budget",
-            gas.inWindow,
+            "the PolicyHook's books (`keyward policy`): {} of {} spent in today's window; the account charged the agent's operations {}{} of the key's {} daily gas budget",
+            format_eth(U256::from(spent)),
+            format_eth(U256::from(DAILY_LIMIT_WEI)),
+            format_eth(U256::from(gas.inWindow)),
             if gas.inWindow.is_zero() { " (this local chain's operations carry zero fees)" } else { "" },
-            budget.perPeriod
+            format_eth(U256::from(budget.perPeriod))
         ),
     );
 
-    // The account enforces the expiry itself: an operation signed with the expired key anyway is rejected.
+    // The account enforces the expiry itself: an operation of the expired key is refused in its simulation.
     net.warp(86_400).await?;
     match net.relayed(account.address()).execute_user_op(&session, &pay, ENTRY_POINT_V08).await {
-        Err(e @ keyward::Error::UserOpRejected(_)) if e.to_string().contains("AA22") => step(
+        Err(e) if e.kind() == keyward::ErrorKind::KeyExpiredOrRevoked => step(
             j,
             "5",
             json!({ "action": "refused", "reason": "key expired", "error": e.to_string() }),
-            &format!("a day later the limit is fresh, but an operation signed with the expired key anyway: {e}"),
+            &format!(
+                "a day later the limit is fresh, but the expired key is refused (found before signing, nothing sent): {} ({e})",
+                explain::sentence(&e, &explain::Context::default().at(net.now().await?))
+            ),
         ),
         Ok(tx) => bail!("an expired key paid: {tx}"),
         Err(e) => bail!("the expired key was refused for another reason: {e}"),
@@ -97,7 +110,7 @@ pub(crate) async fn run(j: bool) -> Result<()> {
         j,
         "6",
         json!({ "action": "revoked", "keyHash": kh, "tx": tx, "shopReceivedWei": received.to_string() }),
-        &format!("revoked the key: {tx}; the shop received {received} wei"),
+        &format!("revoked the key: {tx}; the shop received {}", format_eth(received)),
     );
     watched(j, &account, kh).await
 }
@@ -114,17 +127,25 @@ async fn delegate_and_grant(
 ) -> Result<Account<DynProvider>> {
     let kh = session.key_hash();
     let expires_at = granted_at + LIFETIME;
-    let settings = net.policy_settings().gas_budget(true).expires_at(expires_at).build()?;
+    let day = Duration::from_hours(24);
+    // The grant builder writes the one batch: grant (settings naming the hook), gas budget, then the policy.
+    let grant = Grant::builder(session.key())
+        .expires_at(expires_at)
+        .gas_budget(SpendCaps::periodic(U256::from(GAS_BUDGET_PER_DAY_WEI), day))
+        .policy(
+            net.policy_hook,
+            Policy::new().allow_transfers_to(shop).native_limit(NativeCaps {
+                per_period: Some(U256::from(DAILY_LIMIT_WEI)),
+                period: Some(day),
+                ..NativeCaps::default()
+            }),
+        )
+        .build()?;
+    let settings = grant.settings;
     let eoa = PrivateKeySigner::random();
     net.fund(eoa.address(), U256::from(10u128.pow(19))).await?;
     let account = Account::at(eoa.address(), net.provider_for(&eoa));
-    let calls = [
-        Testnet::grant_call(&session.key(), settings),
-        encode::self_call(encode::set_gas_budget(kh, encode::gas_budget(GAS_BUDGET_PER_DAY_WEI, 86_400, 0)?)),
-        policy::to_hook(net.policy_hook, policy::allow(kh, shop, policy::EMPTY_CALLDATA)),
-        policy::to_hook(net.policy_hook, policy::native_limits(kh, 0, DAILY_LIMIT_WEI, 86_400, 0)),
-    ];
-    let tx: TxHash = account.delegate_and_execute(&eoa, net.keyward, &calls).await?;
+    let tx: TxHash = account.delegate(&eoa, net.keyward, &grant.calls).await?;
     step(
         j,
         "2",
@@ -151,7 +172,13 @@ async fn run_agent(
     session: &P256KeySigner,
     pay: &[Call],
     granted_at: u64,
+    route: Route,
 ) -> Result<()> {
+    let via = if matches!(&route, Route::UserOp { route, .. } if matches!(**route, UserOpRoute::Bundler { .. })) {
+        "the Alto bundler"
+    } else {
+        "handleOps"
+    };
     let store = std::env::temp_dir().join(format!("keyward-demo-{}.json", std::process::id()));
     let _ = std::fs::remove_file(&store);
     let agent = Agent::new(
@@ -159,7 +186,7 @@ async fn run_agent(
         Box::new(session.clone()),
         pay.to_vec(),
         Duration::from_mins(1),
-        Route::UserOp(ENTRY_POINT_V08),
+        route,
         FileStore::new(&store),
     );
     // The agent starts half a minute after the grant, so no run falls on the expiry second itself: there the
@@ -175,24 +202,43 @@ async fn run_agent(
                 step(
                     j,
                     &n,
-                    json!({ "action": "paid", "run": run, "at": at, "via": "erc4337", "valueWei": PAYMENT_WEI.to_string(), "tx": tx }),
-                    &format!("t+{at}s the agent paid 0.001 ETH through ERC-4337 (run {run}): {tx}"),
+                    json!({ "action": "paid", "run": run, "at": at, "via": "erc4337", "route": via, "valueWei": PAYMENT_WEI.to_string(), "tx": tx }),
+                    &format!("t+{at}s the agent paid 0.001 ETH through ERC-4337, {via} (run {run}): {tx}"),
                 );
             }
-            RunReport::Refused(e @ keyward::Error::Policy(IPolicyHookErrors::SpendLimitExceeded(_))) if paid == 3 => {
+            // The PolicyHook's daily cap, on either route (the node's simulation, or the bundler's estimate).
+            RunReport::Refused { refusal, error }
+                if paid == 3
+                    && matches!(
+                        refusal.revert(),
+                        Some(keyward::Revert::Policy(IPolicyHookErrors::SpendLimitExceeded(_)))
+                    ) =>
+            {
                 refused += 1;
+                let retry = match refusal.retry {
+                    Retry::At(t) => {
+                        format!("the agent waits until the window resets, t+{}s", t.saturating_sub(granted_at))
+                    }
+                    Retry::NextRun => "the agent tries again next run".to_owned(),
+                    Retry::Never => "no later run can pass".to_owned(),
+                };
                 step(
                     j,
                     &n,
-                    json!({ "action": "refused", "at": at, "reason": "daily limit reached", "error": e.to_string() }),
-                    &format!("t+{at}s refused, daily limit reached (found in simulation, nothing sent): {e}"),
+                    json!({ "action": "refused", "at": at, "reason": "daily limit reached", "words": refusal.words, "retry": refusal.retry, "revert": format!("{:?}", refusal.revert()), "error": error.to_string() }),
+                    &format!(
+                        "t+{at}s refused, daily limit reached (found in simulation, nothing sent): {}; {retry}",
+                        refusal.words
+                    ),
                 );
             }
+            // Waiting for the window the refusal named, or for the next minute.
+            RunReport::NotDue { .. } if refused > 0 => {}
             RunReport::Stopped(why) if refused > 0 => {
                 step(
                     j,
                     &n,
-                    json!({ "action": "stopped", "at": at, "reason": why }),
+                    json!({ "action": "stopped", "at": at, "reason": why.to_string(), "stop": why }),
                     &format!("t+{at}s the agent stopped: {why}"),
                 );
                 break;
@@ -201,7 +247,7 @@ async fn run_agent(
         }
         net.warp(60).await?;
     }
-    let state = agent.state()?;
+    let state = agent.state().await?;
     let _ = std::fs::remove_file(&store);
     if state.stopped.is_none() {
         bail!("the agent did not stop at the key's expiry");
@@ -221,7 +267,7 @@ async fn watched(j: bool, account: &Account<DynProvider>, kh: B256) -> Result<()
         "7",
         json!({ "action": "watched", "events": events.len(), "uses": uses }),
         &format!(
-            "the account's log, which `keyward watch` follows, holds {} key events: the grant (Registered, KeySettingsUpdated, GasBudgetSet), {uses} uses (KeyUsed) and the revocation",
+            "the account's log, which `keyward watch` follows, holds {} key events: the grant (one event for its Registered, KeySettingsUpdated and GasBudgetSet logs), {uses} uses (KeyUsed) and the revocation",
             events.len()
         ),
     );

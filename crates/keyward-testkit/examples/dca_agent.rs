@@ -10,7 +10,7 @@ use alloy::primitives::{Address, U256};
 use keyward::{
     KeySigner, P256KeySigner,
     agent::{Agent, FileStore, Route, RunReport},
-    client::Account,
+    client::{Account, Pricing},
     encode, policy,
     userop::ENTRY_POINT_V08,
 };
@@ -32,7 +32,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             // 0.01 ETH of gas a day, then the account pays nothing more for this key.
             encode::self_call(encode::set_gas_budget(kh, encode::gas_budget(10u128.pow(16), 86_400, 0)?)),
             policy::to_hook(net.policy_hook, policy::allow(kh, token, transfer)),
-            policy::to_hook(net.policy_hook, policy::token_limit(kh, token, 1_000, 86_400, 0)),
+            policy::to_hook(
+                net.policy_hook,
+                policy::token_limit(
+                    kh,
+                    token,
+                    &policy::SpendCaps::periodic(U256::from(1_000), Duration::from_hours(24)),
+                )?,
+            ),
         ])
         .await?;
     net.mint(token, account.address(), U256::from(1_000_000)).await?;
@@ -43,15 +50,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Box::new(key),
         vec![Testnet::transfer_call(token, pool, U256::from(100))],
         Duration::from_mins(1),
-        Route::UserOp(ENTRY_POINT_V08),
+        Route::handle_ops(ENTRY_POINT_V08, Pricing::Node),
         FileStore::new(&store_path),
     );
     loop {
         match agent.tick().await? {
             RunReport::Executed { run, tx } => println!("run {run}: bought 100 in {tx}"),
-            RunReport::NotDue(secs) => println!("next run in {secs}s"),
+            RunReport::NotDue { in_secs, .. } => println!("next run in {in_secs}s"),
+            RunReport::Skipped { next_due } => println!("nothing to do; next run at {next_due}"),
             RunReport::Failed(e) => println!("attempt failed, will retry: {e}"),
-            RunReport::Refused(e) => println!("refused, nothing sent: {e}"),
+            RunReport::Refused { refusal, .. } => {
+                println!("refused, nothing sent: {} (retry: {:?})", refusal.words, refusal.retry);
+            }
             RunReport::Stopped(why) => {
                 println!("stopped: {why}; state in {}", store_path.display());
                 break;

@@ -350,7 +350,7 @@ impl Bundler {
                         return Err(AltoError::Probe { answer: format!("{eps:?}"), log: self.log.clone() });
                     }
                     // Up, but refusing the probe: waiting will not help.
-                    Err(e @ keyward::bundler::BundlerError::Rpc(_)) => {
+                    Err(e @ keyward::Error::Bundler(_)) => {
                         return Err(AltoError::Probe { answer: e.to_string(), log: self.log.clone() });
                     }
                     // Not answering yet.

@@ -196,7 +196,7 @@ impl Testnet {
         let eoa = PrivateKeySigner::random();
         self.fund(eoa.address(), U256::from(10u128.pow(19))).await?;
         let account = Account::at(eoa.address(), self.provider_for(&eoa));
-        account.delegate_and_execute(&eoa, self.keyward, first_calls).await?;
+        account.delegate(&eoa, self.keyward, first_calls).await?;
         Ok((eoa, account))
     }
 

@@ -46,7 +46,7 @@ fn benches(c: &mut Criterion) {
 
     let op = userop::UserOpBuilder::new(Address::repeat_byte(4), U256::from(9))
         .call(encode::self_call(encode::revoke_all()))
-        .build();
+        .build_for_estimate();
     c.bench_function("userOpHash", |b| {
         b.iter(|| userop::user_op_hash(black_box(&op), userop::ENTRY_POINT_V08, 1, None))
     });

@@ -38,8 +38,7 @@ async fn main() -> Result<()> {
     let now =
         relayer.get_block_by_number(alloy::eips::BlockNumberOrTag::Latest).await?.ok_or_eyre("block")?.header.timestamp;
     let settings = Settings::builder().expires_in(now, Duration::from_mins(5)).build()?;
-    let tx =
-        user.delegate_and_execute(&eoa, keyward, &[encode::self_call(encode::grant(&session.key(), settings))]).await?;
+    let tx = user.delegate(&eoa, keyward, &[encode::self_call(encode::grant(&session.key(), settings))]).await?;
     println!("EOA {} delegated to Keyward and granted a 5-minute P256 session key in one tx: {tx}", eoa.address());
     for k in user.keys().await? {
         println!("  key {} status {:?}, {}s left", k.key_hash, k.status, k.time_left.unwrap_or_default());

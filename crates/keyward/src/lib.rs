@@ -1,25 +1,44 @@
 #![doc = include_str!("../README.md")]
 
-#[cfg(feature = "client")]
-pub mod agent;
+// What the account is and how its words are built (no chain needed).
 pub mod bindings;
-#[cfg(feature = "bundler")]
-pub mod bundler;
-#[cfg(feature = "client")]
-pub mod client;
-pub mod deploy;
-pub mod eip712;
 pub mod encode;
-mod error;
 pub mod hooks;
 pub mod key;
 pub mod lanes;
 pub mod policy;
 pub mod settings;
-pub mod signer;
 pub mod userop;
 
-pub use error::Error;
+// Writing a grant as people think of it: human amounts and durations, a builder that cannot forget the hook.
+pub mod grant;
+pub mod units;
+
+// Signing for every path (relayed batches, ERC-4337, ERC-1271 with ERC-7739).
+pub mod eip712;
+pub mod signer;
+
+// Deployment (CREATE2 salts and addresses, the embedded bytecode below).
+pub mod deploy;
+
+// Talking to a chain: the account (feature `client`), a bundler (feature `bundler`), a delegated agent.
+#[cfg(feature = "client")]
+pub mod agent;
+#[cfg(feature = "bundler")]
+pub mod bundler;
+#[cfg(feature = "client")]
+pub mod client;
+
+// One error enum for the crate, and what a failure means (the same on every route).
+mod error;
+pub mod failure;
+
+// Refusals in words, and when to retry.
+pub mod explain;
+
+pub use error::{BoxError, Error};
+pub use failure::{AaCode, ErrorKind, Revert};
+pub use grant::{Grant, GrantBuilder, GrantError, Policy};
 pub use key::{KeyExt, ROOT_KEY_HASH};
 pub use settings::{Flags, Settings, SettingsBuilder};
 pub use signer::{KeySigner, P256KeySigner, RootSigner, Secp256k1Signer, WebAuthnSigner};

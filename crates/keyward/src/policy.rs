@@ -1,19 +1,30 @@
 //! Call data for configuring a key's policy on the PolicyHook. Each is a call from the account to the hook:
 //! wrap it with [`to_hook`] and execute it as the root or an admin key, in the same batch as the grant.
 //!
+//! Prefer [`crate::grant`]: its builder writes the whole batch (grant first, settings naming the hook) from named
+//! caps and typed calls. These are the single calls it is made of, for reconfiguring a granted key.
+//!
 //! The hook refuses configuration for a key whose settings do not name it (`HookNotInSettings`): grant the key with
 //! [`crate::SettingsBuilder::policy_hook`] first in the batch. Under ERC-4337 a PolicyHook key needs a paymaster
 //! (optionally from [`paymasters`]) or the [`crate::Flags::GAS_BUDGET`] flag with a budget
 //! ([`crate::encode::set_gas_budget`]): the hook refuses account-paid gas otherwise (`PaymasterRequired`).
 
+use std::time::Duration;
+
 use alloy::{
-    primitives::{Address, B256, Bytes, U256, address},
+    primitives::{
+        Address, B256, Bytes, U256, address,
+        aliases::{U40, U96},
+    },
     sol_types::SolCall,
 };
 
-use crate::bindings::{
-    Call,
-    policy::{Condition, ConditionOp, IPolicyHook, Limits, RuleState, SignatureMode},
+use crate::{
+    bindings::{
+        Call, GasBudget,
+        policy::{Condition, ConditionOp, IPolicyHook, Limits, RuleState, SignatureMode},
+    },
+    grant::{CapOf, GrantError},
 };
 
 pub use crate::hooks::POLICY_HOOK_FLAGS;
@@ -94,48 +105,218 @@ pub fn conditions(key_hash: B256, target: Address, selector: [u8; 4], conditions
         .into()
 }
 
-/// `setTokenLimit(keyHash, token, true, limits)`: caps per `period` seconds and in total (0 = no cap).
-pub fn token_limit(key_hash: B256, token: Address, per_period: u128, period_secs: u64, lifetime: u128) -> Bytes {
-    let limits = Limits {
-        perPeriod: alloy::primitives::aliases::U96::saturating_from(per_period),
-        lifetime: alloy::primitives::aliases::U96::saturating_from(lifetime),
-        period: alloy::primitives::aliases::U40::saturating_from(period_secs),
-    };
-    IPolicyHook::setTokenLimitCall { keyHash: key_hash, token, enabled: true, limits }.abi_encode().into()
+/// Caps in one asset, by name (`None`: no cap in that dimension). On chain a cap of 0 means "no cap", so
+/// `Some(0)` is refused rather than sent; amounts are base units (wei for native value and gas) and must fit the
+/// contract's `uint96`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct SpendCaps {
+    /// The most spent in one window of `period`.
+    pub per_period: Option<U256>,
+    /// The window of `per_period` (whole seconds, 1 to 2^40 - 1). Token and native windows start when the caps
+    /// are set and follow each other; gas budget windows are aligned to multiples of the period since the Unix
+    /// epoch.
+    pub period: Option<Duration>,
+    /// The most spent over the key's lifetime.
+    pub lifetime: Option<U256>,
 }
 
-/// `setNativeLimits(keyHash, true, perCall, limits)`.
-pub fn native_limits(key_hash: B256, per_call: u128, per_period: u128, period_secs: u64, lifetime: u128) -> Bytes {
-    let limits = Limits {
-        perPeriod: alloy::primitives::aliases::U96::saturating_from(per_period),
-        lifetime: alloy::primitives::aliases::U96::saturating_from(lifetime),
-        period: alloy::primitives::aliases::U40::saturating_from(period_secs),
-    };
-    IPolicyHook::setNativeLimitsCall { keyHash: key_hash, enabled: true, perCall: per_call, limits }.abi_encode().into()
+impl SpendCaps {
+    /// At most `amount` per `period`.
+    pub const fn periodic(amount: U256, period: Duration) -> Self {
+        Self { per_period: Some(amount), period: Some(period), lifetime: None }
+    }
+
+    /// At most `amount` over the key's lifetime.
+    pub const fn total(amount: U256) -> Self {
+        Self { per_period: None, period: None, lifetime: Some(amount) }
+    }
+
+    /// Adds a lifetime cap.
+    #[must_use]
+    pub const fn with_lifetime(mut self, amount: U256) -> Self {
+        self.lifetime = Some(amount);
+        self
+    }
+
+    /// The ABI's `Limits`, checked.
+    pub fn limits(&self, cap: CapOf) -> Result<Limits, GrantError> {
+        let (per_period, period, lifetime) = check_caps(cap, self.per_period, self.period, self.lifetime)?;
+        if per_period.is_zero() && lifetime.is_zero() {
+            return Err(GrantError::NoCap { cap });
+        }
+        Ok(Limits { perPeriod: per_period, lifetime, period })
+    }
+
+    /// The account's `GasBudget` for these caps in wei, checked (a budget without any cap would pay nothing).
+    pub fn gas_budget(&self) -> Result<GasBudget, GrantError> {
+        let l = self.limits(CapOf::Gas)?;
+        Ok(GasBudget { perPeriod: l.perPeriod, period: l.period, lifetime: l.lifetime })
+    }
 }
 
-/// `setUsageLimits(keyHash, maxCalls, maxPerPeriod, period, maxPerBatch)`: call caps in the key's lifetime, per
-/// `period_secs` window and per batch (0 = no cap in that dimension).
-pub fn usage_limits(
-    key_hash: B256,
-    max_calls: u32,
-    max_per_period: u32,
-    period_secs: u64,
-    max_per_batch: u16,
-) -> Bytes {
-    IPolicyHook::setUsageLimitsCall {
+/// Native value caps, by name (`None`: no cap in that dimension; `Some(0)` is refused, as 0 means "no cap" on
+/// chain). Wei; `per_call` fits `uint128`, the others `uint96`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct NativeCaps {
+    /// The most one call may move.
+    pub per_call: Option<U256>,
+    /// The most per window of `period`.
+    pub per_period: Option<U256>,
+    /// The window of `per_period`.
+    pub period: Option<Duration>,
+    /// The most over the key's lifetime.
+    pub lifetime: Option<U256>,
+}
+
+/// Call counts, by name (`None`: no cap; `Some(0)` is refused, as 0 means "no cap" on chain).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct UsageLimits {
+    /// The most calls over the key's lifetime.
+    pub max_calls: Option<u32>,
+    /// The most calls per window of `period`.
+    pub max_per_period: Option<u32>,
+    /// The window of `max_per_period`.
+    pub period: Option<Duration>,
+    /// The most calls in one batch.
+    pub max_per_batch: Option<u16>,
+}
+
+fn nonzero<T: PartialEq + Default>(cap: CapOf, field: &'static str, v: Option<T>) -> Result<Option<T>, GrantError> {
+    match v {
+        Some(x) if x == T::default() => Err(GrantError::ZeroCap { cap, field }),
+        other => Ok(other),
+    }
+}
+
+fn check_period(cap: CapOf, has_cap: bool, period: Option<Duration>) -> Result<U40, GrantError> {
+    let Some(p) = period else {
+        return if has_cap { Err(GrantError::PeriodRequired { cap }) } else { Ok(U40::ZERO) };
+    };
+    if p.subsec_nanos() != 0 {
+        return Err(GrantError::NotWholeSeconds { what: "period", duration: p });
+    }
+    if p.is_zero() {
+        return Err(GrantError::InvalidPeriod { cap, period: p, reason: "is zero" });
+    }
+    let secs = U40::try_from(p.as_secs()).map_err(|_| GrantError::InvalidPeriod {
+        cap,
+        period: p,
+        reason: "does not fit in 40 bits",
+    })?;
+    if !has_cap {
+        return Err(GrantError::PeriodWithoutCap { cap });
+    }
+    Ok(secs)
+}
+
+fn u96(cap: CapOf, field: &'static str, v: Option<U256>) -> Result<U96, GrantError> {
+    let v = nonzero(cap, field, v)?.unwrap_or_default();
+    let max = U256::from(U96::MAX);
+    if v > max {
+        return Err(GrantError::CapTooLarge { cap, field, value: v, max });
+    }
+    // Checked above: nothing is saturated.
+    Ok(U96::saturating_from(v))
+}
+
+fn check_caps(
+    cap: CapOf,
+    per_period: Option<U256>,
+    period: Option<Duration>,
+    lifetime: Option<U256>,
+) -> Result<(U96, U40, U96), GrantError> {
+    let per = u96(cap, "per_period", per_period)?;
+    let life = u96(cap, "lifetime", lifetime)?;
+    let period = check_period(cap, per_period.is_some(), period)?;
+    Ok((per, period, life))
+}
+
+fn check_token(token: Address) -> Result<(), GrantError> {
+    let reason = if token == Address::ZERO {
+        "the zero address"
+    } else if token == ANY_TARGET {
+        "the wildcard"
+    } else if token == ERC20_ETH {
+        "ERC20ETH counts as native value: use native_limit"
+    } else {
+        return Ok(());
+    };
+    Err(GrantError::InvalidToken { token, reason })
+}
+
+/// `setTokenLimit(keyHash, token, true, limits)`: `token`'s caps for the key, by name, checked (see
+/// [`SpendCaps`]).
+pub fn token_limit(key_hash: B256, token: Address, caps: &SpendCaps) -> Result<Bytes, GrantError> {
+    check_token(token)?;
+    let limits = caps.limits(CapOf::Token(token))?;
+    Ok(IPolicyHook::setTokenLimitCall { keyHash: key_hash, token, enabled: true, limits }.abi_encode().into())
+}
+
+/// `setTokenLimit(keyHash, token, false, 0)`: `token` is no longer limited for the key (nor callable through
+/// Permit2).
+pub fn remove_token_limit(key_hash: B256, token: Address) -> Bytes {
+    let limits = Limits { perPeriod: U96::ZERO, lifetime: U96::ZERO, period: U40::ZERO };
+    IPolicyHook::setTokenLimitCall { keyHash: key_hash, token, enabled: false, limits }.abi_encode().into()
+}
+
+/// `setNativeLimits(keyHash, true, perCall, limits)`: native value the key may move, with caps by name, checked
+/// (at least one cap; [`native_unlimited`] says "no cap" explicitly).
+pub fn native_limits(key_hash: B256, caps: &NativeCaps) -> Result<Bytes, GrantError> {
+    let cap = CapOf::Native;
+    let per_call = nonzero(cap, "per_call", caps.per_call)?.unwrap_or_default();
+    let per_call = u128::try_from(per_call).map_err(|_| GrantError::CapTooLarge {
+        cap,
+        field: "per_call",
+        value: per_call,
+        max: U256::from(u128::MAX),
+    })?;
+    let (per, period, life) = check_caps(cap, caps.per_period, caps.period, caps.lifetime)?;
+    if per_call == 0 && per.is_zero() && life.is_zero() {
+        return Err(GrantError::NoCap { cap });
+    }
+    let limits = Limits { perPeriod: per, lifetime: life, period };
+    Ok(IPolicyHook::setNativeLimitsCall { keyHash: key_hash, enabled: true, perCall: per_call, limits }
+        .abi_encode()
+        .into())
+}
+
+/// `setNativeLimits(keyHash, true, 0, 0)`: native value without any cap.
+pub fn native_unlimited(key_hash: B256) -> Bytes {
+    let limits = Limits { perPeriod: U96::ZERO, lifetime: U96::ZERO, period: U40::ZERO };
+    IPolicyHook::setNativeLimitsCall { keyHash: key_hash, enabled: true, perCall: 0, limits }.abi_encode().into()
+}
+
+/// `setNativeLimits(keyHash, false, 0, 0)`: no native value at all (the default).
+pub fn native_disabled(key_hash: B256) -> Bytes {
+    let limits = Limits { perPeriod: U96::ZERO, lifetime: U96::ZERO, period: U40::ZERO };
+    IPolicyHook::setNativeLimitsCall { keyHash: key_hash, enabled: false, perCall: 0, limits }.abi_encode().into()
+}
+
+/// `setUsageLimits(keyHash, maxCalls, maxPerPeriod, period, maxPerBatch)`: call counts by name, checked (see
+/// [`UsageLimits`]).
+pub fn usage_limits(key_hash: B256, limits: &UsageLimits) -> Result<Bytes, GrantError> {
+    let cap = CapOf::Calls;
+    let max_calls = nonzero(cap, "max_calls", limits.max_calls)?.unwrap_or_default();
+    let max_per_period = nonzero(cap, "max_per_period", limits.max_per_period)?.unwrap_or_default();
+    let max_per_batch = nonzero(cap, "max_per_batch", limits.max_per_batch)?.unwrap_or_default();
+    let period = check_period(cap, limits.max_per_period.is_some(), limits.period)?;
+    if max_calls == 0 && max_per_period == 0 && max_per_batch == 0 {
+        return Err(GrantError::NoCap { cap });
+    }
+    Ok(IPolicyHook::setUsageLimitsCall {
         keyHash: key_hash,
         maxCalls: max_calls,
         maxPerPeriod: max_per_period,
-        period: alloy::primitives::aliases::U40::saturating_from(period_secs),
+        period,
         maxPerBatch: max_per_batch,
     }
     .abi_encode()
-    .into()
+    .into())
 }
 
 /// `setPaymasters(keyHash, paymasters)`: the paymasters the key's ERC-4337 operations may use (at most
-/// [`MAX_PAYMASTERS`]; empty: any paymaster). An operation with another one is refused (`PaymasterNotAllowed`).
+/// [`MAX_PAYMASTERS`]; empty: none, the default; [`ANY_TARGET`] in the list: any). An operation with another one is
+/// refused (`PaymasterNotAllowed`).
 pub fn paymasters(key_hash: B256, paymasters: Vec<Address>) -> Bytes {
     IPolicyHook::setPaymastersCall { keyHash: key_hash, paymasters }.abi_encode().into()
 }
@@ -155,9 +336,10 @@ mod tests {
     fn policy_calls_decode_back() {
         let kh = B256::repeat_byte(1);
         let token = Address::repeat_byte(2);
-        let IPolicyHookCalls::setTokenLimit(c) =
-            IPolicyHookCalls::abi_decode(&token_limit(kh, token, 100, 86_400, 0)).unwrap()
-        else {
+        let IPolicyHookCalls::setTokenLimit(c) = IPolicyHookCalls::abi_decode(
+            &token_limit(kh, token, &SpendCaps::periodic(U256::from(100), Duration::from_hours(24))).unwrap(),
+        )
+        .unwrap() else {
             panic!("wrong call")
         };
         assert_eq!((c.keyHash, c.token, c.enabled), (kh, token, true));
@@ -170,9 +352,19 @@ mod tests {
         };
         assert_eq!(r.state, RuleState::Allow);
         assert_eq!(r.target, ANY_TARGET);
-        let IPolicyHookCalls::setUsageLimits(u) =
-            IPolicyHookCalls::abi_decode(&usage_limits(kh, 10, 2, 3600, 3)).unwrap()
-        else {
+        let IPolicyHookCalls::setUsageLimits(u) = IPolicyHookCalls::abi_decode(
+            &usage_limits(
+                kh,
+                &UsageLimits {
+                    max_calls: Some(10),
+                    max_per_period: Some(2),
+                    period: Some(Duration::from_hours(1)),
+                    max_per_batch: Some(3),
+                },
+            )
+            .unwrap(),
+        )
+        .unwrap() else {
             panic!("wrong call")
         };
         assert_eq!((u.maxCalls, u.maxPerPeriod, u.period.to::<u64>(), u.maxPerBatch), (10, 2, 3600, 3));

@@ -13,12 +13,12 @@ use sha2::{Digest, Sha256};
 
 use crate::{
     Error, KeyExt,
-    bindings::{Key, SignedBatchedCall},
+    bindings::{Key, KeyType, SignedBatchedCall},
     eip712,
 };
 
-/// A key that can sign for a Keyward account.
-pub trait KeySigner {
+/// A key that can sign for a Keyward account. `Send + Sync`, so futures holding one can move between threads.
+pub trait KeySigner: Send + Sync {
     /// The public key, as registered on the account.
     fn key(&self) -> Key;
 
@@ -28,6 +28,16 @@ pub trait KeySigner {
     /// The key hash the account knows this key by.
     fn key_hash(&self) -> B256 {
         self.key().hash()
+    }
+
+    /// A raw signature of this key's type and shape that the account refuses: gas estimation runs with it, so an
+    /// operation is signed once, after its gas and fees are known (a WebAuthn authenticator or a hardware key asks
+    /// its user once). The account verifies a refused signature at the same cost and still runs its hook (see
+    /// `ERC4337Account._validateUserOp`), so the estimate holds. The default signs with a fixed, publicly known
+    /// throwaway key of the same type; [`WebAuthnSigner`] keeps its own relying party and origin, so the assertion
+    /// has the length the real one will have.
+    fn stub_signature(&self) -> Result<Bytes, Error> {
+        stub_signature(self.key().keyType)
     }
 
     /// `wrappedSignature` for `execute(SignedBatchedCall, wrappedSignature)`: `abi.encode(signature, hookData)`.
@@ -81,6 +91,22 @@ pub trait KeySigner {
     }
 }
 
+/// The digest stub signatures sign (any fixed value: the account refuses the signature whatever it signs).
+const STUB_DIGEST: B256 = B256::repeat_byte(0x5b);
+
+/// A stub signature of `key_type` (see [`KeySigner::stub_signature`]).
+pub fn stub_signature(key_type: KeyType) -> Result<Bytes, Error> {
+    let secret = [0x5b; 32];
+    match key_type {
+        KeyType::P256 => P256KeySigner::from_bytes(&secret)?.sign_digest(STUB_DIGEST),
+        KeyType::WebAuthnP256 => {
+            WebAuthnSigner::new(P256KeySigner::from_bytes(&secret)?.0, "keyward.invalid").sign_digest(STUB_DIGEST)
+        }
+        _ => Secp256k1Signer(PrivateKeySigner::from_bytes(&B256::from(secret)).map_err(Error::signing)?)
+            .sign_digest(STUB_DIGEST),
+    }
+}
+
 /// A secp256k1 key (alloy's local signer). Signatures are 65 bytes `r ++ s ++ v` over the raw digest.
 #[derive(Clone, Debug)]
 pub struct Secp256k1Signer(pub PrivateKeySigner);
@@ -91,7 +117,7 @@ impl KeySigner for Secp256k1Signer {
     }
 
     fn sign_digest(&self, digest: B256) -> Result<Bytes, Error> {
-        let sig = self.0.sign_hash_sync(&digest).map_err(|e| Error::Signing(e.to_string()))?;
+        let sig = self.0.sign_hash_sync(&digest).map_err(Error::signing)?;
         Ok(sig.as_bytes().to_vec().into())
     }
 }
@@ -122,7 +148,7 @@ pub struct P256KeySigner(pub SigningKey);
 impl P256KeySigner {
     /// From a 32-byte secret scalar.
     pub fn from_bytes(secret: &[u8; 32]) -> Result<Self, Error> {
-        SigningKey::from_bytes(secret.into()).map(Self).map_err(|e| Error::Signing(e.to_string()))
+        SigningKey::from_bytes(secret.into()).map(Self).map_err(Error::signing)
     }
 }
 
@@ -134,7 +160,7 @@ fn public_xy(key: &SigningKey) -> (U256, U256) {
 }
 
 fn sign_p256_prehash(key: &SigningKey, message: &[u8; 32]) -> Result<(B256, B256), Error> {
-    let sig: P256Signature = key.sign_prehash(message).map_err(|e| Error::Signing(e.to_string()))?;
+    let sig: P256Signature = key.sign_prehash(message).map_err(Error::signing)?;
     let sig = sig.normalize_s().unwrap_or(sig);
     let bytes = sig.to_bytes();
     Ok((B256::from_slice(&bytes[..32]), B256::from_slice(&bytes[32..])))
@@ -176,6 +202,11 @@ impl KeySigner for WebAuthnSigner {
     fn key(&self) -> Key {
         let (x, y) = public_xy(&self.key);
         Key::webauthn_p256(x, y)
+    }
+
+    fn stub_signature(&self) -> Result<Bytes, Error> {
+        let throwaway = P256KeySigner::from_bytes(&[0x5b; 32])?.0;
+        Self { key: throwaway, rp_id: self.rp_id.clone(), origin: self.origin.clone() }.sign_digest(STUB_DIGEST)
     }
 
     fn sign_digest(&self, digest: B256) -> Result<Bytes, Error> {
@@ -234,6 +265,33 @@ mod tests {
         assert_eq!(sig.len(), 65);
         let parsed = alloy::primitives::Signature::try_from(sig.as_ref()).unwrap();
         assert_eq!(parsed.recover_address_from_prehash(&digest).unwrap(), signer.0.address());
+    }
+
+    #[test]
+    fn test_stub_signature_has_the_real_signatures_shape() {
+        let digest = B256::repeat_byte(0x21);
+        let webauthn = WebAuthnSigner::new(p256_key(), "wallet.example.com");
+        let signers: [&dyn KeySigner; 4] = [
+            &Secp256k1Signer(PrivateKeySigner::random()),
+            &RootSigner(PrivateKeySigner::random()),
+            &P256KeySigner(p256_key()),
+            &webauthn,
+        ];
+        for s in signers {
+            let real = s.sign_digest(digest).unwrap();
+            let stub = s.stub_signature().unwrap();
+            assert_eq!(stub.len(), real.len(), "{:?}", s.key().keyType);
+            assert_ne!(stub, real);
+        }
+        // A stub never verifies for the key: it is another key's signature.
+        let key = Secp256k1Signer(PrivateKeySigner::random());
+        let stub = alloy::primitives::Signature::try_from(key.stub_signature().unwrap().as_ref()).unwrap();
+        assert_ne!(stub.recover_address_from_prehash(&STUB_DIGEST).unwrap(), key.0.address());
+        // The WebAuthn stub keeps the signer's origin, so its clientDataJSON has the real length.
+        let ((_, json, ..),) =
+            <((Bytes, String, U256, U256, U256, U256),)>::abi_decode_params(&webauthn.stub_signature().unwrap())
+                .unwrap();
+        assert!(json.contains("https://wallet.example.com"));
     }
 
     #[test]

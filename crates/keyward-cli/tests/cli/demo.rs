@@ -11,7 +11,11 @@ fn demo_runs() -> Result<()> {
     let o = keyward(&["demo"]);
     ensure!(o.status.success(), "{}", stderr(&o));
     let text = stdout(&o);
-    ensure!(text.contains("refused, daily limit reached") && text.contains("AA22") && text.contains("revoked the key"));
+    ensure!(
+        text.contains("refused, daily limit reached")
+            && text.contains("KeyExpired")
+            && text.contains("revoked the key")
+    );
     ensure!(text.contains("the agent stopped: the session key expired"));
     ensure!(text.contains("daily gas budget of 0.01 ETH"));
     ensure!(start.elapsed().as_secs() < 30);
@@ -30,18 +34,38 @@ fn demo_runs() -> Result<()> {
     ensure!(steps.iter().filter(|v| v["action"] == "paid").all(is_tx) && is_tx(&steps[1]) && is_tx(&steps[stop + 3]));
     let refusals = &steps[5..stop];
     ensure!(refusals.iter().all(|v| v["reason"] == "daily limit reached"
-        && v["error"].as_str().is_some_and(|e| e.contains("SpendLimitExceeded"))));
+        && v["error"].as_str().is_some_and(|e| e.contains("SpendLimitExceeded"))
+        && v["revert"].as_str().is_some_and(|e| e.contains("SpendLimitExceeded"))));
     // Chain time: the last refusal is at most at the expiry (valid through its second), the stop after it.
     let expires_in = 300;
     ensure!(refusals.iter().all(|v| v["at"].as_u64().is_some_and(|t| t <= expires_in)));
     ensure!(steps[stop]["reason"] == "the session key expired" && steps[stop]["at"].as_u64() > Some(expires_in));
     ensure!(steps[stop + 1]["spentTodayWei"] == steps[stop + 1]["dailyLimitWei"], "{}", steps[stop + 1]);
     let after = &steps[stop + 2];
-    ensure!(after["reason"] == "key expired" && after["error"].as_str().is_some_and(|e| e.contains("AA22")));
-    ensure!(steps[stop + 4]["uses"] == 3 && steps[stop + 4]["events"] == 7, "{}", steps[stop + 4]);
+    ensure!(after["reason"] == "key expired" && after["error"].as_str().is_some_and(|e| e.contains("KeyExpired")));
+    // One event for the grant (its three logs), three uses, the revocation.
+    ensure!(steps[stop + 4]["uses"] == 3 && steps[stop + 4]["events"] == 5, "{}", steps[stop + 4]);
     // The grant carries the gas budget (GAS_BUDGET flag and setGasBudget in the same batch), and step 4 shows it.
     ensure!(steps[1]["gasBudgetPerDayWei"] == "10000000000000000", "{}", steps[1]);
     ensure!(steps[stop + 1]["gasBudgetPerDayWei"] == "10000000000000000", "{}", steps[stop + 1]);
     ensure!(steps[stop + 1]["gasChargedTodayWei"].is_string(), "{}", steps[stop + 1]);
+    Ok(())
+}
+
+/// `keyward demo --bundler`: the same story with the agent paying through Alto, refused by the same daily cap in
+/// Alto's estimate (nothing sent), stopping at the expiry.
+#[test]
+fn demo_runs_through_alto() -> Result<()> {
+    let o = keyward(&["--json", "demo", "--bundler"]);
+    ensure!(o.status.success(), "{}", stderr(&o));
+    let steps: Vec<serde_json::Value> = stdout(&o).lines().map(serde_json::from_str).collect::<Result<_, _>>()?;
+    let actions: Vec<&str> = steps.iter().filter_map(|v| v["action"].as_str()).collect();
+    let agent: Vec<&str> = actions.iter().copied().skip(2).take_while(|a| *a != "stopped").collect();
+    ensure!(agent.len() > 3 && agent[..3] == ["paid", "paid", "paid"] && agent[3..].iter().all(|a| *a == "refused"));
+    ensure!(steps.iter().filter(|v| v["action"] == "paid").all(|v| v["route"] == "the Alto bundler"), "{steps:?}");
+    let refused = steps.iter().find(|v| v["action"] == "refused").cloned().unwrap_or_default();
+    ensure!(refused["revert"].as_str().is_some_and(|e| e.contains("SpendLimitExceeded")), "{refused}");
+    ensure!(refused["retry"]["kind"] == "at", "{refused}");
+    ensure!(actions.contains(&"stopped") && actions.last() == Some(&"watched"), "{actions:?}");
     Ok(())
 }

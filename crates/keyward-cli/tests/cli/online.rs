@@ -44,9 +44,12 @@ async fn online_commands() -> Result<()> {
     let o = run(&["watch", "--account", &acct, "--once"]);
     let events: Vec<serde_json::Value> = stdout(&o).lines().map(serde_json::from_str).collect::<Result<_, _>>()?;
     let kinds: Vec<&str> = events.iter().filter_map(|e| e["event"].as_str()).collect();
-    ensure!(kinds == ["registered", "settingsUpdated", "used", "revoked", "entryPointUpdated"], "{kinds:?}");
-    ensure!(events[4]["entryPoint"] == new_entry_point.to_string().to_lowercase(), "{}", events[4]);
-    ensure!(events[2]["keyHash"] == kh.to_string() && events[2]["tx"] == used_tx.to_string(), "{}", events[2]);
+    // One event per grant (the account logs Registered and KeySettingsUpdated), with the key and its window.
+    ensure!(kinds == ["granted", "used", "revoked", "entryPointUpdated"], "{kinds:?}");
+    ensure!(events[0]["keyHash"] == kh.to_string() && events[0]["keyType"] == "Secp256k1", "{}", events[0]);
+    ensure!(events[0]["expiration"].as_u64().is_some_and(|t| t > 0) && events[0]["validAfter"] == 0, "{}", events[0]);
+    ensure!(events[3]["entryPoint"] == new_entry_point.to_string().to_lowercase(), "{}", events[3]);
+    ensure!(events[1]["keyHash"] == kh.to_string() && events[1]["tx"] == used_tx.to_string(), "{}", events[1]);
     ensure!(events.iter().all(|e| e["tx"].as_str().is_some_and(|t| t.len() == 66) && e["block"].is_u64()));
     // Filtered to another key: only the account-wide event is left.
     let other = B256::repeat_byte(7).to_string();
@@ -54,7 +57,7 @@ async fn online_commands() -> Result<()> {
     let kinds: Vec<serde_json::Value> = stdout(&o).lines().map(serde_json::from_str).collect::<Result<_, _>>()?;
     ensure!(kinds.len() == 1 && kinds[0]["event"] == "entryPointUpdated", "{kinds:?}");
     let o = run(&["watch", "--account", &acct, "--once", "--key-hash", &kh.to_string()]);
-    ensure!(stdout(&o).lines().count() == 5, "all five concern the session key or the whole account");
+    ensure!(stdout(&o).lines().count() == 4, "all four concern the session key or the whole account");
     // Paged one block per query, the history is the same.
     let o = run(&["watch", "--account", &acct, "--once", "--max-blocks", "1"]);
     let paged: Vec<serde_json::Value> = stdout(&o).lines().map(serde_json::from_str).collect::<Result<_, _>>()?;
@@ -69,7 +72,7 @@ async fn online_commands() -> Result<()> {
             serde_json::from_str::<serde_json::Value>(l).map(|v| v["event"].as_str().unwrap_or_default().to_owned())
         })
         .collect::<Result<_, _>>()?;
-    ensure!(kinds == ["registered", "settingsUpdated", "used", "revoked"], "{kinds:?}");
+    ensure!(kinds == ["granted", "used", "revoked"], "{kinds:?}");
     // Revoking an unknown key: the account's typed error, one line.
     let o = run(&["revoke", "--account", &acct, &B256::repeat_byte(1).to_string()]);
     ensure!(o.status.code() == Some(1) && stderr(&o).contains("KeyDoesNotExist"), "{}", stderr(&o));
@@ -111,6 +114,8 @@ async fn deploy_delegate_and_grant_with_policy() -> Result<()> {
         &acct,
         "--public-key",
         &session.0.address().to_string(),
+        "--expires-in",
+        "1h",
         "--allow",
         &allow,
         "--max-calls",
@@ -137,16 +142,29 @@ async fn deploy_delegate_and_grant_with_policy() -> Result<()> {
     ensure!(stdout(&o).contains("calls 2 of 2") && stdout(&o).contains("rule allow"), "{}", stdout(&o));
     // A key without a hook, and an unknown key: one line each.
     let plain = Secp256k1Signer(alloy::signers::local::PrivateKeySigner::random());
+    // A grant must say when the key expires, or that it never does.
     let o = run(&["grant", "--account", &acct, "--public-key", &plain.0.address().to_string()]);
+    ensure!(o.status.code() == Some(1) && stderr(&o).contains("--never-expires"), "{}", stderr(&o));
+    let o = run(&["grant", "--account", &acct, "--public-key", &plain.0.address().to_string(), "--never-expires"]);
     ensure!(o.status.success(), "{}", stderr(&o));
     let o = run(&["policy", "--account", &acct, &plain.key_hash().to_string()]);
     ensure!(o.status.code() == Some(1) && stderr(&o).contains("has no hook") && stderr(&o).lines().count() == 1);
     let o = run(&["policy", "--account", &acct, &alloy::primitives::B256::repeat_byte(3).to_string()]);
     ensure!(o.status.code() == Some(1) && stderr(&o).contains("KeyDoesNotExist"), "{}", stderr(&o));
-    let o =
-        run(&["grant", "--account", &acct, "--public-key", &session.0.address().to_string(), "--allow", "nonsense"]);
+    let o = run(&[
+        "grant",
+        "--account",
+        &acct,
+        "--public-key",
+        &session.0.address().to_string(),
+        "--expires-in",
+        "1h",
+        "--allow",
+        "nonsense",
+    ]);
     ensure!(
-        o.status.code() == Some(1) && stderr(&o) == "error: --allow \"nonsense\": expected TARGET:SELECTOR\n",
+        o.status.code() == Some(1)
+            && stderr(&o) == "error: --allow \"nonsense\": call \"nonsense\": expected TARGET:FUNCTION\n",
         "{}",
         stderr(&o)
     );
@@ -213,7 +231,10 @@ async fn exec_as_a_session_key() -> Result<()> {
     net.warp_to(end + 1).await?;
     let o = run("4337", "0");
     ensure!(
-        o.status.code() == Some(1) && stderr(&o).contains("AA22") && stderr(&o).lines().count() == 1,
+        // Found in the estimate, before anything is signed or sent: the account's own error, with the expiry.
+        o.status.code() == Some(1)
+            && stderr(&o).contains(&format!("KeyExpired {{ expiration: {end} }}"))
+            && stderr(&o).lines().count() == 1,
         "{}",
         stderr(&o)
     );
@@ -243,10 +264,12 @@ async fn gas_budgets_lanes_and_salt() -> Result<()> {
         &acct,
         "--public-key",
         &session.0.address().to_string(),
+        "--expiry",
+        "1d",
         "--allow",
         &allow,
         "--gas-budget-per-day",
-        "1000000000000000",
+        "eth:0.001",
     ]);
     ensure!(o.status.success(), "{}", stderr(&o));
     let o = run(&["--json", "keys", "--account", &acct]);
@@ -295,5 +318,255 @@ async fn gas_budgets_lanes_and_salt() -> Result<()> {
     ensure!(o.status.success(), "{}", stderr(&o));
     let salt = account.domain().await?.salt.unwrap_or_default();
     ensure!(U256::from_be_bytes(salt.0) >> 160 == U256::from(U96::from(7)), "{salt}");
+    Ok(())
+}
+
+/// `grant` in human units (`--expiry 5m`, `--cap eth:0.003 --period 1d`, `--total-cap`, a token by symbol with
+/// `--token`, a call rule by signature), what the hook stores is exactly that; `exec --value eth:...` through
+/// ERC-4337, and the policy's refusal as one line in words with a non-zero exit.
+#[tokio::test]
+async fn grant_in_human_units_and_refusal_in_words() -> Result<()> {
+    use alloy::primitives::{Address, U256};
+
+    let net = Testnet::start().await?;
+    let (eoa, account) = net.new_account(&[]).await?;
+    let token = net.deploy_token().await?;
+    let session = Secp256k1Signer(alloy::signers::local::PrivateKeySigner::random());
+    let url = net.url().to_string();
+    let acct = account.address().to_string();
+    let pk = alloy::primitives::hex::encode_prefixed(eoa.to_bytes());
+    let run = |args: &[&str]| keyward_env(&url, &pk, args);
+    let shop = Address::repeat_byte(0x5e);
+    let receive = format!("{shop}:receive");
+    let tt = format!("tt={token}@6");
+    let o = run(&[
+        "grant",
+        "--account",
+        &acct,
+        "--public-key",
+        &session.0.address().to_string(),
+        "--expiry",
+        "5m",
+        "--token",
+        &tt,
+        "--allow",
+        &receive,
+        "--allow",
+        "tt:transfer(address to, uint256 amount)",
+        "--cap",
+        "eth:0.003",
+        "--period",
+        "1d",
+        "--total-cap",
+        "eth:0.005",
+        "--daily-limit",
+        "tt:1.5",
+        "--gas-budget-per-day",
+        "eth:0.01",
+    ]);
+    ensure!(o.status.success(), "{}", stderr(&o));
+    let kh = session.key_hash().to_string();
+    let o = run(&["--json", "policy", "--account", &acct, &kh]);
+    let p: serde_json::Value = serde_json::from_slice(&o.stdout)?;
+    let native = &p["native"]["limits"];
+    ensure!(native["perPeriod"] == "3000000000000000" && native["lifetime"] == "5000000000000000", "{p}");
+    ensure!(p["tokens"][0]["limits"]["perPeriod"] == "1500000" && p["rules"].as_array().map(Vec::len) == Some(2));
+    // As text, in the assets' units.
+    let o = run(&["policy", "--account", &acct, &kh, "--token", &tt]);
+    let text = stdout(&o);
+    ensure!(
+        text.contains("native: per call no cap, per period 0.003 ETH every 1d, lifetime 0.005 ETH; spent 0 ETH")
+            && text.contains("token tt: per period 1.5 tt every 1d, lifetime no cap; spent 0 tt"),
+        "{text}"
+    );
+    let o = run(&["--json", "keys", "--account", &acct]);
+    let k: serde_json::Value = serde_json::from_str(stdout(&o).lines().next().unwrap_or_default())?;
+    ensure!(k["timeLeft"].as_u64().is_some_and(|t| t > 250 && t <= 300), "{k}");
+    let o = run(&["keys", "--account", &acct]);
+    let row = stdout(&o).lines().nth(1).unwrap_or_default().to_owned();
+    ensure!(row.contains("active") && (row.ends_with("5m") || row.contains("  4m")), "time left as a duration: {row}");
+
+    let dir = std::env::temp_dir().join(format!("keyward-cli-units-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let key_file = dir.join("session.key");
+    std::fs::write(&key_file, alloy::primitives::hex::encode_prefixed(session.0.to_bytes()))?;
+    let relayer = alloy::primitives::hex::encode_prefixed(net.funder().to_bytes());
+    let exec = |value: &str| {
+        Command::new(env!("CARGO_BIN_EXE_keyward"))
+            .args(["exec", "--account", &acct, "--value", value, &shop.to_string()])
+            .env("ETH_RPC_URL", &url)
+            .env("KEYWARD_PRIVATE_KEY", &relayer)
+            .env("KEYWARD_SESSION_KEY_FILE", &key_file)
+            .output()
+            .expect("runs")
+    };
+    let o = exec("eth:0.002");
+    ensure!(o.status.success(), "{}", stderr(&o));
+    ensure!(net.provider().get_balance(shop).await? == U256::from(2_000_000_000_000_000u64));
+    let o = exec("eth:0.002");
+    let line = stderr(&o);
+    ensure!(
+        o.status.code() == Some(1)
+            && line.lines().count() == 1
+            && line.starts_with(
+                "error: spend limit exceeded: this period's spending would reach 0.004 ETH, over its 0.003 ETH limit ("
+            )
+            && line.contains("SpendLimitExceeded"),
+        "{line}"
+    );
+    let o = exec("usdc:1");
+    ensure!(o.status.code() == Some(1) && stderr(&o).contains("--value"), "{}", stderr(&o));
+    std::fs::remove_dir_all(&dir)?;
+    Ok(())
+}
+
+/// `exec --bundler URL`: a session key's call through Alto, at Alto's fees, with no sender key; a refusal in Alto's
+/// estimate is one line in words.
+#[tokio::test]
+async fn exec_through_a_bundler() -> Result<()> {
+    use alloy::primitives::{Address, U256};
+    use keyward::{P256KeySigner, Settings};
+
+    let net = Testnet::start().await?;
+    let alto = keyward_testkit::Bundler::start(&net).await?;
+    let session = P256KeySigner::from_bytes(&[9; 32])?;
+    let (_, account) = net.new_account(&[Testnet::grant_call(&session.key(), Settings::builder().build()?)]).await?;
+    let dir = std::env::temp_dir().join(format!("keyward-cli-bundler-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let key_file = dir.join("session.key");
+    std::fs::write(&key_file, format!("0x{}", "09".repeat(32)))?;
+    let shop = Address::repeat_byte(0x5d);
+    let exec = |value: &str| {
+        Command::new(env!("CARGO_BIN_EXE_keyward"))
+            .args(["--json", "exec", "--account", &account.address().to_string(), "--key-type", "p256"])
+            .args(["--bundler", alto.url().as_str(), "--value", value, &shop.to_string()])
+            .env("ETH_RPC_URL", net.url().as_str())
+            .env_remove("KEYWARD_PRIVATE_KEY")
+            .env("KEYWARD_SESSION_KEY_FILE", &key_file)
+            .output()
+            .expect("runs")
+    };
+    let o = exec("gwei:1");
+    ensure!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout)?;
+    ensure!(v["userOpHash"].as_str().is_some_and(|h| h.len() == 66) && v["keyHash"] == session.key_hash().to_string());
+    ensure!(net.provider().get_balance(shop).await? == U256::from(1_000_000_000u64));
+    // More than the account holds: refused in Alto's estimate, one line, exit 1.
+    let o = exec("eth:1000000");
+    ensure!(o.status.code() == Some(1) && stderr(&o).lines().count() == 1, "{}", stderr(&o));
+    std::fs::remove_dir_all(&dir)?;
+    Ok(())
+}
+
+/// `keyward credential` reads a granted key's window from the chain into an agent credential (a file only its
+/// owner reads); `keyward agent --once` ticks the library's agent from a cron: a run, not due within the minute, a
+/// run a minute later, then stopped for good once the key is revoked.
+#[tokio::test]
+async fn agent_from_a_credential_one_tick_per_call() -> Result<()> {
+    use alloy::primitives::{Address, U256};
+
+    let net = Testnet::start().await?;
+    let (eoa, account) = net.new_account(&[]).await?;
+    let session = Secp256k1Signer(alloy::signers::local::PrivateKeySigner::random());
+    let url = net.url().to_string();
+    let acct = account.address().to_string();
+    let pk = alloy::primitives::hex::encode_prefixed(eoa.to_bytes());
+    let o = keyward_env(
+        &url,
+        &pk,
+        &["grant", "--account", &acct, "--public-key", &session.0.address().to_string(), "--expiry", "1h"],
+    );
+    ensure!(o.status.success(), "{}", stderr(&o));
+    let dir = std::env::temp_dir().join(format!("keyward-cli-agent-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)?;
+    let key_file = dir.join("session.key");
+    std::fs::write(&key_file, alloy::primitives::hex::encode_prefixed(session.0.to_bytes()))?;
+    let cred = dir.join("agent.json");
+    let o = Command::new(env!("CARGO_BIN_EXE_keyward"))
+        .args(["credential", "--account", &acct, "--session-key-file"])
+        .arg(&key_file)
+        .arg("--out")
+        .arg(&cred)
+        .env("ETH_RPC_URL", &url)
+        .env_remove("KEYWARD_PRIVATE_KEY")
+        .output()?;
+    ensure!(o.status.success() && o.stdout.is_empty(), "{}", stderr(&o));
+    let c: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&cred)?)?;
+    ensure!(
+        c["keyHash"] == session.key_hash().to_string()
+            && c["expiration"].is_u64()
+            && c["secret"]["type"] == "secp256k1",
+        "{c}"
+    );
+    #[cfg(unix)]
+    ensure!(std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&cred)?.permissions()) & 0o777 == 0o600);
+
+    let shop = Address::repeat_byte(0x5c);
+    let relayer = alloy::primitives::hex::encode_prefixed(net.funder().to_bytes());
+    let tick = || -> Result<serde_json::Value> {
+        let o = Command::new(env!("CARGO_BIN_EXE_keyward"))
+            .args(["--json", "agent", "--to", &shop.to_string(), "--value", "wei:5", "--every", "1m", "--once"])
+            .arg("--credential")
+            .arg(&cred)
+            .arg("--state")
+            .arg(dir.join("state.json"))
+            .env("ETH_RPC_URL", &url)
+            .env("KEYWARD_PRIVATE_KEY", &relayer)
+            .output()?;
+        ensure!(o.status.success(), "{}", stderr(&o));
+        Ok(serde_json::from_slice(&o.stdout)?)
+    };
+    let r = tick()?;
+    ensure!(r["event"] == "executed" && r["run"] == 1, "{r}");
+    let r = tick()?;
+    ensure!(r["event"] == "notDue" && r["inSecs"].as_u64().is_some_and(|s| s <= 60), "{r}");
+    net.warp(60).await?;
+    let r = tick()?;
+    ensure!(r["event"] == "executed" && r["run"] == 2, "{r}");
+    ensure!(net.provider().get_balance(shop).await? == U256::from(10));
+    let o = keyward_env(&url, &pk, &["revoke", "--account", &acct, &session.key_hash().to_string()]);
+    ensure!(o.status.success(), "{}", stderr(&o));
+    net.warp(60).await?;
+    // The credential no longer matches a registered key: the agent says it stopped, and keeps saying so.
+    let r = tick()?;
+    ensure!(r["event"] == "stopped" && r["stop"]["reason"] == "revoked", "{r}");
+    let r = tick()?;
+    ensure!(r["event"] == "stopped", "{r}");
+    let state: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("state.json"))?)?;
+    ensure!(state["runs"] == 2 && state["stopped"]["reason"] == "revoked", "{state}");
+    std::fs::remove_dir_all(&dir)?;
+    Ok(())
+}
+
+/// Bad caps are refused before anything is sent, one line each: two per-period caps on one asset, two lifetime
+/// caps, more decimals than the token has, a 0 cap (which would mean "no cap" on chain); a cap without its period is
+/// a usage error.
+#[tokio::test]
+async fn grant_refuses_bad_caps_and_sends_nothing() -> Result<()> {
+    let net = Testnet::start().await?;
+    let (eoa, account) = net.new_account(&[]).await?;
+    let token = net.deploy_token().await?;
+    let url = net.url().to_string();
+    let acct = account.address().to_string();
+    let pk = alloy::primitives::hex::encode_prefixed(eoa.to_bytes());
+    let run = |args: &[&str]| keyward_env(&url, &pk, args);
+    let tt = format!("tt={token}@6");
+    let other = Secp256k1Signer(alloy::signers::local::PrivateKeySigner::random()).0.address().to_string();
+    let base = ["grant", "--account", &acct, "--public-key", &other, "--expiry", "5m", "--token", &tt];
+    let block = net.provider().get_block_number().await?;
+    for (extra, expected) in [
+        (&["--cap", "eth:1", "--period", "1d", "--daily-limit", "eth:2"][..], "already has a per-period cap"),
+        (&["--total-cap", "tt:1", "--total-cap", "tt:2"], "already has a lifetime cap"),
+        (&["--daily-limit", "tt:0.0000001"], "more decimal places than the 6"),
+        (&["--daily-limit", "eth:0"], "which means \"no cap\" on chain"),
+    ] {
+        let o = run(&[&base[..], extra].concat());
+        ensure!(o.status.code() == Some(1) && stderr(&o).lines().count() == 1, "{extra:?}: {}", stderr(&o));
+        ensure!(stderr(&o).contains(expected), "{extra:?}: {}", stderr(&o));
+    }
+    let o = run(&[&base[..], &["--cap", "eth:1"]].concat());
+    ensure!(o.status.code() == Some(2) && stderr(&o).contains("--period"), "{}", stderr(&o));
+    ensure!(net.provider().get_block_number().await? == block, "nothing was sent");
     Ok(())
 }

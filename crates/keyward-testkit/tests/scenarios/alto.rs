@@ -76,7 +76,14 @@ impl Ctx {
     /// Gas limits set by hand (what the estimate would have refused is then up to `eth_sendUserOperation`).
     async fn unestimated(&self, op: UserOperation, signer: &Signer) -> Result<UserOperation> {
         let fees = self.bundler.fees(self.node()).await?.fees;
-        self.signed(op.with_fees(fees), signer)
+        let by_hand = keyward::bundler::GasEstimate {
+            pre_verification_gas: U256::from(100_000),
+            verification_gas_limit: 1_000_000,
+            call_gas_limit: 1_000_000,
+            paymaster_verification_gas_limit: None,
+            paymaster_post_op_gas_limit: None,
+        };
+        self.signed(op.with_gas(&by_hand).with_fees(fees), signer)
     }
 }
 
@@ -107,7 +114,7 @@ async fn op_of(account: &Account<DynProvider>, calls: &[Call]) -> Result<UserOpe
 }
 
 fn op_at(sender: Address, nonce: U256, calls: &[Call]) -> UserOperation {
-    calls.iter().fold(UserOpBuilder::new(sender, nonce), |b, c| b.call(c.clone())).build().into()
+    (&UserOpBuilder::new(sender, nonce).calls(calls.iter().cloned()).build_for_estimate()).into()
 }
 
 #[tokio::test]
@@ -124,7 +131,15 @@ async fn root_and_session_key_operations_through_alto() -> Result<()> {
             Testnet::grant_call(&session.key(), settings),
             encode::self_call(encode::set_gas_budget(kh, encode::gas_budget(0, 0, 10u128.pow(18))?)),
             hook(policy::allow(kh, merchant, EMPTY_CALLDATA)),
-            hook(policy::native_limits(kh, 1_000, 10_000, 86_400, 0)),
+            hook(policy::native_limits(
+                kh,
+                &policy::NativeCaps {
+                    per_call: Some(U256::from(1_000)),
+                    per_period: Some(U256::from(10_000)),
+                    period: Some(std::time::Duration::from_hours(24)),
+                    lifetime: None,
+                },
+            )?),
         ])
         .await?;
     // A real EIP-7702 delegation: the EOA's code is the designator.
@@ -281,7 +296,15 @@ async fn policy_reverts_misuse_and_mempool_conflicts_are_classified() -> Result<
             Testnet::grant_call(&session.key(), settings),
             encode::self_call(encode::set_gas_budget(kh, encode::gas_budget(0, 0, 10u128.pow(18))?)),
             hook(policy::allow(kh, merchant, EMPTY_CALLDATA)),
-            hook(policy::native_limits(kh, 100, 1_000, 86_400, 0)),
+            hook(policy::native_limits(
+                kh,
+                &policy::NativeCaps {
+                    per_call: Some(U256::from(100)),
+                    per_period: Some(U256::from(1_000)),
+                    period: Some(std::time::Duration::from_hours(24)),
+                    lifetime: None,
+                },
+            )?),
         ])
         .await?;
     let key = Signer::Key(session);
@@ -487,5 +510,105 @@ async fn alto_listens_on_loopback_only_and_stops_on_drop() -> Result<()> {
     let pid = alto.pid();
     drop(alto);
     ensure!(!std::path::Path::new(&format!("/proc/{pid}")).exists(), "Alto still runs");
+    Ok(())
+}
+
+/// The agent runtime on the bundler route: a DCA job whose amount grows each run pays through Alto at Alto's fees;
+/// the PolicyHook's daily cap refuses a run in Alto's estimate (nothing sent), reported typed, in words, with the
+/// window's reset as its retry time; revoking the key stops the agent, typed; a 5-minute key's agent stops as
+/// expired, keeping its history.
+#[tokio::test]
+async fn agent_pays_through_alto_refusals_typed_revocation_stops() -> Result<()> {
+    use keyward::{
+        agent::{Agent, MemoryStore, Route, RunContext, RunReport, Step, StopReason, from_fn},
+        client::Pricing,
+        explain::Retry,
+        grant::{Grant, NativeCaps, Policy, SpendCaps},
+    };
+
+    let ctx = Ctx::start().await?;
+    let session = keyward::P256KeySigner::from_bytes(&[61; 32])?;
+    let kh = session.key_hash();
+    let shop = Address::repeat_byte(0x4f);
+    let now = ctx.net.now().await?;
+    let grant = Grant::builder(session.key())
+        .expires_in(now, Duration::from_hours(24 * 7))
+        .gas_budget(SpendCaps::total(U256::from(10u128.pow(18))))
+        .policy(
+            ctx.net.policy_hook,
+            Policy::new().allow_transfers_to(shop).native_limit(NativeCaps {
+                per_period: Some(U256::from(250)),
+                period: Some(Duration::from_hours(24)),
+                ..NativeCaps::default()
+            }),
+        )
+        .build()?;
+    let (_, account) = ctx.net.new_account(&grant.calls).await?;
+    // 100 wei on run 1, then 120, then 140 (which would make 360 today).
+    let job = from_fn(move |run: &RunContext| {
+        let wei = 80 + 20 * run.run;
+        Ok(Step::Run(vec![Call { to: shop, value: U256::from(wei), data: Bytes::new() }]))
+    });
+    let route = Route::bundler(
+        ctx.alto.client().with_request_timeout(Duration::from_mins(1)),
+        RECEIPT_TIMEOUT,
+        Pricing::Bundler,
+    );
+    let agent = Agent::new(
+        Account::at(account.address(), ctx.node().clone()),
+        Box::new(session.clone()),
+        job,
+        Duration::from_mins(1),
+        route,
+        MemoryStore::new(),
+    );
+    ensure!(matches!(agent.tick().await?, RunReport::Executed { run: 1, .. }));
+    ctx.net.warp(60).await?;
+    ensure!(matches!(agent.tick().await?, RunReport::Executed { run: 2, .. }));
+    ensure!(ctx.node().get_balance(shop).await? == U256::from(220));
+    ctx.net.warp(60).await?;
+    let block = ctx.node().get_block_number().await?;
+    let RunReport::Refused { refusal, error } = agent.tick().await? else { eyre::bail!("expected a refusal") };
+    eprintln!("alto: agent refusal: {} ({error})", refusal.words);
+    ensure!(ctx.node().get_block_number().await? == block, "a refused run sends nothing");
+    ensure!(error.kind() == ErrorKind::RefusedByPolicy, "{error:?}");
+    ensure!(matches!(refusal.revert(), Some(Revert::Policy(IPolicyHookErrors::SpendLimitExceeded(s))) if s.kind == 1));
+    let reset = account.policy(ctx.net.policy_hook, kh).await?.native.spend.windowStart.to::<u64>() + 86_400;
+    ensure!(refusal.retry == Retry::At(reset), "{refusal:?}");
+    ensure!(
+        refusal
+            .words
+            .starts_with("spend limit exceeded: 0.00000000000000014 ETH attempted, 0.00000000000000003 ETH left"),
+        "{}",
+        refusal.words
+    );
+    ensure!(matches!(agent.tick().await?, RunReport::NotDue { at, .. } if at == reset));
+    // Revoked: the agent stops for good, typed.
+    account.revoke(kh).await?;
+    ensure!(matches!(agent.tick().await?, RunReport::Stopped(StopReason::Revoked { .. })));
+    ensure!(agent.state().await?.runs == 2);
+
+    // Expiry: a 5-minute key pays through Alto, then its agent stops as expired, typed, keeping its history.
+    let short = keyward::P256KeySigner::from_bytes(&[62; 32])?;
+    let now = ctx.net.now().await?;
+    let grant = Grant::builder(short.key()).expires_in(now, Duration::from_mins(5)).build()?;
+    account.execute_as_root(&grant.calls).await?;
+    let agent = Agent::new(
+        Account::at(account.address(), ctx.node().clone()),
+        Box::new(short),
+        pay(shop, 7).to_vec(),
+        Duration::from_mins(1),
+        Route::bundler(
+            ctx.alto.client().with_request_timeout(Duration::from_mins(1)),
+            RECEIPT_TIMEOUT,
+            Pricing::Bundler,
+        ),
+        MemoryStore::new(),
+    );
+    ensure!(matches!(agent.tick().await?, RunReport::Executed { run: 1, .. }));
+    ctx.net.warp(301).await?;
+    let r = agent.tick().await?;
+    ensure!(matches!(r, RunReport::Stopped(StopReason::Expired { expiration }) if expiration == now + 300), "{r:?}");
+    ensure!(agent.state().await?.runs == 1);
     Ok(())
 }

@@ -120,10 +120,10 @@ async fn calibur_client_recipe() -> Result<()> {
     ensure!(keys[0].settings.hook() == Address::ZERO && keys[0].settings.expiration() == expiration);
     let events = user.key_events(from_block).await?;
     ensure!(
+        // Calibur's register then update, in one batch: one grant, with the settings the update wrote.
         matches!(events.as_slice(), [
-            KeyEvent::Registered { key_hash: a, tx: t1, .. },
-            KeyEvent::SettingsUpdated { key_hash: b, settings: s, tx: t2, .. },
-        ] if *a == key_hash && *b == key_hash && *s == settings && *t1 == granted_in && *t2 == granted_in),
+            KeyEvent::Granted { key, key_hash: a, settings: s, tx, .. },
+        ] if *key == agent_key && *a == key_hash && s.to_u256() == settings && *tx == granted_in),
         "{events:?}"
     );
 

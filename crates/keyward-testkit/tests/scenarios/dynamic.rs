@@ -69,7 +69,8 @@ async fn delegated_key_signs_only_what_it_may() -> Result<()> {
     // No key management, no policy changes, whatever the wildcard says.
     let e = as_key.execute_direct(&[encode::self_call(encode::revoke_all())]).await.expect_err("self-call");
     ensure!(matches!(e, Error::Keyward(IKeywardErrors::OnlyAdminCanSelfCall(_))), "{e}");
-    let e = as_key.execute_direct(&[hook(policy::usage_limits(kh, 0, 0, 0, 0))]).await.expect_err("policy change");
+    let loosen = policy::usage_limits(kh, &policy::UsageLimits { max_calls: Some(u32::MAX), ..Default::default() })?;
+    let e = as_key.execute_direct(&[hook(loosen)]).await.expect_err("policy change");
     ensure!(matches!(e, Error::Policy(_)), "{e}");
 
     // Bound to one account: the same key on another account is nobody there.
@@ -80,8 +81,7 @@ async fn delegated_key_signs_only_what_it_may() -> Result<()> {
     // Grant and revoke: exactly one record each in the event stream.
     account.revoke(kh).await?;
     let events = account.key_events(from).await?;
-    let grants =
-        events.iter().filter(|e| matches!(e, KeyEvent::Registered { key_hash, .. } if *key_hash == kh)).count();
+    let grants = events.iter().filter(|e| matches!(e, KeyEvent::Granted { key_hash, .. } if *key_hash == kh)).count();
     let revokes = events.iter().filter(|e| matches!(e, KeyEvent::Revoked { key_hash, .. } if *key_hash == kh)).count();
     ensure!(grants == 1 && revokes == 1, "{events:?}");
     Ok(())

@@ -9,10 +9,11 @@ use alloy::{
 };
 use eyre::{Result, ensure};
 use keyward::{
-    Error, KeySigner, P256KeySigner, Settings,
+    Error, Grant, KeySigner, P256KeySigner, Policy, Settings,
     bindings::policy::IPolicyHook::IPolicyHookErrors,
     client::KeyStatus,
-    policy::{self, EMPTY_CALLDATA},
+    grant::UsageLimits,
+    policy::{self, EMPTY_CALLDATA, NativeCaps},
 };
 use keyward_testkit::Testnet;
 
@@ -25,17 +26,25 @@ async fn session_caps_and_logout() -> Result<()> {
     let session = P256KeySigner::from_bytes(&[1; 32])?;
     let kh = session.key_hash();
     let now = net.now().await?;
-    // Okto's default session lifetime: 10 days.
-    let settings = net.policy_settings().expires_in(now, Duration::from_hours(240)).build()?;
-    let (_, account) = net
-        .new_account(&[
-            Testnet::grant_call(&session.key(), settings),
-            hook(policy::allow(kh, merchant, EMPTY_CALLDATA)),
-            // per transaction 100, per day 250, total 400 (wei), at most 6 transactions.
-            hook(policy::native_limits(kh, 100, 250, 86_400, 400)),
-            hook(policy::usage_limits(kh, 6, 0, 0, 0)),
-        ])
-        .await?;
+    // Okto's default session lifetime: 10 days. Per transaction 100, per day 250, total 400 (wei), at most 6
+    // transactions: the grant builder writes the one batch (grant first, the settings naming the hook).
+    let grant = Grant::builder(session.key())
+        .expires_in(now, Duration::from_hours(240))
+        .policy(
+            net.policy_hook,
+            Policy::new()
+                .allow_transfers_to(merchant)
+                .native_limit(NativeCaps {
+                    per_call: Some(U256::from(100)),
+                    per_period: Some(U256::from(250)),
+                    period: Some(Duration::from_hours(24)),
+                    lifetime: Some(U256::from(400)),
+                })
+                .usage(UsageLimits { max_calls: Some(6), ..UsageLimits::default() }),
+        )
+        .build()?;
+    ensure!(grant.key_hash == kh && grant.settings.hook() == net.policy_hook);
+    let (_, account) = net.new_account(&grant.calls).await?;
     let app = net.relayed(account.address());
     let spend_kind = |e: &Error| match e {
         Error::Policy(IPolicyHookErrors::SpendLimitExceeded(x)) => Some(x.kind),
@@ -78,9 +87,12 @@ async fn transaction_count_cap_and_independent_sessions() -> Result<()> {
     for s in [&app_a, &app_b] {
         calls.push(Testnet::grant_call(&s.key(), settings));
         calls.push(hook(policy::allow(s.key_hash(), merchant, EMPTY_CALLDATA)));
-        calls.push(hook(policy::native_limits(s.key_hash(), 0, 0, 0, 0)));
+        calls.push(hook(policy::native_unlimited(s.key_hash())));
     }
-    calls.push(hook(policy::usage_limits(app_a.key_hash(), 2, 0, 0, 0)));
+    calls.push(hook(policy::usage_limits(
+        app_a.key_hash(),
+        &UsageLimits { max_calls: Some(2), ..UsageLimits::default() },
+    )?));
     let (_, account) = net.new_account(&calls).await?;
     let relayer = net.relayed(account.address());
     relayer.execute_relayed(&app_a, &pay(merchant, 1)).await?;
@@ -109,9 +121,11 @@ async fn paymaster_sponsored_operations_leave_the_accounts_eth_untouched() -> Re
     let nonce = bundler.entry_point_nonce(ENTRY_POINT_V08).await?;
     let op = UserOpBuilder::new(account.address(), nonce)
         .call(pay(Address::repeat_byte(0x0e), 0)[0].clone())
+        .gas_limits(1_000_000, 1_000_000)
+        .pre_verification_gas(50_000)
         .fees(1_000_000_000, 2_000_000_000)
         .paymaster(paymaster, 100_000, 0, &[])
-        .build();
+        .build()?;
     let op = bundler.sign_user_op(op, &session, ENTRY_POINT_V08).await?;
     bundler.handle_ops(vec![op], ENTRY_POINT_V08).await?;
     ensure!(net.provider().get_balance(account.address()).await? == before, "the account paid no gas");
@@ -160,9 +174,11 @@ async fn policy_keys_pay_gas_through_a_paymaster_or_a_budget() -> Result<()> {
             let nonce = bundler.entry_point_nonce_in_lane(ENTRY_POINT_V08, lane).await?;
             let op = UserOpBuilder::new(bundler.address(), nonce)
                 .call(call[0].clone())
+                .gas_limits(1_000_000, 1_000_000)
+                .pre_verification_gas(50_000)
                 .fees(1_000_000_000, 2_000_000_000)
                 .paymaster(pm, 100_000, 50_000, &[])
-                .build();
+                .build()?;
             eyre::Ok::<PackedUserOperation>(bundler.sign_user_op(op, sponsored, ENTRY_POINT_V08).await?)
         }
     };
@@ -185,7 +201,12 @@ async fn policy_keys_pay_gas_through_a_paymaster_or_a_budget() -> Result<()> {
     ensure!(spent.window.to::<u64>() == net.now().await? / 86_400, "charged to today's window: {spent:?}");
     // An operation whose maximum cost passes the day's budget is refused in validation.
     let nonce = bundler.entry_point_nonce_in_lane(ENTRY_POINT_V08, bundler.reserved_lane(bk, 0).await?).await?;
-    let pricey = UserOpBuilder::new(account.address(), nonce).call(call[0].clone()).fees(1, 1_000_000_000).build();
+    let pricey = UserOpBuilder::new(account.address(), nonce)
+        .call(call[0].clone())
+        .gas_limits(1_000_000, 1_000_000)
+        .pre_verification_gas(50_000)
+        .fees(1, 1_000_000_000)
+        .build()?;
     let pricey = bundler.sign_user_op(pricey, &budgeted, ENTRY_POINT_V08).await?;
     let e = bundler.handle_ops(vec![pricey], ENTRY_POINT_V08).await.expect_err("over budget");
     ensure!(matches!(&e, Error::Keyward(IKeywardErrors::GasBudgetExceeded(x)) if x.kind == 1), "{e}");

@@ -34,14 +34,17 @@ async fn dca_agent_until_expiry() -> Result<()> {
         match bundler.execute_user_op(&agent, &buy, ENTRY_POINT_V08).await {
             Ok(_) => runs += 1,
             Err(e) => {
-                stopped = Some((tick, e.to_string()));
+                stopped = Some((tick, e.kind(), e.to_string()));
                 break;
             }
         }
     }
-    let (tick, why) = stopped.ok_or_else(|| eyre::eyre!("the agent never stopped"))?;
+    let (tick, kind, why) = stopped.ok_or_else(|| eyre::eyre!("the agent never stopped"))?;
     ensure!(runs == 5 && tick == 5, "runs {runs}, stopped at tick {tick}: {why}");
-    ensure!(why.contains("AA22"), "refused by the EntryPoint's time range: {why}");
+    ensure!(
+        kind == keyward::ErrorKind::KeyExpiredOrRevoked && why.contains("KeyExpired"),
+        "refused: the key expired: {why}"
+    );
     ensure!(net.balance_of(token, pool).await? == alloy::primitives::U256::from(500));
 
     // "Disable": a revoke; the key is gone.
@@ -57,7 +60,10 @@ async fn agent_runtime_persists_and_stops_cleanly() -> Result<()> {
     use std::time::Duration;
 
     use alloy::providers::Provider;
-    use keyward::agent::{Agent, FileStore, Route, RunReport};
+    use keyward::{
+        agent::{Agent, FileStore, Route, RunReport, StopReason},
+        client::Pricing,
+    };
 
     let net = Testnet::start().await?;
     let token = net.deploy_token().await?;
@@ -78,13 +84,13 @@ async fn agent_runtime_persists_and_stops_cleanly() -> Result<()> {
             Box::new(P256KeySigner::from_bytes(&[11; 32]).expect("key")),
             job.clone(),
             Duration::from_mins(1),
-            Route::UserOp(ENTRY_POINT_V08),
+            Route::handle_ops(ENTRY_POINT_V08, Pricing::Node),
             store.clone(),
         )
     };
     let a = agent(net.provider().clone());
     ensure!(matches!(a.tick().await?, RunReport::Executed { run: 1, .. }));
-    ensure!(matches!(a.tick().await?, RunReport::NotDue(_)), "not due within the minute");
+    ensure!(matches!(a.tick().await?, RunReport::NotDue { .. }), "not due within the minute");
     net.warp(60).await?;
     ensure!(matches!(a.tick().await?, RunReport::Executed { run: 2, .. }));
     // Restart: a new agent on the same store continues the count.
@@ -96,12 +102,14 @@ async fn agent_runtime_persists_and_stops_cleanly() -> Result<()> {
     let dead = agent(ProviderBuilder::new().connect_http("http://127.0.0.1:9".parse()?).erased());
     net.warp(60).await?;
     ensure!(matches!(dead.tick().await?, RunReport::Failed(_)));
-    ensure!(a.state()?.runs == 3 && a.state()?.failures == 1);
+    let state = a.state().await?;
+    ensure!(state.runs == 3 && state.failures == 1);
     ensure!(matches!(a.tick().await?, RunReport::Executed { run: 4, .. }));
     // Expiry (start + 300): the agent stops for good, and says so on every later tick.
     net.warp(400).await?;
     let why = a.run_until_stopped(Duration::from_millis(10), |_| {}).await?;
-    ensure!(why == "the session key expired", "{why}");
+    ensure!(why == StopReason::Expired { expiration: start + 300 }, "{why}");
+    ensure!(why.to_string() == "the session key expired");
     ensure!(matches!(a.tick().await?, RunReport::Stopped(_)));
     ensure!(net.balance_of(token, pool).await? >= alloy::primitives::U256::from(40));
 
@@ -124,16 +132,16 @@ async fn agent_runtime_persists_and_stops_cleanly() -> Result<()> {
         Box::new(P256KeySigner::from_bytes(&[12; 32])?),
         vec![Testnet::transfer_call(token, pool, alloy::primitives::U256::from(1_000_000))],
         Duration::from_mins(1),
-        Route::UserOp(ENTRY_POINT_V08),
+        Route::handle_ops(ENTRY_POINT_V08, Pricing::Node),
         FileStore::new(dir.join("overdraft.json")),
     );
     let before = net.provider().get_block_number().await?;
-    ensure!(matches!(overdraft.tick().await?, RunReport::Refused(_)));
-    let state = overdraft.state()?;
+    ensure!(matches!(overdraft.tick().await?, RunReport::Refused { .. }));
+    let state = overdraft.state().await?;
     ensure!(state.refusals == 1 && state.failures == 0 && state.runs == 0, "{state:?}");
     ensure!(net.provider().get_block_number().await? == before, "a refused run sends nothing");
     account.revoke(keyward::KeyExt::hash(&P256KeySigner::from_bytes(&[12; 32])?.key())).await?;
-    ensure!(matches!(b.tick().await?, RunReport::Stopped(why) if why == "the session key was revoked"));
+    ensure!(matches!(b.tick().await?, RunReport::Stopped(StopReason::Revoked { .. })));
     let _ = net.provider().get_block_number().await?;
     std::fs::remove_dir_all(&dir)?;
     Ok(())

@@ -13,8 +13,9 @@ use alloy::{
 use serde::{Serialize, de::DeserializeOwned};
 
 use crate::{
+    Error as BundlerError, ErrorKind,
     bundler::{
-        error::{BundlerError, ErrorKind, RpcError},
+        error::RpcError,
         types::{
             FeeQuote, FeeSource, Fees, GasEstimate, GasPriceTiers, UserOperation, UserOperationByHash,
             UserOperationReceipt,
@@ -126,13 +127,13 @@ impl BundlerClient {
             Ok(v) => v,
             Err(source) => {
                 if (200..300).contains(&status) {
-                    return Err(BundlerError::Decode { method, source });
+                    return Err(BundlerError::BundlerDecode { method, source });
                 }
                 return Err(BundlerError::Http { method, status, body: String::from_utf8_lossy(&bytes).into_owned() });
             }
         };
         if let Some(error) = answer.get("error").filter(|e| !e.is_null()) {
-            return Err(BundlerError::Rpc(Box::new(RpcError {
+            return Err(BundlerError::Bundler(Box::new(RpcError {
                 method,
                 code: error.get("code").and_then(serde_json::Value::as_i64),
                 message: error.get("message").and_then(serde_json::Value::as_str).unwrap_or_default().to_owned(),
@@ -144,7 +145,7 @@ impl BundlerClient {
             return Err(BundlerError::Http { method, status, body: String::from_utf8_lossy(&bytes).into_owned() });
         }
         let result = answer.get("result").cloned().unwrap_or(serde_json::Value::Null);
-        serde_json::from_value(result).map_err(|source| BundlerError::Decode { method, source })
+        serde_json::from_value(result).map_err(|source| BundlerError::BundlerDecode { method, source })
     }
 
     /// `eth_chainId`.
@@ -196,7 +197,7 @@ impl BundlerClient {
     pub async fn fees<P: Provider>(&self, node: &P) -> Result<FeeQuote, BundlerError> {
         match self.user_operation_gas_price().await {
             Ok(tiers) => Ok(FeeQuote { fees: tiers.standard, source: FeeSource::Bundler }),
-            Err(BundlerError::Rpc(e)) if e.is_unsupported_method() => node_fees(node).await,
+            Err(BundlerError::Bundler(e)) if e.is_unsupported_method() => node_fees(node).await,
             Err(e) => Err(e),
         }
     }

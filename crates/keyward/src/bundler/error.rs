@@ -4,14 +4,13 @@
 //! code comes from the message (the EntryPoint's `FailedOp` reason, which Alto passes on), and the revert data from
 //! the `data` field when a bundler sets it, else from the message (Alto writes it there as hex).
 
-use std::time::Duration;
+use alloy::primitives::{Bytes, hex};
 
-use alloy::{
-    primitives::{B256, Bytes, hex},
-    sol_types::SolInterface,
-};
+pub use crate::failure::{AaCode, ErrorKind, Revert, decode_revert};
 
-use crate::bindings::{IKeyward::IKeywardErrors, policy::IPolicyHook::IPolicyHookErrors};
+/// The bundler client's errors are the crate's one [`crate::Error`] (its `Transport`, `Http`, `Bundler`,
+/// `BundlerDecode`, `ReceiptTimeout` and `Node` variants); this name is kept for code written against it.
+pub type BundlerError = crate::Error;
 
 /// JSON-RPC error codes bundlers answer with (ERC-7769; the values Alto 0.0.20 uses).
 pub mod code {
@@ -41,126 +40,6 @@ pub mod code {
     pub const USER_OPERATION_REVERTED: i64 = -32521;
     /// Internal JSON-RPC error.
     pub const INTERNAL: i64 = -32603;
-}
-
-/// What a caller should do about an error.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum ErrorKind {
-    /// The account, its key's hook (e.g. the PolicyHook) or a paymaster refused what the operation does: sending
-    /// it again will not help. The revert data says why ([`RpcError::revert`]).
-    RefusedByPolicy,
-    /// The key cannot sign for the account now: expired, not valid yet, revoked, or never registered. The
-    /// account answers a wrong signature and an unknown key the same way (`SIG_VALIDATION_FAILED`), so an AA24 /
-    /// invalid-signature answer lands here; `client::Account::status` tells the cases apart.
-    KeyExpiredOrRevoked,
-    /// Try again later: the network, a timeout, throttling, an operation of the same nonce still in the mempool,
-    /// a fee the bundler no longer accepts.
-    Transient,
-    /// The request is wrong and must be fixed: invalid parameters, a nonce the EntryPoint does not expect, an
-    /// account that cannot pay its prefund, gas limits too low, an unsupported EntryPoint.
-    Misuse,
-}
-
-/// An EntryPoint error code such as `AA24` (the number only: 10 to 99).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct AaCode(pub u8);
-
-impl AaCode {
-    /// The first `AA` followed by two digits in `message`, as Alto itself finds it (`getAAError`).
-    pub fn parse(message: &str) -> Option<Self> {
-        let b = message.as_bytes();
-        b.windows(4).enumerate().find_map(|(i, w)| {
-            let boundary = i == 0 || !b[i - 1].is_ascii_alphanumeric();
-            let after = b.get(i + 4).is_none_or(|c| !c.is_ascii_alphanumeric());
-            (boundary && after && &w[..2] == b"AA" && w[2].is_ascii_digit() && w[3].is_ascii_digit())
-                .then(|| Self((w[2] - b'0') * 10 + (w[3] - b'0')))
-        })
-    }
-
-    /// The EntryPoint v0.8 reason that goes with the code (its `FailedOp` strings), or `"unknown"`.
-    pub fn description(self) -> &'static str {
-        match self.0 {
-            10 => "sender already constructed",
-            13 => "initCode failed or OOG",
-            14 => "initCode must return sender",
-            15 => "initCode must create sender",
-            20 => "account not deployed",
-            21 => "didn't pay prefund",
-            22 => "expired or not due",
-            23 | 33 => "reverted",
-            24 | 34 => "signature error",
-            25 => "invalid account nonce",
-            26 => "over verificationGasLimit",
-            30 => "paymaster not deployed",
-            31 => "paymaster deposit too low",
-            32 => "paymaster expired or not due",
-            36 => "over paymasterVerificationGasLimit",
-            90 => "invalid beneficiary",
-            91 => "failed send to beneficiary",
-            92 => "internal call only",
-            93 => "invalid paymasterAndData",
-            94 => "gas values overflow",
-            95 => "out of gas",
-            97 => "should call from EntryPoint",
-            98 => "invalid paymaster",
-            99 => "initCode too small",
-            _ => "unknown",
-        }
-    }
-
-    /// The classification of the code alone.
-    pub fn kind(self) -> ErrorKind {
-        match self.0 {
-            // The account's time range, or its signature check (a revoked key fails it like a wrong signature).
-            22 | 24 => ErrorKind::KeyExpiredOrRevoked,
-            // The account's or the paymaster's validation reverted: it refused the operation.
-            23 | 33 => ErrorKind::RefusedByPolicy,
-            // The bundler's own bundle went wrong (beneficiary, bundle gas), not the operation.
-            90 | 91 | 95 => ErrorKind::Transient,
-            _ => ErrorKind::Misuse,
-        }
-    }
-}
-
-impl std::fmt::Display for AaCode {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "AA{:02}", self.0)
-    }
-}
-
-/// Revert data decoded into the account's or the PolicyHook's Solidity errors.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Revert {
-    /// One of the account's errors (`CallFailed(reason)` when a call in the batch reverted).
-    Account(IKeywardErrors),
-    /// One of the PolicyHook's errors: the key's policy refused.
-    Policy(IPolicyHookErrors),
-    /// Anything else (a target's own error, `Error(string)`, another hook...).
-    Other(Bytes),
-}
-
-impl Revert {
-    /// Whether the account reverted because the key is unknown (revoked), expired or not valid yet.
-    pub fn is_key_unusable(&self) -> bool {
-        matches!(
-            self,
-            Self::Account(
-                IKeywardErrors::KeyDoesNotExist(_) | IKeywardErrors::KeyExpired(_) | IKeywardErrors::KeyNotYetValid(_)
-            )
-        )
-    }
-}
-
-/// The one decoder of revert data for this module: the account's errors, then the PolicyHook's, both from the
-/// `sol!` bindings of `contracts/interfaces` (no selector is written by hand here).
-pub fn decode_revert(data: &[u8]) -> Revert {
-    if let Ok(e) = IKeywardErrors::abi_decode(data) {
-        return Revert::Account(e);
-    }
-    if let Ok(e) = IPolicyHookErrors::abi_decode(data) {
-        return Revert::Policy(e);
-    }
-    Revert::Other(Bytes::copy_from_slice(data))
 }
 
 /// Messages Alto 0.0.20 answers for a state that passes (its mempool, its fee floor, its gas checks), quoted from
@@ -280,94 +159,18 @@ impl std::fmt::Display for RpcError {
 
 impl std::error::Error for RpcError {}
 
-/// Everything that can go wrong talking to a bundler.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum BundlerError {
-    /// The request did not get an answer (connection refused, timeout, ...).
-    #[error("bundler request {method}")]
-    Transport {
-        /// The method called.
-        method: &'static str,
-        /// The HTTP client's error.
-        #[source]
-        source: alloy::transports::http::reqwest::Error,
-    },
-    /// An HTTP error without a JSON-RPC error in its body.
-    #[error("bundler request {method}: HTTP {status}: {body}")]
-    Http {
-        /// The method called.
-        method: &'static str,
-        /// The HTTP status.
-        status: u16,
-        /// The body, as text.
-        body: String,
-    },
-    /// The bundler answered with a JSON-RPC error.
-    #[error(transparent)]
-    Rpc(Box<RpcError>),
-    /// The answer is not the JSON expected.
-    #[error("bundler request {method}: unexpected answer")]
-    Decode {
-        /// The method called.
-        method: &'static str,
-        /// The JSON error.
-        #[source]
-        source: serde_json::Error,
-    },
-    /// [`crate::bundler::BundlerClient::wait_for_receipt`] gave up.
-    #[error("no receipt for user operation {user_op_hash} after {waited:?}")]
-    ReceiptTimeout {
-        /// The operation.
-        user_op_hash: B256,
-        /// How long it waited.
-        waited: Duration,
-    },
-    /// The node failed (fee fallback).
-    #[error("node request {method}")]
-    Node {
-        /// The method called.
-        method: &'static str,
-        /// The transport's error.
-        #[source]
-        source: alloy::transports::TransportError,
-    },
-}
-
-impl BundlerError {
-    /// The classification (see [`ErrorKind`]): a bundler's JSON-RPC error as [`RpcError::kind`] says; no answer, a
-    /// receipt timeout, HTTP 429 or 5xx, a node failure: [`ErrorKind::Transient`]; an answer that does not parse
-    /// or another HTTP error (a wrong URL, not a bundler): [`ErrorKind::Misuse`].
-    pub fn kind(&self) -> ErrorKind {
-        match self {
-            Self::Rpc(e) => e.kind(),
-            Self::Http { status, .. } if *status == 429 || *status >= 500 => ErrorKind::Transient,
-            Self::Http { .. } | Self::Decode { .. } => ErrorKind::Misuse,
-            Self::Transport { .. } | Self::ReceiptTimeout { .. } | Self::Node { .. } => ErrorKind::Transient,
-        }
-    }
-
-    /// The JSON-RPC error, when the bundler answered with one.
+impl crate::Error {
+    /// The bundler's JSON-RPC error, when a bundler answered with one.
     pub fn rpc(&self) -> Option<&RpcError> {
         match self {
-            Self::Rpc(e) => Some(e),
+            Self::Bundler(e) => Some(e),
             _ => None,
         }
     }
 
-    /// The JSON-RPC code, when the bundler answered with one.
+    /// The bundler's JSON-RPC code, when a bundler answered with one.
     pub fn code(&self) -> Option<i64> {
         self.rpc().and_then(|e| e.code)
-    }
-
-    /// The EntryPoint's AA code, when the bundler gave one.
-    pub fn aa_code(&self) -> Option<AaCode> {
-        self.rpc().and_then(RpcError::aa_code)
-    }
-
-    /// The revert, decoded, when the bundler gave revert data.
-    pub fn revert(&self) -> Option<Revert> {
-        self.rpc().and_then(RpcError::revert)
     }
 }
 
@@ -376,22 +179,13 @@ mod tests {
     use alloy::sol_types::SolError;
 
     use super::*;
-    use crate::bindings::{IKeyward, policy::IPolicyHook};
+    use crate::bindings::{
+        IKeyward::{self, IKeywardErrors},
+        policy::IPolicyHook::{self, IPolicyHookErrors},
+    };
 
     fn rpc(code: Option<i64>, message: &str) -> RpcError {
         RpcError { method: "eth_sendUserOperation", code, message: message.into(), data: None, http_status: 200 }
-    }
-
-    #[test]
-    fn aa_codes_are_found_like_alto_finds_them() {
-        assert_eq!(
-            AaCode::parse("UserOperation reverted during simulation with reason: AA21 didn't pay prefund"),
-            Some(AaCode(21))
-        );
-        assert_eq!(AaCode::parse("AA25 invalid account nonce"), Some(AaCode(25)));
-        assert_eq!(AaCode::parse("no code here, AAA12 nor AA1"), None);
-        assert_eq!(AaCode(24).to_string(), "AA24");
-        assert_eq!(AaCode(22).description(), "expired or not due");
     }
 
     #[test]

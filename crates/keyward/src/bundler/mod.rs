@@ -3,8 +3,12 @@
 //! `eth_getUserOperationReceipt`, `eth_getUserOperationByHash`, `eth_supportedEntryPoints`, fee caps
 //! (`pimlico_getUserOperationGasPrice`, else the node's fee history or gas price) and a receipt wait.
 //!
-//! Errors are typed ([`BundlerError`]): the JSON-RPC code, the EntryPoint's AA code, the revert data decoded into
-//! the account's and the PolicyHook's errors ([`Revert`]), and one [`ErrorKind`] to branch on.
+//! Errors are the crate's [`crate::Error`]: a bundler's JSON-RPC error is [`crate::Error::Bundler`] with its code,
+//! the EntryPoint's AA code and the revert data decoded into the account's and the PolicyHook's errors
+//! ([`Revert`]); [`crate::Error::kind`] is the one [`ErrorKind`] to branch on, as on the `handleOps` route.
+//!
+//! `client::Account::prepare` and `client::Account::send` do all of the below in two calls; this module is the
+//! bundler's own API.
 //!
 //! ```no_run
 //! use std::time::Duration;
@@ -13,16 +17,16 @@
 //! use keyward::{
 //!     KeySigner, Secp256k1Signer,
 //!     bundler::{BundlerClient, ErrorKind, UserOperation},
-//!     userop::{ENTRY_POINT_V08, UserOpBuilder},
+//!     userop::{self, ENTRY_POINT_V08, UserOpBuilder},
 //! };
 //!
 //! # async fn run(node: alloy::providers::DynProvider, account: Address, nonce: U256, session: Secp256k1Signer)
 //! # -> Result<(), Box<dyn std::error::Error>> {
 //! let bundler = BundlerClient::new("http://127.0.0.1:4337".parse()?);
 //! let chain_id = 31_337;
-//! // Sign once so the estimate sees a signature of the right shape, estimate, price, sign for real, send.
-//! let mut op = UserOperation::from(UserOpBuilder::new(account, nonce).build());
-//! op.signature = session.sign_user_op(op.hash(ENTRY_POINT_V08, chain_id, None), Bytes::new())?;
+//! // Estimate with a stub signature of the right shape, price, then sign once and send.
+//! let mut op = UserOperation::from(UserOpBuilder::new(account, nonce).build_for_estimate());
+//! op.signature = userop::wrap_signature(session.key_hash(), session.stub_signature()?, Bytes::new());
 //! let gas = bundler.estimate_user_operation_gas(&op).await?;
 //! let fees = bundler.fees(&node).await?.fees;
 //! let mut op = op.with_gas(&gas).with_fees(fees);

@@ -349,6 +349,8 @@ pub enum FeeSource {
     NodeFeeHistory,
     /// The node's `eth_gasPrice`, for both caps.
     NodeGasPrice,
+    /// Given by the caller (`client::Pricing::Fixed`, or zero with `client::Pricing::Zero`).
+    Explicit,
 }
 
 /// Fee caps and their source.

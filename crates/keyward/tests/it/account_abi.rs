@@ -5,84 +5,26 @@
 //! window of a key with a gas budget.
 
 use alloy::{
-    network::{EthereumWallet, TransactionBuilder},
-    node_bindings::{Anvil, AnvilInstance},
+    network::TransactionBuilder,
     primitives::{
         Address, B256, Bytes, U256,
         aliases::{U96, U192},
     },
-    providers::{DynProvider, Provider, ProviderBuilder, ext::AnvilApi},
+    providers::{DynProvider, Provider, ext::AnvilApi},
     rpc::types::TransactionRequest,
     signers::local::PrivateKeySigner,
     sol_types::{SolCall, SolInterface, SolValue},
 };
 use eyre::{Result, ensure};
 
-use crate::chain::{anvil_path, deploy, place_entry_point};
+use crate::fixture::{Chain, grant, pay};
 use keyward::{
     Error, KeySigner, P256KeySigner, RootSigner, Secp256k1Signer, Settings,
     bindings::{Call, IKeyward, IKeyward::IKeywardErrors},
-    client::{Account, KeyEvent, Lane},
+    client::{Account, KeyEvent, Lane, Pricing, UserOpRequest, UserOpRoute},
     eip712, encode, lanes,
     userop::{self, ENTRY_POINT_V08, UserOpBuilder},
 };
-
-/// anvil with Keyward and the EntryPoint, and a fresh EOA delegated to Keyward that ran `first_calls` as root.
-struct Chain {
-    _anvil: AnvilInstance,
-    relayer: DynProvider,
-    url: alloy::transports::http::reqwest::Url,
-    keyward: Address,
-    eoa: PrivateKeySigner,
-}
-
-impl Chain {
-    async fn start(first_calls: &[Call]) -> Result<Self> {
-        let anvil = Anvil::at(anvil_path()?).spawn();
-        let url = anvil.endpoint_url();
-        let relayer_key: PrivateKeySigner = anvil.keys()[0].clone().into();
-        let relayer =
-            ProviderBuilder::new().wallet(EthereumWallet::from(relayer_key)).connect_http(url.clone()).erased();
-        let keyward = deploy(&relayer, keyward::keyward_bytecode()).await?;
-        place_entry_point(&relayer).await?;
-        let eoa = PrivateKeySigner::random();
-        relayer.anvil_set_balance(eoa.address(), U256::from(10u128.pow(19))).await?;
-        let chain = Self { _anvil: anvil, relayer, url, keyward, eoa };
-        chain.user().delegate_and_execute(&chain.eoa, keyward, first_calls).await?;
-        Ok(chain)
-    }
-
-    fn provider_for(&self, signer: &PrivateKeySigner) -> DynProvider {
-        ProviderBuilder::new().wallet(EthereumWallet::from(signer.clone())).connect_http(self.url.clone()).erased()
-    }
-
-    /// The account driven by its own EOA (root).
-    fn user(&self) -> Account<DynProvider> {
-        Account::at(self.eoa.address(), self.provider_for(&self.eoa))
-    }
-
-    /// The account driven by the funded relayer (relayed batches, `handleOps`).
-    fn relayed(&self) -> Account<DynProvider> {
-        Account::at(self.eoa.address(), self.relayer.clone())
-    }
-
-    async fn funded(&self, signer: &PrivateKeySigner) -> Result<DynProvider> {
-        self.relayer.anvil_set_balance(signer.address(), U256::from(10u128.pow(18))).await?;
-        Ok(self.provider_for(signer))
-    }
-
-    async fn balance(&self, who: Address) -> Result<U256> {
-        Ok(self.relayer.get_balance(who).await?)
-    }
-}
-
-fn pay(to: Address, wei: u64) -> Vec<Call> {
-    vec![Call { to, value: U256::from(wei), data: Bytes::new() }]
-}
-
-fn grant(signer: &dyn KeySigner, settings: Settings) -> Call {
-    encode::self_call(encode::grant(&signer.key(), settings))
-}
 
 /// The account's error an `eth_call` from `provider` reverts with.
 #[allow(clippy::redundant_closure_for_method_calls)] // the payload type is not re-exported without `json-rpc`
@@ -350,10 +292,13 @@ async fn gas_window_is_filled_for_a_gas_budget_key() -> Result<()> {
     ensure!(relayer.gas_budget(kh).await?.0 == budget);
 
     // The client names the window (a fourth head word) for the budgeted key, and only for it.
-    let op = relayer.user_op(&budgeted, &pay(to, 1), ENTRY_POINT_V08).await?;
+    let route = UserOpRoute::handle_ops(ENTRY_POINT_V08);
+    let unsent = UserOpRequest::new(&budgeted, pay(to, 1), Pricing::Zero).skip_simulation();
+    let op = relayer.prepare(&route, unsent).await?.op;
     let (k, _, _, w) = <(B256, Bytes, Bytes, U256)>::abi_decode_params(&op.signature)?;
     ensure!(k == kh && w == U256::from(window) && U256::from_be_slice(&op.signature[32..64]) == U256::from(0x80));
-    let op = relayer.user_op(&plain, &pay(to, 1), ENTRY_POINT_V08).await?;
+    let unsent = UserOpRequest::new(&plain, pay(to, 1), Pricing::Zero).skip_simulation();
+    let op = relayer.prepare(&route, unsent).await?.op;
     ensure!(U256::from_be_slice(&op.signature[32..64]) == U256::from(0x60), "three head words");
 
     // With fees, the account charges the operation's maximum cost to that window.
@@ -364,8 +309,10 @@ async fn gas_window_is_filled_for_a_gas_budget_key() -> Result<()> {
             let nonce = relayer.entry_point_nonce_in_lane(ENTRY_POINT_V08, lane).await?;
             let op = UserOpBuilder::new(relayer.address(), nonce)
                 .call(pay(to, 1).remove(0))
+                .gas_limits(1_000_000, 1_000_000)
+                .pre_verification_gas(50_000)
                 .fees(1_000_000_000, 1_000_000_000)
-                .build();
+                .build()?;
             eyre::Ok(relayer.sign_user_op(op, budgeted, ENTRY_POINT_V08).await?)
         }
     };
@@ -386,7 +333,10 @@ async fn gas_window_is_filled_for_a_gas_budget_key() -> Result<()> {
     let mut stale =
         UserOpBuilder::new(relayer.address(), relayer.entry_point_nonce_in_lane(ENTRY_POINT_V08, lane).await?)
             .call(pay(to, 1).remove(0))
-            .build();
+            .gas_limits(1_000_000, 1_000_000)
+            .pre_verification_gas(50_000)
+            .zero_fees()
+            .build()?;
     let hash = userop::user_op_hash(&stale, ENTRY_POINT_V08, chain.relayer.get_chain_id().await?, None);
     stale.signature = budgeted.sign_user_op_in_window(hash, Bytes::new(), Some(window))?;
     let e = relayer.handle_ops(vec![stale], ENTRY_POINT_V08).await.expect_err("stale window");

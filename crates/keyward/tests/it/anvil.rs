@@ -15,7 +15,8 @@ use crate::chain::{anvil_path, deploy, deploy_policy_hook, place_entry_point};
 use keyward::{
     KeySigner, P256KeySigner, Secp256k1Signer, Settings, WebAuthnSigner,
     bindings::{Call, IKeyward::IKeywardErrors},
-    client::{Account, KeyEvent, KeyStatus},
+    bundler::GasEstimate,
+    client::{Account, KeyEvent, KeyStatus, Pricing, UserOpRequest, UserOpRoute},
     userop::ENTRY_POINT_V08,
 };
 
@@ -41,12 +42,8 @@ async fn session_key_on_every_path() -> Result<()> {
         relayed.get_block_by_number(alloy::eips::BlockNumberOrTag::Latest).await?.ok_or_eyre("block")?.header.timestamp;
     let settings = Settings::builder().expires_in(now, std::time::Duration::from_hours(1)).build()?;
     let first_block = relayed.get_block_number().await?;
-    user.delegate_and_execute(
-        &eoa,
-        keyward,
-        &[keyward::encode::self_call(keyward::encode::grant(&session.key(), settings))],
-    )
-    .await?;
+    user.delegate(&eoa, keyward, &[keyward::encode::self_call(keyward::encode::grant(&session.key(), settings))])
+        .await?;
     let code = relayed.get_code_at(eoa.address()).await?;
     ensure!(code[..3] == [0xef, 0x01, 0x00] && code[3..] == *keyward.as_slice(), "EIP-7702 designator");
 
@@ -80,8 +77,23 @@ async fn session_key_on_every_path() -> Result<()> {
     ensure!(matches!(refused, keyward::Error::Keyward(IKeywardErrors::CallFailed(_))), "{refused}");
     ensure!(relayed.get_block_number().await? == before, "nothing was sent");
     // Sent anyway, it is mined (handleOps reports the failed execution) but leaves no KeyUsed.
-    let op = via_relayer.user_op(&webauthn, &failing, ENTRY_POINT_V08).await?;
-    via_relayer.handle_ops(vec![op], ENTRY_POINT_V08).await.expect_err("the call reverts");
+    let route = UserOpRoute::handle_ops(ENTRY_POINT_V08);
+    let explicit_gas = GasEstimate {
+        pre_verification_gas: U256::from(60_000),
+        verification_gas_limit: 600_000,
+        call_gas_limit: 300_000,
+        paymaster_verification_gas_limit: None,
+        paymaster_post_op_gas_limit: None,
+    };
+    let unsimulated = UserOpRequest::new(&webauthn, failing.clone(), Pricing::Node).gas(explicit_gas).skip_simulation();
+    let op = via_relayer.prepare(&route, unsimulated).await?;
+    ensure!(!op.simulated);
+    let e = via_relayer.send(&route, &op).await.expect_err("the call reverts");
+    ensure!(
+        matches!(&e, keyward::Error::UserOpReverted { user_op_hash, .. } if *user_op_hash == op.user_op_hash),
+        "{e}"
+    );
+    ensure!(e.kind() == keyward::ErrorKind::RefusedByPolicy, "{e:?}");
     ensure!(relayed.get_block_number().await? == before + 1, "the failed operation was mined");
     let used_by: Vec<B256> = user
         .key_events(first_block)
@@ -101,9 +113,10 @@ async fn session_key_on_every_path() -> Result<()> {
     let replay = via_relayer.relay(b7, s7).await.expect_err("replay");
     ensure!(matches!(replay, keyward::Error::Keyward(IKeywardErrors::InvalidNonce(_))), "{replay}");
     // ERC-4337: an operation in EntryPoint lane 3 does not wait for lane 0.
-    let op3 = via_relayer.user_op_in_lane(&webauthn, &pay, ENTRY_POINT_V08, lane(3)).await?;
-    ensure!(op3.nonce >> 64 == U256::from(3));
-    via_relayer.handle_ops(vec![op3], ENTRY_POINT_V08).await?;
+    let op3 =
+        via_relayer.prepare(&route, UserOpRequest::new(&webauthn, pay.clone(), Pricing::Node).lane(lane(3))).await?;
+    ensure!(op3.op.nonce >> 64 == U256::from(3));
+    via_relayer.handle_ops(vec![op3.packed()], ENTRY_POINT_V08).await?;
     ensure!(
         via_relayer.entry_point_nonce_in_lane(ENTRY_POINT_V08, lane(3)).await? == (U256::from(3) << 64) + U256::from(1)
     );
@@ -122,12 +135,12 @@ async fn session_key_on_every_path() -> Result<()> {
     let err = Account::at(eoa.address(), &as_session).execute_direct(&pay).await.expect_err("revoked");
     ensure!(matches!(err, keyward::Error::Keyward(IKeywardErrors::Unauthorized(_))), "{err}");
     let events = user.key_events(first_block).await?;
-    let registered = events.iter().filter(|e| matches!(e, KeyEvent::Registered { .. })).count();
+    let registered = events.iter().filter(|e| matches!(e, KeyEvent::Granted { .. })).count();
     let revoked: Vec<B256> = events
         .iter()
         .filter_map(|e| if let KeyEvent::Revoked { key_hash, .. } = e { Some(*key_hash) } else { None })
         .collect();
-    ensure!(registered == 3, "three grants, {registered} Registered events");
+    ensure!(registered == 3, "three grants, {registered} Granted events");
     ensure!(revoked == vec![session.key_hash()], "exactly one revocation");
     Ok(())
 }
@@ -165,14 +178,30 @@ async fn policy_guarded_session_key() -> Result<()> {
     let kh = session.key_hash();
     let shop = Address::repeat_byte(0x5e);
     let settings = Settings::builder().policy_hook(hook).build()?;
-    user.delegate_and_execute(
+    user.delegate(
         &eoa,
         keyward,
         &[
             encode::self_call(encode::grant(&session.key(), settings)),
             policy::to_hook(hook, policy::allow(kh, shop, EMPTY_CALLDATA)),
-            policy::to_hook(hook, policy::native_limits(kh, 0, 2, 86_400, 0)),
-            policy::to_hook(hook, policy::usage_limits(kh, 3, 0, 0, 0)),
+            policy::to_hook(
+                hook,
+                policy::native_limits(
+                    kh,
+                    &policy::NativeCaps {
+                        per_period: Some(U256::from(2)),
+                        period: Some(std::time::Duration::from_hours(24)),
+                        ..policy::NativeCaps::default()
+                    },
+                )?,
+            ),
+            policy::to_hook(
+                hook,
+                policy::usage_limits(
+                    kh,
+                    &policy::UsageLimits { max_calls: Some(3), ..policy::UsageLimits::default() },
+                )?,
+            ),
         ],
     )
     .await?;
@@ -205,7 +234,11 @@ async fn policy_guarded_session_key() -> Result<()> {
 /// Bundler submission: a minimal JSON-RPC server stands in for the bundler and records the request.
 #[tokio::test]
 async fn user_op_goes_to_a_bundler_in_unpacked_form() -> Result<()> {
-    use keyward::{client, encode, userop::UserOpBuilder};
+    use keyward::{
+        bundler::{BundlerClient, UserOperation},
+        encode,
+        userop::UserOpBuilder,
+    };
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -240,14 +273,16 @@ async fn user_op_goes_to_a_bundler_in_unpacked_form() -> Result<()> {
             }
         }
     });
-    let bundler = ProviderBuilder::new().connect_http(format!("http://127.0.0.1:{port}").parse()?);
+    let bundler = BundlerClient::new(format!("http://127.0.0.1:{port}").parse()?);
     let mut op = UserOpBuilder::new(Address::repeat_byte(0xaa), U256::from(3))
         .call(encode::self_call(encode::revoke_all()))
+        .gas_limits(100_000, 200_000)
+        .pre_verification_gas(50_000)
         .fees(1, 2)
         .paymaster(Address::repeat_byte(0xbb), 70_000, 30_000, &[9])
-        .build();
+        .build()?;
     op.signature = Bytes::from(vec![1, 2, 3]);
-    let hash = client::send_to_bundler(&bundler, &op, ENTRY_POINT_V08).await?;
+    let hash = bundler.send_user_operation(&UserOperation::from(&op)).await?;
     ensure!(hash == B256::repeat_byte(0xab));
     let body: serde_json::Value = serde_json::from_str(&server.await??)?;
     ensure!(body["method"] == "eth_sendUserOperation");

@@ -3,9 +3,21 @@
 #[cfg(feature = "client")]
 mod account_abi;
 #[cfg(feature = "client")]
+mod agent;
+#[cfg(feature = "client")]
 mod anvil;
 #[cfg(feature = "client")]
 #[path = "../support/chain.rs"]
 mod chain;
 mod decoders;
 mod differential;
+#[cfg(feature = "client")]
+mod events;
+#[cfg(feature = "client")]
+mod fixture;
+#[cfg(feature = "client")]
+mod grant;
+#[cfg(feature = "client")]
+mod owner;
+#[cfg(feature = "client")]
+mod user_ops;
