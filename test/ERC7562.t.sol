@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.30;
 
-import {PolicyHook} from "../contracts/hooks/PolicyHook.sol";
 import {Call, GasBudget, IKeyward, PackedUserOperation} from "../contracts/interfaces/IKeyward.sol";
 import {IPolicyHook, Limits} from "../contracts/interfaces/IPolicyHook.sol";
 import {ERC7562, ERC7562Checker, ERC7562Frame, ERC7562Scope, ERC7562Trace, ERC7562Violation} from "./utils/ERC7562.sol";
@@ -280,7 +279,7 @@ contract ERC7562Test is KeywardTestBase, ERC7562Checker {
     /// default needs a paymaster): clean for a valid and an invalid signature; the hook reads only the policy's
     /// header, a slot associated with the account.
     function test_keyward_policyHookKey_eachType_clean() public traced {
-        PolicyHook hook = deployPolicyHook();
+        IPolicyHook hook = deployPolicyHook();
         MockERC20 token = new MockERC20();
         TestKey[3] memory ks = [secp256k1Key("spender"), p256Key("spender p256"), webAuthnKey("spender webauthn")];
         for (uint256 i; i < ks.length; ++i) {
@@ -295,7 +294,7 @@ contract ERC7562Test is KeywardTestBase, ERC7562Checker {
     /// @dev The PolicyHook refuses an operation the account would pay for (no paymaster, no GAS_BUDGET): the
     /// validation reverts PaymasterRequired, and what ran before the revert is clean too.
     function test_keyward_policyHookKey_unsponsored_refusedClean() public traced {
-        PolicyHook hook = deployPolicyHook();
+        IPolicyHook hook = deployPolicyHook();
         TestKey memory k = secp256k1Key("spender");
         grant(k, policySettings(hook, 0));
         _assertCleanRevert(_signed(k, true, ""), abi.encodeWithSignature("PaymasterRequired()"), "unsponsored");
@@ -305,7 +304,7 @@ contract ERC7562Test is KeywardTestBase, ERC7562Checker {
     /// @dev A paymaster allowlist: the hook reads the listed paymasters (slots right after the header, still
     /// associated with the account); a listed one is clean, an unlisted one is refused, cleanly.
     function test_keyward_policyHookKey_paymasterList_clean() public traced {
-        PolicyHook hook = deployPolicyHook();
+        IPolicyHook hook = deployPolicyHook();
         TestKey memory k = secp256k1Key("spender");
         address[] memory pms = new address[](2);
         pms[0] = address(0x1111);
@@ -337,7 +336,7 @@ contract ERC7562Test is KeywardTestBase, ERC7562Checker {
     /// without TIMESTAMP (the window is named by the operation and bounded through validationData); with and without
     /// the PolicyHook, with and without the window word, and refused when over the budget.
     function test_keyward_gasBudget_clean() public traced {
-        PolicyHook hook = deployPolicyHook();
+        IPolicyHook hook = deployPolicyHook();
         TestKey memory plain = secp256k1Key("budget");
         TestKey memory hooked = p256Key("budget under policy");
         grant(plain, FLAG_GAS_BUDGET);
@@ -404,7 +403,7 @@ contract ERC7562Test is KeywardTestBase, ERC7562Checker {
     /// @dev Through the EntryPoint with the fixture's paymaster: a PolicyHook key's whole validation phase (the
     /// account's and the paymaster's frames) is clean.
     function test_keyward_policyHookKey_throughEntryPoint_withPaymaster_clean() public traced {
-        PolicyHook hook = deployPolicyHook();
+        IPolicyHook hook = deployPolicyHook();
         TestKey memory k = secp256k1Key("spender");
         grant(k, policySettings(hook, 0));
         Call[] memory list = new Call[](1);

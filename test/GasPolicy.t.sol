@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.30;
 
-import {PolicyHook} from "../contracts/hooks/PolicyHook.sol";
 import {Call, GasBudget, GasSpent, IKeyward, PackedUserOperation} from "../contracts/interfaces/IKeyward.sol";
 import {IPolicyHook, RuleState} from "../contracts/interfaces/IPolicyHook.sol";
 import {GasBudgetLib} from "../contracts/libraries/GasBudgetLib.sol";
@@ -96,7 +95,7 @@ contract GasPolicyTest is KeywardTestBase {
     /// account paid the prefund (97 of its 100 ETH, then its EntryPoint deposit). Now the PolicyHook refuses it in
     /// validation (no paymaster, no gas budget): nothing moves.
     function test_gasAttack_policyHookKey_cannotTakeTheAccountsEth() public {
-        PolicyHook hook = deployPolicyHook();
+        IPolicyHook hook = deployPolicyHook();
         Call[] memory setup = new Call[](3);
         setup[0] = Call(address(0), 0, abi.encodeCall(IKeyward.grant, (k.key, policySettings(hook, 0))));
         setup[1] = Call(
@@ -158,7 +157,7 @@ contract GasPolicyTest is KeywardTestBase {
     // ------------------------------------------------------------------------------------------------------------
 
     function test_policyHook_requiresPaymasterUnlessGasBudget() public {
-        PolicyHook hook = deployPolicyHook();
+        IPolicyHook hook = deployPolicyHook();
         grant(k, policySettings(hook, 0));
         _expectValidateRevert(_op(0, type(uint256).max), abi.encodeWithSelector(IPolicyHook.PaymasterRequired.selector));
         // Sponsored by a paymaster it may not use (none is listed yet): refused.
@@ -525,7 +524,7 @@ contract GasPolicyTest is KeywardTestBase {
 
     /// @dev A PolicyHook key with a gas budget goes through the EntryPoint without a paymaster, within its budget.
     function test_gasBudget_underPolicyHook_throughEntryPoint() public {
-        PolicyHook hook = deployPolicyHook();
+        IPolicyHook hook = deployPolicyHook();
         Call[] memory setup = new Call[](3);
         setup[0] =
             Call(address(0), 0, abi.encodeCall(IKeyward.grant, (k.key, policySettings(hook, 0) | FLAG_GAS_BUDGET)));

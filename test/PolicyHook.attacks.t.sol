@@ -632,10 +632,10 @@ contract PolicyHookAddressTest is PolicyHookTestBase {
             grant(k2, settingsOf(wrong, 0, false, 0) | FLAG_AFTER_ON_FAILURE);
             vm.prank(account);
             vm.expectRevert(IPolicyHook.WrongHookAddress.selector);
-            PolicyHook(wrong).setCallRule(k2.keyHash, address(usdc), usdc.transfer.selector, RuleState.Allow);
+            IPolicyHook(wrong).setCallRule(k2.keyHash, address(usdc), usdc.transfer.selector, RuleState.Allow);
             vm.prank(account);
             vm.expectRevert(IPolicyHook.WrongHookAddress.selector);
-            PolicyHook(wrong).setTokenLimit(k2.keyHash, address(usdc), true, Limits(1, 1, 1));
+            IPolicyHook(wrong).setTokenLimit(k2.keyHash, address(usdc), true, Limits(1, 1, 1));
         }
     }
 }

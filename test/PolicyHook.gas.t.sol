@@ -1,16 +1,15 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.30;
 
-import {PolicyHook} from "../contracts/hooks/PolicyHook.sol";
 import {Call, PackedUserOperation} from "../contracts/interfaces/IKeyward.sol";
-import {Limits} from "../contracts/interfaces/IPolicyHook.sol";
+import {IPolicyHook, Limits, Stream} from "../contracts/interfaces/IPolicyHook.sol";
 import {KeywardTestBase, TestKey} from "./utils/KeywardTestBase.sol";
 import {MockERC20} from "./utils/MockERC20.sol";
 
 /// @notice PolicyHook gas, same method and groups as `Keyward.gas.t.sol`: a session key with a target+selector
 /// allowlist, a daily ERC-20 limit and a call cap, against the same ERC-20 transfer by the root key.
 contract PolicyHookGasTest is KeywardTestBase {
-    PolicyHook internal hook;
+    IPolicyHook internal hook;
     MockERC20 internal token;
     TestKey internal k;
     address internal constant RECIPIENT = address(0xbeef01);
@@ -27,6 +26,16 @@ contract PolicyHookGasTest is KeywardTestBase {
 
     function _typicalPolicy() internal view returns (Call[] memory) {
         return tokenSpendingKey(hook, k, address(token), Limits(100 ether, 0, 1 days), 1000);
+    }
+
+    /// @dev The typical policy with a token stream instead of the daily limit: 100 tokens at once, then about one a
+    /// minute, at most 1,000.
+    function _streamPolicy() internal view returns (Call[] memory calls) {
+        calls = _typicalPolicy();
+        calls[2].data = abi.encodeCall(
+            IPolicyHook.setTokenStream,
+            (k.keyHash, address(token), Stream(100 ether, uint96(1 ether) / 60, 1000 ether, 0))
+        );
     }
 
     function _transfer(uint256 amount) internal view returns (Call[] memory) {
@@ -69,6 +78,51 @@ contract PolicyHookGasTest is KeywardTestBase {
         assertEq(token.balanceOf(RECIPIENT), 3 ether);
     }
 
+    /// @dev The same transfer as `policy_guardedTransfer_direct` under a token stream.
+    function test_gas_policy_streamTransfer_direct() public {
+        rootExecute(_streamPolicy());
+        assertEq(_guardedDirect("policy_streamTransfer_direct"), 3 ether);
+    }
+
+    /// @dev Issue 15: the stream costs no more than the periodic cap on the hot path (same transfer, same steady
+    /// state: the first spend done, a minute later).
+    function test_gas_policy_streamCostsNoMoreThanPeriodic() public {
+        uint256 snap = vm.snapshotState();
+        rootExecute(_typicalPolicy());
+        uint256 periodic = _measureDirect();
+        vm.revertToState(snap);
+        rootExecute(_streamPolicy());
+        uint256 stream = _measureDirect();
+        emit log_named_uint("periodic cap, direct transfer", periodic);
+        emit log_named_uint("stream, direct transfer", stream);
+        assertLe(stream, periodic, "the stream costs no more than the periodic cap");
+    }
+
+    function _measureDirect() internal returns (uint256 used) {
+        vm.prank(k.signer);
+        acct.execute(MODE_REVERT, abi.encode(_transfer(1 ether)));
+        vm.warp(block.timestamp + 60);
+        bytes memory data = abi.encode(_transfer(1 ether));
+        _cool();
+        vm.prank(k.signer);
+        uint256 g = gasleft();
+        acct.execute(MODE_REVERT, data);
+        used = g - gasleft();
+    }
+
+    function _guardedDirect(string memory name) internal returns (uint256) {
+        vm.prank(k.signer);
+        acct.execute(MODE_REVERT, abi.encode(_transfer(1 ether)));
+        vm.warp(block.timestamp + 60);
+        bytes memory data = abi.encode(_transfer(1 ether));
+        _cool();
+        vm.prank(k.signer);
+        vm.startSnapshotGas(group, name);
+        acct.execute(MODE_REVERT, data);
+        vm.stopSnapshotGas();
+        return token.balanceOf(RECIPIENT);
+    }
+
     function test_gas_policy_rejectedTransfer_direct() public {
         rootExecute(_typicalPolicy());
         vm.prank(k.signer);
@@ -102,6 +156,11 @@ contract PolicyHookGasTest is KeywardTestBase {
     function test_gas_policy_guardedTransfer_handleOps() public {
         rootExecute(_typicalPolicy());
         _handleOps("policy_guardedTransfer_handleOps", k);
+    }
+
+    function test_gas_policy_streamTransfer_handleOps() public {
+        rootExecute(_streamPolicy());
+        _handleOps("policy_streamTransfer_handleOps", k);
     }
 
     /// @dev The baseline of the ratio goal, measured in this same file and setup.

@@ -2,7 +2,6 @@
 pragma solidity ^0.8.30;
 
 import {Keyward} from "../contracts/Keyward.sol";
-import {PolicyHook} from "../contracts/hooks/PolicyHook.sol";
 import {Call, IKeyward} from "../contracts/interfaces/IKeyward.sol";
 import {IPolicyHook, Limits, RuleState} from "../contracts/interfaces/IPolicyHook.sol";
 import {IEntryPointV8, KeywardTestBase, TestKey} from "./utils/KeywardTestBase.sol";
@@ -15,7 +14,7 @@ import {SponsorPaymaster} from "./utils/SponsorPaymaster.sol";
 /// @notice Shared setup of the fuzz test: a session key allowed to transfer one token, capped per period and in
 /// total.
 abstract contract SpendSetup is KeywardTestBase {
-    PolicyHook internal hook;
+    IPolicyHook internal hook;
     MockERC20 internal token;
     TestKey internal k;
     address internal constant R = address(0xa11ce);
@@ -110,7 +109,7 @@ struct Fixture {
     uint256 rootKey;
     IEntryPointV8 entryPoint;
     SponsorPaymaster sponsor;
-    PolicyHook hook;
+    IPolicyHook hook;
     AllowanceToken tokenA;
     AllowanceToken tokenB;
     MockPermit2 permit2;

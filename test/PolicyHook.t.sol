@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.30;
 
-import {PolicyHook} from "../contracts/hooks/PolicyHook.sol";
+import {IExecutionHook} from "../contracts/interfaces/IHook.sol";
 import {Call, IKeyward, Key, KeyType} from "../contracts/interfaces/IKeyward.sol";
 import {
     Condition,
@@ -463,7 +463,7 @@ contract PolicyHookScopeTest is PolicyHookTestBase {
         (bool ok, bytes memory err) = address(hook)
             .call(
                 abi.encodePacked(
-                    abi.encodeCall(hook.beforeExecute, (k.keyHash, address(target), 0, bump[0].data)), trailer
+                    abi.encodeCall(IExecutionHook.beforeExecute, (k.keyHash, address(target), 0, bump[0].data)), trailer
                 )
             );
         assertFalse(ok);
@@ -472,7 +472,9 @@ contract PolicyHookScopeTest is PolicyHookTestBase {
         );
         bytes memory refund = abi.encode(uint256(1) << 255, uint256(0)); // "give back one counted call"
         (ok,) = address(hook)
-            .call(abi.encodePacked(abi.encodeCall(hook.afterExecute, (k.keyHash, false, "", refund)), trailer));
+            .call(
+                abi.encodePacked(abi.encodeCall(IExecutionHook.afterExecute, (k.keyHash, false, "", refund)), trailer)
+            );
         assertTrue(ok);
         vm.stopPrank();
         assertEq(hook.getUsage(account, k.keyHash).used, 1);

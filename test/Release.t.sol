@@ -6,10 +6,11 @@ import {Test, Vm} from "forge-std/Test.sol";
 /// @notice The tests deploy the release bytecode (out-release/, `make build`): it must exist and be newer than every
 /// contract source, or the suite would test bytecode that no longer matches the code.
 contract ReleaseArtifactsTest is Test {
-    string[3] internal artifacts = [
+    string[4] internal artifacts = [
         "out-release/Keyward.sol/Keyward.json",
         "out-release/KeywardExtension.sol/KeywardExtension.json",
-        "out-release/PolicyHook.sol/PolicyHook.json"
+        "out-release/PolicyHook.sol/PolicyHook.json",
+        "out-release/PolicyHookExtension.sol/PolicyHookExtension.json"
     ];
 
     function test_release_artifactsAreFresh() public view {

@@ -27,7 +27,8 @@ case "${1:-}" in
     done
     # The Rust bindings come from the interface files: every external function of the contracts must be in them.
     # The account is Keyward plus KeywardExtension (its fallback DELEGATECALLs the extension), so IKeyward is checked
-    # against the union of both; Keyward's creation code contains the extension's, so only Keyward is embedded.
+    # against the union of both; Keyward's creation code contains the extension's, so only Keyward is embedded. The
+    # same holds for PolicyHook plus PolicyHookExtension against IPolicyHook and IHook.
     node -e '
       const ids = (n) => Object.keys(require(process.argv[1] + "/out/" + n + ".sol/" + n + ".json").methodIdentifiers);
       const receivers = ["onERC721Received(", "onERC1155Received(", "onERC1155BatchReceived("];
@@ -35,7 +36,7 @@ case "${1:-}" in
         "ERC20_ETH()", "FLAGS()", "MAX_"];
       const pairs = [
         [["Keyward", "KeywardExtension"], ["IKeyward"], [...receivers, "EXTENSION()"]],
-        [["PolicyHook"], ["IPolicyHook", "IHook"], hookConstants],
+        [["PolicyHook", "PolicyHookExtension"], ["IPolicyHook", "IHook"], [...hookConstants, "EXTENSION()"]],
       ];
       let bad = [];
       for (const [contracts, ifaces, extra] of pairs) {
@@ -47,6 +48,8 @@ case "${1:-}" in
       // The other direction: a function in IKeyward that neither contract has would be a binding that reverts.
       const account = new Set(["Keyward", "KeywardExtension"].flatMap(ids));
       for (const f of ids("IKeyward")) if (!account.has(f)) bad.push("IKeyward." + f + " (in no contract)");
+      const hook = new Set(["PolicyHook", "PolicyHookExtension"].flatMap(ids));
+      for (const f of [...ids("IPolicyHook"), ...ids("IHook")]) if (!hook.has(f)) bad.push(f + " (in no PolicyHook contract)");
       if (bad.length) { console.error("artifacts: not in the interface files (the Rust ABI): " + bad.join(", ")); process.exit(1); }
     ' "$root"
     echo "artifacts: Rust-side bytecode and ABI match the fresh forge build" ;;

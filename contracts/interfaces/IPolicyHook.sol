@@ -53,21 +53,45 @@ struct CallRule {
     Condition[] conditions;
 }
 
-/// @notice Caps in one asset (0 = no cap in that dimension). `period` in seconds (0 = no periodic cap).
+/// @notice Caps in one asset (0 = no cap in that dimension). `period` in seconds (0 = no periodic cap). Windows
+/// are whole periods from a start time: the configuration's time (`setNativeLimits`, `setTokenLimit`) or a given
+/// one (`setNativeLimitsFrom`, `setTokenLimitFrom`, ERC-7715's `startTime`); before it nothing may be spent.
 struct Limits {
     uint96 perPeriod;
     uint96 lifetime;
     uint40 period;
 }
 
-/// @notice What was spent: in the current window, in total, and when the window started.
+/// @notice What was spent: in the current window, in total, and when the window started (for a stream: 0, what
+/// it spent, and its start time).
 struct Spend {
     uint96 inWindow;
     uint96 total;
     uint40 windowStart;
 }
 
-/// @notice A token's caps and spending.
+/// @notice A streaming allowance (ERC-7715 `native-token-stream` / `erc20-token-stream`): `initialAmount` is
+/// released at `startTime`, then `amountPerSecond` accrues every second; the stream never releases more than
+/// `maxAmount` in total (0 = no maximum); spending draws it down. Nothing may be spent before `startTime` (0 = the
+/// configuration's time; a past time counts from then).
+struct Stream {
+    uint96 initialAmount;
+    uint96 amountPerSecond;
+    uint96 maxAmount;
+    uint40 startTime;
+}
+
+/// @notice An asset's stream as the views return it: whether the asset is streamed at all, its parameters, what
+/// it spent, and what it may spend now (released minus spent).
+struct StreamPolicy {
+    bool streaming;
+    Stream stream;
+    uint96 spent;
+    uint256 available;
+}
+
+/// @notice A token's caps and spending (for a streamed token: `limits.lifetime` is the stream's maximum and the
+/// rest of the stream is in `getStream`).
 struct TokenPolicy {
     address token;
     Limits limits;
@@ -108,8 +132,10 @@ struct Policy {
 
 /// @title IPolicyHook
 /// @notice Keyward's policy hook: call allowlists with wildcards and explicit denies, argument and value
-/// conditions, native and ERC-20 spend limits per period and lifetime, call caps, ERC-1271 scope, and who pays for
-/// ERC-4337 gas, per (account, key registration). Configured only by the account itself, for a key whose settings
+/// conditions, native and ERC-20 spend limits per period (anchored at a start time) and lifetime or as streams,
+/// call caps, ERC-1271 scope, and who pays for ERC-4337 gas, per (account, key registration). The hook's
+/// configuration and views run in its extension (`PolicyHook.EXTENSION()`, reached through the hook's fallback by
+/// DELEGATECALL); call them on the hook's address. Configured only by the account itself, for a key whose settings
 /// name this hook; state is keyed by the registration's `keyId`, so a revoked and re-registered key starts empty.
 interface IPolicyHook {
     // ----------------------------------------------------------------------------------------------------
@@ -143,6 +169,13 @@ interface IPolicyHook {
     event SignaturePolicySet(address indexed account, bytes32 indexed keyHash, SignatureMode mode, bytes32[] domains);
     /// @notice The paymasters the key's ERC-4337 operations may use were set (empty: none; ANY_TARGET: any).
     event PaymastersSet(address indexed account, bytes32 indexed keyHash, address[] paymasters);
+    /// @notice An asset's caps start at `startTime` (after `NativeLimitsSet` / `TokenLimitSet` of an anchored
+    /// configuration; `asset` 0 is native value).
+    event LimitsStartSet(address indexed account, bytes32 indexed keyHash, address asset, uint40 startTime);
+    /// @notice Native value was enabled as a stream (spending restarts).
+    event NativeStreamSet(address indexed account, bytes32 indexed keyHash, uint128 perCall, Stream stream);
+    /// @notice A token was limited by a stream (spending restarts).
+    event TokenStreamSet(address indexed account, bytes32 indexed keyHash, address token, Stream stream);
 
     // ----------------------------------------------------------------------------------------------------
     // Errors
@@ -158,8 +191,11 @@ interface IPolicyHook {
     error ConditionFailed(uint256 index);
     /// @notice Native value is not enabled for this key.
     error NativeValueNotAllowed();
-    /// @notice A cap would be exceeded: `kind` 0 per call, 1 per period, 2 lifetime.
+    /// @notice A cap would be exceeded: `kind` 0 per call, 1 per period, 2 lifetime, 3 stream (`limit` is what the
+    /// stream has released so far, `attempted` what it would have spent). `asset` 0 is native value.
     error SpendLimitExceeded(address asset, uint8 kind, uint256 attempted, uint256 limit);
+    /// @notice The asset's allowance starts later (anchored periodic caps or a stream before its start time).
+    error AllowanceNotStarted(address asset, uint256 startTime);
     /// @notice A call cap would be exceeded: `kind` 1 per period, 2 lifetime, 3 per batch.
     error CallLimitExceeded(uint8 kind, uint256 limit);
     /// @notice A call that moves or approves a token the hook cannot count (a selector it does not know on a
@@ -180,6 +216,8 @@ interface IPolicyHook {
     error PaymasterRequired();
     /// @notice The operation's paymaster is not one the key may use (none is, until `setPaymasters` lists it).
     error PaymasterNotAllowed(address paymaster);
+    /// @notice The hook has no function with this selector.
+    error FnSelectorNotRecognized();
 
     // ----------------------------------------------------------------------------------------------------
     // Configuration (msg.sender is the account; the key's settings must name this hook)
@@ -198,6 +236,29 @@ interface IPolicyHook {
 
     /// @notice Sets a token's caps (at most 16 tokens); `enabled` false removes them.
     function setTokenLimit(bytes32 keyHash, address token, bool enabled, Limits calldata limits) external;
+
+    /// @notice `setNativeLimits` with the caps starting at `startTime` (ERC-7715 `startTime`; 0 = now): periodic
+    /// windows are whole periods from it, and nothing may be spent before it.
+    function setNativeLimitsFrom(
+        bytes32 keyHash,
+        bool enabled,
+        uint128 perCall,
+        Limits calldata limits,
+        uint40 startTime
+    ) external;
+
+    /// @notice `setTokenLimit` (enabled) with the caps starting at `startTime` (0 = now): periodic windows are whole
+    /// periods from it, and nothing may be spent before it.
+    function setTokenLimitFrom(bytes32 keyHash, address token, Limits calldata limits, uint40 startTime) external;
+
+    /// @notice Enables native value under a stream (instead of periodic and lifetime caps), with a per-call cap
+    /// beside it (0 = none). Counted as the caps count: value, ERC20ETH and Permit2 naming ERC20ETH.
+    /// `maxAmount`, when not 0, must be at least `initialAmount`.
+    function setNativeStream(bytes32 keyHash, uint128 perCall, Stream calldata stream) external;
+
+    /// @notice Limits a token by a stream (instead of periodic and lifetime caps; it counts as one of the 16
+    /// tokens). Counted as the caps count. `maxAmount`, when not 0, must be at least `initialAmount`.
+    function setTokenStream(bytes32 keyHash, address token, Stream calldata stream) external;
 
     /// @notice Sets the call caps.
     function setUsageLimits(bytes32 keyHash, uint32 maxCalls, uint32 maxPerPeriod, uint40 period, uint16 maxPerBatch)
@@ -235,4 +296,38 @@ interface IPolicyHook {
 
     /// @notice Whether `account`'s key `keyHash` is registered with settings that name this hook.
     function isActive(address account, bytes32 keyHash) external view returns (bool);
+
+    /// @notice The stream of `asset` (0 for native value) of the key, and what it may spend now.
+    function getStream(address account, bytes32 keyHash, address asset) external view returns (StreamPolicy memory);
+
+    // ----------------------------------------------------------------------------------------------------
+    // Constants
+    // ----------------------------------------------------------------------------------------------------
+
+    /// @notice Wildcard target of a rule (and, in `setPaymasters`, any paymaster).
+    function ANY_TARGET() external view returns (address);
+    /// @notice Wildcard selector of a rule (an allow never covers calls without data; a deny covers them too).
+    function ANY_SELECTOR() external view returns (bytes4);
+    /// @notice The rule selector of calls without data (plain ETH transfers).
+    function EMPTY_CALLDATA() external view returns (bytes4);
+    /// @notice A condition's `argIndex` that compares the call's value.
+    function VALUE_ARG() external view returns (uint16);
+    /// @notice The canonical Permit2.
+    function PERMIT2() external view returns (address);
+    /// @notice Uniswap's ERC20ETH (native value through ERC-7914).
+    function ERC20_ETH() external view returns (address);
+    /// @notice The callbacks this hook's address enables (its low 5 bits).
+    function FLAGS() external view returns (uint160);
+    /// @notice The most call rules a key may have.
+    function MAX_RULES() external view returns (uint256);
+    /// @notice The most conditions a rule may have.
+    function MAX_CONDITIONS() external view returns (uint256);
+    /// @notice The most values an `InSet` condition may list.
+    function MAX_SET_VALUES() external view returns (uint256);
+    /// @notice The most limited tokens (periodic or streamed) a key may have.
+    function MAX_TOKENS() external view returns (uint256);
+    /// @notice The most ERC-1271 application domains a key may list.
+    function MAX_DOMAINS() external view returns (uint256);
+    /// @notice The most paymasters a key may list.
+    function MAX_PAYMASTERS() external view returns (uint256);
 }

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.30;
 
-import {PolicyHook} from "../../contracts/hooks/PolicyHook.sol";
 import {BatchedCall, Call, GasBudget, IKeyward, PackedUserOperation} from "../../contracts/interfaces/IKeyward.sol";
+import {IPolicyHook} from "../../contracts/interfaces/IPolicyHook.sol";
 import {KeywardTestBase, TestKey} from "../utils/KeywardTestBase.sol";
 
 interface IEntryPointV07 {
@@ -29,7 +29,7 @@ contract ReviewEntryPointV07BudgetTest is KeywardTestBase {
             EP07
         );
         IEntryPointV07 ep = IEntryPointV07(EP07);
-        PolicyHook hook = deployPolicyHook();
+        IPolicyHook hook = deployPolicyHook();
         TestKey memory k = secp256k1Key("budgeted policy key");
         uint256 fee = 10 gwei;
         uint256 opGas = 150_000 + 50_000 + 50_000;

@@ -2,7 +2,6 @@
 pragma solidity ^0.8.30;
 
 import {Keyward} from "../../contracts/Keyward.sol";
-import {PolicyHook} from "../../contracts/hooks/PolicyHook.sol";
 import {
     BatchedCall,
     Call,
@@ -201,15 +200,15 @@ abstract contract KeywardTestBase is Test {
     }
 
     /// @dev Deploys the PolicyHook at an address carrying its flags (0x1e).
-    function deployPolicyHook() internal returns (PolicyHook hook) {
+    function deployPolicyHook() internal returns (IPolicyHook hook) {
         address where = address((uint160(uint256(keccak256("policy hook"))) & ~uint160(0xffff)) | POLICY_HOOK_FLAGS);
         deployCodeTo(policyHookArtifact(), where);
-        hook = PolicyHook(where);
+        hook = IPolicyHook(where);
     }
 
     /// @dev The root batch that grants `k` under `hook` as a spending key for `token`: allowed to call
     /// `transfer` on it within `limits`, and, when `maxCalls` is not 0, at most `maxCalls` calls.
-    function tokenSpendingKey(PolicyHook hook, TestKey memory k, address token, Limits memory limits, uint32 maxCalls)
+    function tokenSpendingKey(IPolicyHook hook, TestKey memory k, address token, Limits memory limits, uint32 maxCalls)
         internal
         view
         returns (Call[] memory calls)
@@ -231,7 +230,7 @@ abstract contract KeywardTestBase is Test {
 
     /// @dev The PolicyHook call that lets `k` use the fixture's paymaster (a PolicyHook key may use no paymaster
     /// until one is listed).
-    function allowSponsorCall(PolicyHook hook, TestKey memory k) internal view returns (Call memory) {
+    function allowSponsorCall(IPolicyHook hook, TestKey memory k) internal view returns (Call memory) {
         address[] memory pms = new address[](1);
         pms[0] = address(sponsor);
         return Call(address(hook), 0, abi.encodeCall(IPolicyHook.setPaymasters, (k.keyHash, pms)));
@@ -251,7 +250,7 @@ abstract contract KeywardTestBase is Test {
     }
 
     /// @dev A non-admin key under the PolicyHook as Keyward grants it: AFTER_EXECUTE only after failed calls.
-    function policySettings(PolicyHook hook, uint40 expiration) internal pure returns (uint256) {
+    function policySettings(IPolicyHook hook, uint40 expiration) internal pure returns (uint256) {
         return settingsOf(address(hook), expiration, false, 0) | FLAG_AFTER_ON_FAILURE;
     }
 

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.30;
 
-import {PolicyHook} from "../../contracts/hooks/PolicyHook.sol";
 import {
     BatchedCall,
     Call,
@@ -30,7 +29,7 @@ enum Path {
 /// helper that runs a key's batch on any path (direct, relayed, ERC-4337 with a paymaster) and returns the hook's
 /// (or the account's) revert data, the same bytes on every path.
 abstract contract PolicyHookTestBase is KeywardTestBase {
-    PolicyHook internal hook;
+    IPolicyHook internal hook;
     MockERC20 internal usdc;
     Target internal target;
     TestKey internal k;

@@ -8,6 +8,8 @@ pragma solidity ^0.8.30;
 ///
 /// - perPeriod / lifetime: caps (0 = none in that dimension), period: window length in seconds (0 = no periodic
 ///   cap).
+/// - a stream (the spend word says which, `SpendState`): perPeriod holds `amountPerSecond` and lifetime holds
+///   `maxAmount` (the most the stream ever releases, 0 = no maximum); period is 0.
 /// - index (tokens only): position + 1 in the token list; 0 means the token is not limited.
 /// - fast (tokens only): for transfer, transferFrom, approve and increaseAllowance (bits 240-243), whether the
 ///   token's exact rule for that selector is an allow without conditions, so a call needs no rule look-up when the
@@ -32,6 +34,16 @@ library CapsLib {
 
     function period(Caps t) internal pure returns (uint256) {
         return (Caps.unwrap(t) >> 192) & U40;
+    }
+
+    /// @dev A stream's rate (the same bits as `perPeriod`).
+    function amountPerSecond(Caps t) internal pure returns (uint256) {
+        return Caps.unwrap(t) & U96;
+    }
+
+    /// @dev A stream's maximum (the same bits as `lifetime`).
+    function maxAmount(Caps t) internal pure returns (uint256) {
+        return (Caps.unwrap(t) >> 96) & U96;
     }
 
     function index(Caps t) internal pure returns (uint256) {
