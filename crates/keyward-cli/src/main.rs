@@ -10,6 +10,7 @@ use alloy::{
 };
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use eyre::{Result, WrapErr, bail, eyre};
+use keyward::erc7715::PermissionRequest;
 use keyward::{
     Flags, KeyExt, Settings,
     bindings::{Key, KeyType},
@@ -61,12 +62,27 @@ enum Command {
     },
     /// List the account's keys with status and time left.
     Keys(Online),
-    /// Grant a key with its settings and, with policy flags, its PolicyHook policy, in one transaction.
+    /// Grant a key with its settings and, with policy flags, its PolicyHook policy, in one transaction; or grant an
+    /// ERC-7715 request (`--request FILE.json`) and print its response.
     Grant {
         #[command(flatten)]
         online: Online,
+        /// An ERC-7715 `wallet_requestExecutionPermissions` request (one, or the params array): granted exactly under
+        /// the PolicyHook, or refused with the reason; prints the responses (JSON).
+        #[arg(
+            long,
+            value_name = "FILE.json",
+            conflicts_with_all = [
+                "public_key", "gas_budget_per_day", "hook", "expires_at", "expires_in", "valid_after", "admin", "flags",
+                "allow", "daily_limit", "max_calls",
+            ]
+        )]
+        request: Option<PathBuf>,
+        /// The PolicyHook of an ERC-7715 grant (default: its CREATE2 address).
+        #[arg(long, value_name = "ADDRESS", requires = "request")]
+        policy_hook: Option<Address>,
         #[command(flatten)]
-        key: KeyArgs,
+        key: GrantKeyArgs,
         #[command(flatten)]
         settings: SettingsArgs,
         #[command(flatten)]
@@ -122,6 +138,15 @@ enum Command {
         /// The key hash.
         key_hash: B256,
         /// The hook to ask (default: the hook in the key's settings).
+        #[arg(long)]
+        hook: Option<Address>,
+    },
+    /// The account's ERC-7715 permissions (`wallet_getGrantedExecutionPermissions`): every key under the PolicyHook
+    /// whose grant is one, read back from the chain as its response (JSON).
+    Permissions {
+        #[command(flatten)]
+        online: Online,
+        /// The PolicyHook (default: its CREATE2 address).
         #[arg(long)]
         hook: Option<Address>,
     },
@@ -336,6 +361,17 @@ struct KeyArgs {
     public_key: String,
 }
 
+/// The key of `grant` (not needed with `--request`, whose `to` is the key).
+#[derive(Args)]
+struct GrantKeyArgs {
+    /// Key type.
+    #[arg(long = "type", value_enum, default_value = "secp256k1")]
+    kind: KeyKind,
+    /// secp256k1: the signer address; P256/WebAuthn: x ++ y (64 bytes hex).
+    #[arg(long, required_unless_present = "request")]
+    public_key: Option<String>,
+}
+
 #[derive(Subcommand)]
 enum KeyCmd {
     /// The key hash the account knows a key by.
@@ -532,6 +568,18 @@ fn parse_call(text: &str) -> Result<keyward::bindings::Call> {
     Ok(keyward::bindings::Call { to, value, data })
 }
 
+/// An error and its sources, on one line.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut line = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        line.push_str(": ");
+        line.push_str(&s.to_string());
+        source = s.source();
+    }
+    line
+}
+
 fn out(json_mode: bool, value: &serde_json::Value, text: &str) {
     if json_mode {
         println!("{value}");
@@ -592,8 +640,41 @@ async fn run(cli: Cli) -> Result<()> {
             out(j, &json!({ "calldata": data }), &data.to_string());
         }
         Command::Keys(o) => print_keys(&o.account(false).await?, j).await?,
-        Command::Grant { online, key, settings: settings_args, policy, gas_budget_per_day } => {
-            let key = parse_key(&key)?;
+        Command::Grant { online, request: Some(file), policy_hook, .. } => {
+            let text = std::fs::read_to_string(&file).wrap_err_with(|| format!("reading {}", file.display()))?;
+            let requests = PermissionRequest::list_from_json(&text)
+                .map_err(|e| eyre!("{}: {}", file.display(), error_chain(&e)))?;
+            let hook = policy_hook.unwrap_or_else(keyward::deploy::policy_hook_address);
+            let account = online.account(true).await?;
+            // Every request is mapped before anything is sent, and all are granted in one batch: all or none.
+            let target = account.grant_target(hook).await?;
+            let mut calls = Vec::new();
+            let mut responses = Vec::new();
+            for r in &requests {
+                let granted = r.to_grant(&target).map_err(|e| eyre!("{r}: {}", error_chain(&e)))?;
+                calls.extend(granted.grant.calls);
+                responses.push(granted.response);
+            }
+            account.execute_as_root(&calls).await?;
+            let v = serde_json::to_value(&responses)?;
+            out(j, &v, &serde_json::to_string_pretty(&v)?);
+        }
+        Command::Permissions { online, hook } => {
+            let hook = hook.unwrap_or_else(keyward::deploy::policy_hook_address);
+            let granted = online.account(false).await?.execution_permissions(hook).await?;
+            let v = serde_json::to_value(&granted)?;
+            out(j, &v, &serde_json::to_string_pretty(&v)?);
+        }
+        Command::Grant {
+            online,
+            request: None,
+            policy_hook: _,
+            key,
+            settings: settings_args,
+            policy,
+            gas_budget_per_day,
+        } => {
+            let key = parse_key(&KeyArgs { kind: key.kind, public_key: key.public_key.unwrap_or_default() })?;
             let mut calls = Vec::new();
             let budget_flag = if gas_budget_per_day.is_some() { Flags::GAS_BUDGET } else { Flags::NONE };
             let settings = if policy.is_empty() {
