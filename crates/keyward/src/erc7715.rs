@@ -1430,6 +1430,142 @@ mod tests {
         assert!(std::error::Error::source(&e).is_some(), "the grant error is kept as the source");
     }
 
+    /// The chain's state after granting `r` (what the hook's views would answer), before any spending.
+    fn on_chain(g: &PermissionGrant) -> (HookPolicy, StreamPolicy, Option<StreamPolicy>) {
+        use crate::bindings::policy::{CallRule, Limits, NativePolicy, Spend, Stream, TokenPolicy};
+        let mut p = HookPolicy {
+            active: true,
+            rules: Vec::new(),
+            native: NativePolicy::default(),
+            tokens: Vec::new(),
+            usage: crate::bindings::policy::UsagePolicy::default(),
+            signatureMode: crate::bindings::policy::SignatureMode::Off,
+            signatureDomains: Vec::new(),
+            paymasters: Vec::new(),
+        };
+        let (mut native_stream, mut token_stream) = (StreamPolicy::default(), None);
+        let spend = |start: alloy::primitives::aliases::U40| Spend { windowStart: start, ..Spend::default() };
+        for call in hook_calls(g) {
+            match call {
+                IPolicyHookCalls::setCallRule(r) => p.rules.push(CallRule {
+                    target: r.target,
+                    selector: r.selector,
+                    state: r.state,
+                    conditions: Vec::new(),
+                }),
+                IPolicyHookCalls::setConditions(c) => {
+                    p.rules.last_mut().unwrap().conditions = c.conditions;
+                }
+                IPolicyHookCalls::setTokenLimitFrom(t) => {
+                    p.tokens.push(TokenPolicy { token: t.token, limits: t.limits, spend: spend(t.startTime) });
+                }
+                IPolicyHookCalls::setTokenStream(t) => {
+                    p.tokens.push(TokenPolicy {
+                        token: t.token,
+                        limits: Limits { lifetime: t.stream.maxAmount, ..Limits::default() },
+                        spend: spend(t.stream.startTime),
+                    });
+                    token_stream = Some(StreamPolicy { streaming: true, stream: t.stream, ..StreamPolicy::default() });
+                }
+                IPolicyHookCalls::setNativeLimitsFrom(n) => {
+                    p.native =
+                        NativePolicy { enabled: true, perCall: n.perCall, limits: n.limits, spend: spend(n.startTime) };
+                }
+                IPolicyHookCalls::setNativeStream(n) => {
+                    p.native = NativePolicy { enabled: true, perCall: n.perCall, ..NativePolicy::default() };
+                    let stream = Stream { ..n.stream };
+                    native_stream = StreamPolicy { streaming: true, stream, ..StreamPolicy::default() };
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        if p.tokens.is_empty() {
+            token_stream = None;
+        } else if token_stream.is_none() {
+            token_stream = Some(StreamPolicy::default());
+        }
+        (p, native_stream, token_stream)
+    }
+
+    fn read(
+        g: &PermissionGrant,
+        settings: Settings,
+        key: &Key,
+        p: &HookPolicy,
+        n: &StreamPolicy,
+        t: Option<&StreamPolicy>,
+    ) -> Option<PermissionResponse> {
+        response_from_chain(&OnChainKey {
+            account: ACCOUNT,
+            chain_id: 31_337,
+            hook: HOOK,
+            key,
+            settings,
+            policy: p,
+            native_stream: n,
+            token_stream: t,
+            caps_start: g.response.request.permission.allowance.start_time(),
+        })
+    }
+
+    #[test]
+    fn test_erc7715_reads_back_each_type_and_only_its_shapes() {
+        for json in [
+            fixture!("erc-native-token-allowance"),
+            fixture!("metamask-native-token-periodic"),
+            fixture!("metamask-native-token-stream"),
+            fixture!("metamask-erc20-token-periodic"),
+            fixture!("metamask-erc20-token-allowance"),
+            fixture!("metamask-erc20-token-stream"),
+        ] {
+            let g = one(json).to_grant(&target()).unwrap();
+            let (p, n, t) = on_chain(&g);
+            let key = &g.grant.key;
+            let s = g.grant.settings;
+            let back = read(&g, s, key, &p, &n, t.as_ref());
+            assert_eq!(back, Some(g.response.as_stored()), "{json}");
+            // Not an ERC-7715 grant: each of these is left out rather than misread.
+            let not = |s: Settings, key: &Key, p: &HookPolicy| read(&g, s, key, p, &n, t.as_ref()).is_none();
+            let b = || Settings::builder().expires_at(s.expiration()).policy_hook(HOOK);
+            assert!(not(b().admin(true).build().unwrap(), key, &p), "admin");
+            assert!(not(b().valid_after(1).build().unwrap(), key, &p), "validAfter");
+            let other = Settings::builder().expires_at(s.expiration()).hook(Address::with_last_byte(0x3e)).build();
+            assert!(not(other.unwrap(), key, &p), "another hook");
+            assert!(not(s, &Key::p256(U256::from(1), U256::from(2)), &p), "a P256 key");
+            let mut q = p.clone();
+            q.usage.maxCalls = 3;
+            assert!(not(s, key, &q), "call counts");
+            let mut q = p.clone();
+            q.paymasters = vec![Address::with_last_byte(7)];
+            assert!(not(s, key, &q), "paymasters");
+            let mut q = p.clone();
+            q.signatureMode = crate::bindings::policy::SignatureMode::Any;
+            assert!(not(s, key, &q), "signatures");
+            let mut q = p.clone();
+            q.rules.push(q.rules[0].clone());
+            q.rules.last_mut().unwrap().target = Address::with_last_byte(0x99);
+            q.rules.last_mut().unwrap().selector = alloy::primitives::FixedBytes([1, 2, 3, 4]);
+            assert!(not(s, key, &q), "another rule");
+            let mut q = p.clone();
+            q.active = false;
+            assert!(not(s, key, &q), "inactive");
+            let mut q = p.clone();
+            if q.tokens.is_empty() {
+                q.native.perCall = 1;
+                assert!(not(s, key, &q), "a per-call cap");
+                let mut q = p.clone();
+                q.tokens.push(crate::bindings::policy::TokenPolicy { token: TOKEN, ..Default::default() });
+                assert!(not(s, key, &q), "native and a token");
+            } else {
+                q.native.enabled = true;
+                assert!(not(s, key, &q), "a token and native value");
+                let mut q = p.clone();
+                q.rules[0].conditions = vec![crate::policy::uint_condition(ConditionOp::LessOrEqual, 1, U256::from(5))];
+                assert!(not(s, key, &q), "a condition on the amount");
+            }
+        }
+    }
+
     #[test]
     fn test_erc7715_context_names_the_key_and_revokes_it() {
         let kh = B256::repeat_byte(0x42);

@@ -97,20 +97,36 @@ impl<P: Provider> Account<P> {
         self.view(hook, IPolicyHook::getStreamCall { account: self.address, keyHash: key_hash, asset }).await
     }
 
-    /// The start time the latest anchored configuration of `asset`'s caps gave (`LimitsStartSet`), if any.
+    /// The start time of `asset`'s caps when their latest configuration was anchored (`setNativeLimitsFrom` /
+    /// `setTokenLimitFrom`: `NativeLimitsSet` / `TokenLimitSet` followed by `LimitsStartSet`); `None` when it was not
+    /// (a configuration from its own time), so that an older anchor (of an earlier configuration or registration)
+    /// is never read for a newer one.
     async fn caps_start(&self, hook: Address, key_hash: B256, asset: Address) -> Result<Option<u64>, Error> {
+        use IPolicyHook::{LimitsStartSet, NativeLimitsSet, TokenLimitSet};
         let filter = Filter::new()
             .address(hook)
-            .event_signature(IPolicyHook::LimitsStartSet::SIGNATURE_HASH)
+            .event_signature(vec![
+                LimitsStartSet::SIGNATURE_HASH,
+                NativeLimitsSet::SIGNATURE_HASH,
+                TokenLimitSet::SIGNATURE_HASH,
+            ])
             .topic1(self.address.into_word())
             .topic2(key_hash)
             .from_block(0);
         let logs = self.provider.get_logs(&filter).await.map_err(node("eth_getLogs"))?;
-        Ok(logs.iter().rev().find_map(|log| {
-            IPolicyHook::LimitsStartSet::decode_log(&log.inner)
-                .ok()
-                .filter(|e| e.data.asset == asset)
-                .map(|e| e.data.startTime.to::<u64>())
-        }))
+        for log in logs.iter().rev() {
+            if let Ok(e) = LimitsStartSet::decode_log(&log.inner) {
+                if e.data.asset == asset {
+                    return Ok(Some(e.data.startTime.to::<u64>()));
+                }
+            } else if let Ok(e) = TokenLimitSet::decode_log(&log.inner) {
+                if e.data.token == asset {
+                    return Ok(None);
+                }
+            } else if asset == Address::ZERO && NativeLimitsSet::decode_log(&log.inner).is_ok() {
+                return Ok(None);
+            }
+        }
+        Ok(None)
     }
 }

@@ -300,7 +300,16 @@ async fn test_erc7715_erc20_token_periodic_holds_at_the_window_edge_and_payees()
     ensure!(env.token_balance(PAYEE_2).await? == U256::from(16_000));
     ensure!(env.token_balance(STRANGER).await?.is_zero());
     ensure!(env.read_back().await? == response.as_stored());
-    revoke(&env, &response, s + 2 * p + 1, &send(token, PAYEE, 1)).await
+    // Reconfigured by the root without an anchor, the caps start at that time: the older anchor is not read back.
+    let key_hash = Key::secp256k1(env.session.address()).hash();
+    let caps = keyward::grant::SpendCaps::periodic(U256::from(10_000), std::time::Duration::from_secs(p));
+    let reconfigure = keyward::policy::to_hook(env.hook, keyward::policy::token_limit(key_hash, token, &caps)?);
+    let t = s + 2 * p + 7;
+    env.chain.relayer.anvil_set_next_block_timestamp(t).await?;
+    env.chain.user().execute_as_root(&[reconfigure]).await?;
+    let back = env.read_back().await?;
+    ensure!(back.request.permission.allowance.start_time() == Some(t), "{back:?}");
+    revoke(&env, &response, t + 1, &send(token, PAYEE, 1)).await
 }
 
 #[tokio::test]
