@@ -28,6 +28,7 @@ sol! {
         function mint(address to, uint256 amount) external;
         function balanceOf(address owner) external view returns (uint256);
         function transfer(address to, uint256 amount) external returns (bool);
+        function transferFrom(address from, address to, uint256 amount) external returns (bool);
     }
 }
 
@@ -296,6 +297,28 @@ async fn test_erc7715_erc20_token_periodic_holds_at_the_window_edge_and_payees()
     // A recipient outside the payee rule fails the rule's condition.
     let r = env.at(s + 2 * p, &send(token, STRANGER, 1)).await?;
     ensure!(matches!(r, Err(Revert::Policy(IPolicyHookErrors::ConditionFailed(_)))), "{r:?}");
+    // Attacks, each refused: a payee's address with a dirty high word (a token reading only the low 160 bits would
+    // pay the payee, but the word is not a canonical address), native value, another token, another function.
+    let mut dirty = send(token, PAYEE, 1);
+    let mut data = dirty[0].data.to_vec();
+    data[4] = 0x01;
+    dirty[0].data = data.into();
+    let r = env.at(s + 2 * p + 1, &dirty).await?;
+    ensure!(matches!(r, Err(Revert::Policy(IPolicyHookErrors::ConditionFailed(_)))), "{r:?}");
+    let r = env.at(s + 2 * p + 2, &pay(PAYEE, 1)).await?;
+    ensure!(matches!(r, Err(Revert::Policy(IPolicyHookErrors::CallNotAllowed(_)))), "{r:?}");
+    let mut valued = send(token, PAYEE, 1);
+    valued[0].value = U256::from(1);
+    let r = env.at(s + 2 * p + 3, &valued).await?;
+    ensure!(matches!(r, Err(Revert::Policy(IPolicyHookErrors::NativeValueNotAllowed(_)))), "{r:?}");
+    let other = deploy(&env.chain.relayer, MOCK_ERC20.trim().parse()?).await?;
+    let r = env.at(s + 2 * p + 4, &send(other, PAYEE, 1)).await?;
+    ensure!(matches!(r, Err(Revert::Policy(IPolicyHookErrors::CallNotAllowed(_)))), "{r:?}");
+    let transfer_from = IToken::transferFromCall { from: env.chain.eoa.address(), to: PAYEE, amount: U256::from(1) };
+    let r = env
+        .at(s + 2 * p + 5, &[Call { to: token, value: U256::ZERO, data: transfer_from.abi_encode().into() }])
+        .await?;
+    ensure!(matches!(r, Err(Revert::Policy(IPolicyHookErrors::CallNotAllowed(_)))), "{r:?}");
     ensure!(env.token_balance(PAYEE).await? == U256::from(4_000));
     ensure!(env.token_balance(PAYEE_2).await? == U256::from(16_000));
     ensure!(env.token_balance(STRANGER).await?.is_zero());
@@ -304,7 +327,7 @@ async fn test_erc7715_erc20_token_periodic_holds_at_the_window_edge_and_payees()
     let key_hash = Key::secp256k1(env.session.address()).hash();
     let caps = keyward::grant::SpendCaps::periodic(U256::from(10_000), std::time::Duration::from_secs(p));
     let reconfigure = keyward::policy::to_hook(env.hook, keyward::policy::token_limit(key_hash, token, &caps)?);
-    let t = s + 2 * p + 7;
+    let t = s + 2 * p + 17;
     env.chain.relayer.anvil_set_next_block_timestamp(t).await?;
     env.chain.user().execute_as_root(&[reconfigure]).await?;
     let back = env.read_back().await?;
