@@ -69,16 +69,23 @@ use crate::{
     policy::{ANY_TARGET, EMPTY_CALLDATA},
 };
 
-/// The ERC-20 function an `erc20-token-*` permission allows.
+/// The ERC-20 function an `erc20-token-*` permission allows, and ERC-7710's redemption entry point.
 #[allow(missing_docs, unreachable_pub)]
-mod erc20 {
+mod abi {
     alloy::sol! {
         interface IERC20 {
             function transfer(address to, uint256 amount) external returns (bool);
         }
+        interface IERC7710 {
+            function redeemDelegations(
+                bytes[] calldata permissionContexts,
+                bytes32[] calldata modes,
+                bytes[] calldata executionCallDatas
+            ) external;
+        }
     }
 }
-use erc20::IERC20;
+use abi::{IERC20, IERC7710};
 
 /// The JSON-RPC method that asks for permissions (params: an array of [`PermissionRequest`]).
 pub const REQUEST_METHOD: &str = "wallet_requestExecutionPermissions";
@@ -864,6 +871,46 @@ pub fn revoke_call(account: Address, context: &[u8]) -> Result<Call, Erc7715Erro
 }
 
 // ------------------------------------------------------------------------------------------------------------------
+// ERC-7710 redemption
+// ------------------------------------------------------------------------------------------------------------------
+
+/// ERC-7579 mode: one call, default exec type (revert on failure).
+pub const MODE_SINGLE: B256 = B256::ZERO;
+/// ERC-7579 mode: a batch, default exec type (revert on failure).
+pub const MODE_BATCH: B256 = B256::new({
+    let mut m = [0u8; 32];
+    m[0] = 0x01;
+    m
+});
+
+/// ERC-7579 single execution: `abi.encodePacked(target, value, callData)`.
+pub fn execution_single(call: &Call) -> Bytes {
+    let mut out = Vec::with_capacity(52 + call.data.len());
+    out.extend_from_slice(call.to.as_slice());
+    out.extend_from_slice(&call.value.to_be_bytes::<32>());
+    out.extend_from_slice(&call.data);
+    out.into()
+}
+
+/// ERC-7579 batch execution: `abi.encode(Execution[])` (`Execution` is `(address target, uint256 value, bytes
+/// callData)`, the layout of [`Call`]).
+pub fn execution_batch(calls: &[Call]) -> Bytes {
+    calls.to_vec().abi_encode().into()
+}
+
+/// `redeemDelegations(contexts, modes, executionCallDatas)` with one batch for one permission: what the session
+/// account (the request's `to`) sends to the account, the `delegationManager`.
+pub fn redeem_call_data(context: &Bytes, calls: &[Call]) -> Bytes {
+    IERC7710::redeemDelegationsCall {
+        permissionContexts: vec![context.clone()],
+        modes: vec![MODE_BATCH],
+        executionCallDatas: vec![execution_batch(calls)],
+    }
+    .abi_encode()
+    .into()
+}
+
+// ------------------------------------------------------------------------------------------------------------------
 // Granted keys read back
 // ------------------------------------------------------------------------------------------------------------------
 
@@ -1564,6 +1611,31 @@ mod tests {
                 assert!(not(s, key, &q), "a condition on the amount");
             }
         }
+    }
+
+    #[test]
+    fn test_erc7715_redemption_encodes_erc7579_executions() {
+        let call = Call { to: TOKEN, value: U256::from(7), data: Bytes::from_static(&[0xa9, 0x05, 0x9c, 0xbb, 1]) };
+        let single = execution_single(&call);
+        assert_eq!(single.len(), 20 + 32 + 5);
+        assert_eq!(
+            (&single[..20], U256::from_be_slice(&single[20..52]), &single[52..]),
+            (TOKEN.as_slice(), U256::from(7), &call.data[..])
+        );
+        let batch = execution_batch(&[call.clone(), call.clone()]);
+        // abi.encode(Execution[]): the offset of the array first, as the account reads it.
+        assert_eq!(U256::from_be_slice(&batch[..32]), U256::from(32));
+        assert_eq!(U256::from_be_slice(&batch[32..64]), U256::from(2));
+        assert_eq!(<Vec<Call>>::abi_decode(&batch).unwrap(), vec![call.clone(), call.clone()]);
+        let c = context(ACCOUNT, B256::repeat_byte(3));
+        let data = redeem_call_data(&c, std::slice::from_ref(&call));
+        assert_eq!(data[..4], alloy::primitives::keccak256("redeemDelegations(bytes[],bytes32[],bytes[])")[..4]);
+        let decoded = IERC7710::redeemDelegationsCall::abi_decode(&data).unwrap();
+        assert_eq!(decoded.permissionContexts, [c]);
+        assert_eq!(decoded.modes, [MODE_BATCH]);
+        assert_eq!(MODE_BATCH[0], 1);
+        assert!(MODE_BATCH[1..].iter().all(|b| *b == 0));
+        assert_eq!(decoded.executionCallDatas, [execution_batch(&[call])]);
     }
 
     #[test]

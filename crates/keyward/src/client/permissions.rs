@@ -2,16 +2,17 @@
 //! views (`wallet_getGrantedExecutionPermissions`), a permission revoked by its `context`.
 
 use alloy::{
-    primitives::{Address, B256, TxHash},
+    network::TransactionBuilder,
+    primitives::{Address, B256, Bytes, TxHash},
     providers::Provider,
-    rpc::types::Filter,
+    rpc::types::{Filter, TransactionRequest},
     sol_types::SolEvent,
 };
 
 use crate::{
     Error, KeyExt,
     bindings::{
-        Key,
+        Call, Key,
         policy::{IPolicyHook, StreamPolicy},
     },
     client::{Account, revert::node},
@@ -43,6 +44,15 @@ impl<P: Provider> Account<P> {
     /// `wallet_revokeExecutionPermission`: revokes the key `context` names (root).
     pub async fn revoke_execution_permission(&self, context: &[u8]) -> Result<TxHash, Error> {
         self.execute_as_root(&[erc7715::revoke_call(self.address, context)?]).await
+    }
+
+    /// ERC-7710: `redeemDelegations` of `calls` (one ERC-7579 batch) under the permission `context` names, sent by the
+    /// provider's wallet, which must be the permission's session account (the key). Needs an account implementation
+    /// with `redeemDelegations`.
+    pub async fn redeem(&self, context: &Bytes, calls: &[Call]) -> Result<TxHash, Error> {
+        let tx =
+            TransactionRequest::default().with_to(self.address).with_input(erc7715::redeem_call_data(context, calls));
+        self.send_tx(tx).await
     }
 
     /// `wallet_getGrantedExecutionPermissions`: every registered key under the PolicyHook at `hook` whose grant is

@@ -397,3 +397,33 @@ fn test_erc7715_revert_decoding_sees_through_call_failed() {
         Revert::Policy(IPolicyHookErrors::NativeValueNotAllowed(_))
     ));
 }
+
+/// ERC-7710 redemption of a granted request by its session account, with this crate's encoders
+/// (`redeemDelegations`, one ERC-7579 batch, the response's `context`): within the period it runs, one wei past it
+/// the hook refuses, and a context naming another key is refused by the account. Runs when the embedded account
+/// has `redeemDelegations` (the account branch of issue 15); until then it says so and checks nothing else.
+#[tokio::test]
+#[ignore = "spawns anvil from node_modules: `make test` runs it"]
+async fn test_erc7715_redeem_delegations_runs_under_the_permission() -> Result<()> {
+    let selector = alloy::primitives::hex::encode(
+        &alloy::primitives::keccak256("redeemDelegations(bytes[],bytes32[],bytes[])")[..4],
+    );
+    if !keyward::KEYWARD_BYTECODE_HEX.contains(&selector) {
+        eprintln!("the embedded account has no redeemDelegations yet: redemption not tested");
+        return Ok(());
+    }
+    let env = Env::start().await?;
+    let request = env.request(fixture!("metamask-native-token-periodic"), None)?;
+    let response = env.grant(&request).await?;
+    let as_session = keyward::client::Account::at(env.chain.eoa.address(), env.as_session.clone());
+    as_session.redeem(&response.context, &pay(PAYEE, 600)).await?;
+    as_session.redeem(&response.context, &pay(PAYEE, 400)).await?;
+    let e = as_session.redeem(&response.context, &pay(PAYEE, 1)).await.expect_err("past the period amount");
+    ensure!(matches!(&e, keyward::Error::Policy(IPolicyHookErrors::SpendLimitExceeded(s)) if s.kind == 1), "{e}");
+    ensure!(env.chain.balance(PAYEE).await? == U256::from(1_000));
+    let other = keyward::erc7715::context(env.chain.eoa.address(), alloy::primitives::B256::repeat_byte(9));
+    ensure!(as_session.redeem(&other, &pay(PAYEE, 0)).await.is_err(), "a context for another key");
+    let elsewhere = keyward::erc7715::context(STRANGER, Key::secp256k1(env.session.address()).hash());
+    ensure!(as_session.redeem(&elsewhere, &pay(PAYEE, 0)).await.is_err(), "a context for another account");
+    Ok(())
+}
