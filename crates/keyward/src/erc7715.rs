@@ -186,6 +186,15 @@ pub enum Erc7715Error {
         /// The account asked.
         account: Address,
     },
+    /// A `to` that cannot be a session account: the zero address (nothing sends from it), or the account itself (it
+    /// already holds everything as the root).
+    #[error("the session account {to} cannot hold the permission: {reason}")]
+    InvalidSessionAccount {
+        /// The request's `to`.
+        to: Address,
+        /// Why.
+        reason: &'static str,
+    },
     /// An expiry that has already passed.
     #[error("the expiry {expiry} is not after now ({now})")]
     ExpiryNotInFuture {
@@ -752,6 +761,18 @@ impl PermissionRequest {
             && from != target.account
         {
             return Err(Erc7715Error::WrongAccount { requested: from, account: target.account });
+        }
+        if self.to == Address::ZERO {
+            return Err(Erc7715Error::InvalidSessionAccount {
+                to: self.to,
+                reason: "nothing sends from the zero address",
+            });
+        }
+        if self.to == target.account {
+            return Err(Erc7715Error::InvalidSessionAccount {
+                to: self.to,
+                reason: "it is the account itself, which already holds everything as the root",
+            });
         }
         let start = self.permission.allowance.start_time().unwrap_or(target.now);
         let mut policy = Policy::new();
@@ -1386,6 +1407,11 @@ mod tests {
         let mut r = base.clone();
         r.from = Some(Address::with_last_byte(9));
         assert!(matches!(grant_err(&r), Erc7715Error::WrongAccount { account: ACCOUNT, .. }));
+        for to in [Address::ZERO, ACCOUNT] {
+            let mut r = base.clone();
+            r.to = to;
+            assert!(matches!(grant_err(&r), Erc7715Error::InvalidSessionAccount { to: t, .. } if t == to));
+        }
         // Expiry: at now refused, one second later granted.
         let expiring = |t| {
             let mut r = base.clone();
