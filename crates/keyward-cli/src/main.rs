@@ -12,7 +12,7 @@ mod cmd;
 mod demo;
 
 use args::Online;
-use cmd::{agent, exec, offline, owner, read, watch};
+use cmd::{agent, erc7715, exec, offline, owner, read, watch};
 
 /// Keyward: delegated permissions on EIP-7702 / ERC-4337 accounts.
 #[derive(Parser)]
@@ -45,8 +45,12 @@ enum Command {
     /// Grant a key with its window and, with policy flags, its PolicyHook policy, in one transaction.
     ///
     /// For example `--expiry 5m --allow 0xShop:receive --daily-limit eth:0.003`, or `--token
-    /// tt=0xToken@6 --allow tt:transfer(address,uint256) --cap tt:100 --period 1d --total-cap tt:500`.
+    /// tt=0xToken@6 --allow tt:transfer(address,uint256) --cap tt:100 --period 1d --total-cap tt:500`; or an ERC-7715
+    /// request with `--request FILE.json`.
     Grant(Box<owner::GrantArgs>),
+    /// The account's ERC-7715 permissions (`wallet_getGrantedExecutionPermissions`): every key under the PolicyHook
+    /// whose grant is one, read back from the chain as its response (JSON).
+    Permissions(erc7715::PermissionsArgs),
     /// Write a key's settings (sent by the account's own EOA).
     Update(owner::UpdateArgs),
     /// Execute one call as a session key, through ERC-4337 (`handleOps`, or `--bundler URL`) or the relayed path.
@@ -92,6 +96,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Delegate(a) => owner::delegate(a, j).await,
         Command::Keys(o) => read::keys(o, j).await,
         Command::Grant(a) => owner::grant(*a, j).await,
+        Command::Permissions(a) => erc7715::permissions(a, j).await,
         Command::Update(a) => owner::update(a, j).await,
         Command::Exec(a) => exec::run(a, j).await,
         Command::Policy(a) => read::policy(a, j).await,

@@ -94,6 +94,9 @@ pub enum Error {
     /// A grant or policy that cannot be built as given.
     #[error(transparent)]
     Grant(#[from] crate::grant::GrantError),
+    /// An ERC-7715 request that cannot be granted exactly, or a context that names no key of the account.
+    #[error(transparent)]
+    Erc7715(#[from] crate::erc7715::Erc7715Error),
     /// An amount, duration or call spec that does not parse.
     #[error(transparent)]
     Units(#[from] crate::units::UnitsError),

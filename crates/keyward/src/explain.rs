@@ -255,6 +255,12 @@ pub fn policy_error(e: &IPolicyHookErrors, ctx: &Context<'_>) -> String {
         IPolicyHookErrors::PaymasterNotAllowed(p) => {
             format!("paymaster {} is not one the key's policy lists", p.paymaster)
         }
+        IPolicyHookErrors::AllowanceNotStarted(a) => format!(
+            "the key's allowance in {} starts later (at unix time {})",
+            if a.asset == Address::ZERO { "native value".to_owned() } else { ctx.target(a.asset) },
+            a.startTime
+        ),
+        IPolicyHookErrors::FnSelectorNotRecognized(_) => "the PolicyHook has no such function".to_owned(),
     }
 }
 
@@ -279,6 +285,11 @@ fn spend_limit(asset: Address, kind: u8, attempted: U256, limit: U256, ctx: &Con
                 a(limit)
             ),
         },
+        3 => format!(
+            "spend limit exceeded: the stream has released {} so far, and spending would reach {}",
+            a(limit),
+            a(attempted)
+        ),
         _ => match ctx.caps(asset) {
             Some((_, _, _, spend)) => {
                 let total = U256::from(spend.total);
@@ -481,6 +492,7 @@ pub fn retry(error: &Error, ctx: &Context<'_>) -> Retry {
             2 => Retry::Never,
             _ => Retry::NextRun,
         },
+        Error::Policy(IPolicyHookErrors::AllowanceNotStarted(a)) => Retry::At(a.startTime.saturating_to()),
         Error::Policy(IPolicyHookErrors::CallLimitExceeded(c)) => match c.kind {
             1 => match (ctx.policy, ctx.now) {
                 (Some(p), Some(now)) if p.usage.period.to::<u64>() != 0 => {

@@ -70,7 +70,7 @@ use crate::{
     units::{CallSpec, FunctionSignature, UnitsError},
 };
 
-pub use crate::policy::{NativeCaps, SpendCaps, UsageLimits};
+pub use crate::policy::{NativeCaps, SpendCaps, StreamCaps, UsageLimits};
 
 /// The PolicyHook's bounds (its `MAX_*` constants).
 pub mod limits {
@@ -351,6 +351,25 @@ pub enum GrantError {
         /// The key's hash.
         computed: B256,
     },
+    /// A start time of 0: on chain it means "the configuration's time"; leave the start out for that.
+    #[error("start time 0 means \"when the configuration runs\" on chain: leave the start out to mean it")]
+    ZeroStartTime,
+    /// A stream that releases nothing (no initial amount and no rate).
+    #[error("{cap}: the stream releases nothing (no initial amount, no amount per second)")]
+    EmptyStream {
+        /// Which caps.
+        cap: CapOf,
+    },
+    /// A stream whose maximum is below its initial amount (the hook refuses it).
+    #[error("{cap}: the stream's maximum {max} is below its initial amount {initial}")]
+    StreamMaxBelowInitial {
+        /// Which caps.
+        cap: CapOf,
+        /// The initial amount.
+        initial: U256,
+        /// The maximum.
+        max: U256,
+    },
     /// A function signature that does not parse.
     #[error(transparent)]
     Signature(#[from] UnitsError),
@@ -522,8 +541,15 @@ struct Rule {
 
 #[derive(Clone, Debug)]
 enum Native {
-    Capped(NativeCaps),
+    Capped(NativeCaps, Option<u64>),
+    Stream(Option<U256>, StreamCaps),
     Unlimited,
+}
+
+#[derive(Clone, Debug)]
+enum TokenCaps {
+    Caps(SpendCaps, Option<u64>),
+    Stream(StreamCaps),
 }
 
 /// A PolicyHook policy: default deny, then the calls, spending, counts, signatures and paymasters it allows.
@@ -533,7 +559,7 @@ enum Native {
 pub struct Policy {
     rules: Vec<Rule>,
     native: Option<Native>,
-    tokens: Vec<(Address, SpendCaps)>,
+    tokens: Vec<(Address, TokenCaps)>,
     usage: Option<UsageLimits>,
     signatures: Option<SignatureScope>,
     paymasters: Option<Vec<Address>>,
@@ -630,7 +656,21 @@ impl Policy {
 
     /// Native value the key may move (call values, ERC20ETH, EntryPoint deposits), with caps.
     pub fn native_limit(mut self, caps: NativeCaps) -> Self {
-        self.native = Some(Native::Capped(caps));
+        self.native = Some(Native::Capped(caps, None));
+        self
+    }
+
+    /// [`Policy::native_limit`] with the caps starting at `start` (unix seconds, ERC-7715's `startTime`; not 0):
+    /// periodic windows are whole periods from it, and nothing may be spent before it.
+    pub fn native_limit_from(mut self, caps: NativeCaps, start: u64) -> Self {
+        self.native = Some(Native::Capped(caps, Some(start)));
+        self
+    }
+
+    /// Native value under a stream (ERC-7715 `native-token-stream`) instead of periodic and lifetime caps, with
+    /// an optional per-call cap beside it.
+    pub fn native_stream(mut self, per_call: Option<U256>, stream: StreamCaps) -> Self {
+        self.native = Some(Native::Stream(per_call, stream));
         self
     }
 
@@ -642,7 +682,21 @@ impl Policy {
 
     /// Caps on `token`'s transfers and approvals by the key (up to 16 tokens).
     pub fn token_limit(mut self, token: Address, caps: SpendCaps) -> Self {
-        self.tokens.push((token, caps));
+        self.tokens.push((token, TokenCaps::Caps(caps, None)));
+        self
+    }
+
+    /// [`Policy::token_limit`] with the caps starting at `start` (unix seconds, ERC-7715's `startTime`; not 0):
+    /// periodic windows are whole periods from it, and nothing may be spent before it.
+    pub fn token_limit_from(mut self, token: Address, caps: SpendCaps, start: u64) -> Self {
+        self.tokens.push((token, TokenCaps::Caps(caps, Some(start))));
+        self
+    }
+
+    /// `token` limited by a stream (ERC-7715 `erc20-token-stream`) instead of periodic and lifetime caps; it counts
+    /// as one of the 16 limited tokens.
+    pub fn token_stream(mut self, token: Address, stream: StreamCaps) -> Self {
+        self.tokens.push((token, TokenCaps::Stream(stream)));
         self
     }
 
@@ -700,10 +754,23 @@ impl Policy {
             if self.tokens[..i].iter().any(|(t, _)| t == token) {
                 return Err(GrantError::DuplicateToken { token: *token });
             }
-            out.push(policy::to_hook(hook, policy::token_limit(key_hash, *token, caps)?));
+            let data = match caps {
+                TokenCaps::Caps(caps, None) => policy::token_limit(key_hash, *token, caps)?,
+                TokenCaps::Caps(caps, Some(start)) => policy::token_limit_from(key_hash, *token, caps, *start)?,
+                TokenCaps::Stream(stream) => policy::token_stream(key_hash, *token, stream)?,
+            };
+            out.push(policy::to_hook(hook, data));
         }
         match &self.native {
-            Some(Native::Capped(caps)) => out.push(policy::to_hook(hook, policy::native_limits(key_hash, caps)?)),
+            Some(Native::Capped(caps, None)) => {
+                out.push(policy::to_hook(hook, policy::native_limits(key_hash, caps)?));
+            }
+            Some(Native::Capped(caps, Some(start))) => {
+                out.push(policy::to_hook(hook, policy::native_limits_from(key_hash, caps, *start)?));
+            }
+            Some(Native::Stream(per_call, stream)) => {
+                out.push(policy::to_hook(hook, policy::native_stream(key_hash, *per_call, stream)?));
+            }
             Some(Native::Unlimited) => out.push(policy::to_hook(hook, policy::native_unlimited(key_hash))),
             None => {}
         }
@@ -1699,6 +1766,121 @@ mod tests {
         tag[..4].copy_from_slice(&[0xde, 0xad, 0xbe, 0xef]);
         assert_eq!(c.conditions[2].values, vec![B256::from(tag)]);
         assert_eq!(c.conditions[3].values, vec![B256::from(U256::from(1))]);
+    }
+
+    #[test]
+    #[expect(clippy::too_many_lines, reason = "every bound of the two new allowance shapes, side by side")]
+    fn test_grant_streams_and_anchored_caps_encode_and_check_bounds() {
+        let start = 1_900_000_000;
+        let stream = StreamCaps {
+            initial_amount: U256::from(5),
+            amount_per_second: U256::from(2),
+            max_amount: Some(U256::from(50)),
+            start: Some(start),
+        };
+        let g = base()
+            .policy(
+                HOOK,
+                Policy::new()
+                    .token_limit_from(TOKEN, SpendCaps::periodic(U256::from(10), DAY), start)
+                    .token_stream(Address::with_last_byte(0xab), stream)
+                    .native_limit_from(NativeCaps { lifetime: Some(U256::from(7)), ..NativeCaps::default() }, start),
+            )
+            .build()
+            .unwrap();
+        let calls = hook_calls(&g);
+        let IPolicyHookCalls::setTokenLimitFrom(t) = &calls[0] else { panic!("{calls:?}") };
+        assert_eq!((t.token, t.startTime.to::<u64>(), t.limits.perPeriod.to::<u64>()), (TOKEN, start, 10));
+        let IPolicyHookCalls::setTokenStream(s) = &calls[1] else { panic!("{calls:?}") };
+        assert_eq!(
+            (s.stream.initialAmount.to::<u64>(), s.stream.amountPerSecond.to::<u64>(), s.stream.maxAmount.to::<u64>()),
+            (5, 2, 50)
+        );
+        assert_eq!(s.stream.startTime.to::<u64>(), start);
+        let IPolicyHookCalls::setNativeLimitsFrom(n) = &calls[2] else { panic!("{calls:?}") };
+        assert!(n.enabled && n.limits.lifetime.to::<u64>() == 7 && n.startTime.to::<u64>() == start);
+        let g = base()
+            .policy(HOOK, Policy::new().native_stream(Some(U256::from(3)), StreamCaps { start: None, ..stream }))
+            .build();
+        let calls = hook_calls(&g.unwrap());
+        let IPolicyHookCalls::setNativeStream(s) = &calls[0] else { panic!("{calls:?}") };
+        assert_eq!((s.perCall, s.stream.startTime.to::<u64>(), s.stream.maxAmount.to::<u64>()), (3, 0, 50));
+
+        // Bounds: each refused, never capped.
+        let t = CapOf::Token(TOKEN);
+        let over96 = U256::from(1) << 96;
+        let max96 = over96 - U256::from(1);
+        let streamed = |s: StreamCaps| with_policy(Policy::new().token_stream(TOKEN, s));
+        assert!(
+            base()
+                .policy(
+                    HOOK,
+                    Policy::new().token_stream(TOKEN, StreamCaps { initial_amount: max96, max_amount: None, ..stream })
+                )
+                .build()
+                .is_ok()
+        );
+        assert_eq!(
+            streamed(StreamCaps { initial_amount: over96, max_amount: None, ..stream }),
+            GrantError::CapTooLarge { cap: t, field: "initial_amount", value: over96, max: max96 }
+        );
+        assert_eq!(
+            streamed(StreamCaps { amount_per_second: over96, ..stream }),
+            GrantError::CapTooLarge { cap: t, field: "amount_per_second", value: over96, max: max96 }
+        );
+        assert_eq!(
+            streamed(StreamCaps { max_amount: Some(U256::ZERO), ..stream }),
+            GrantError::ZeroCap { cap: t, field: "max_amount" }
+        );
+        assert_eq!(
+            streamed(StreamCaps { max_amount: Some(U256::from(4)), ..stream }),
+            GrantError::StreamMaxBelowInitial { cap: t, initial: U256::from(5), max: U256::from(4) }
+        );
+        assert!(
+            base()
+                .policy(
+                    HOOK,
+                    Policy::new().token_stream(TOKEN, StreamCaps { max_amount: Some(U256::from(5)), ..stream })
+                )
+                .build()
+                .is_ok()
+        );
+        assert_eq!(
+            streamed(StreamCaps { initial_amount: U256::ZERO, amount_per_second: U256::ZERO, ..stream }),
+            GrantError::EmptyStream { cap: t }
+        );
+        assert_eq!(streamed(StreamCaps { start: Some(0), ..stream }), GrantError::ZeroStartTime);
+        assert_eq!(
+            streamed(StreamCaps { start: Some(1 << 40), ..stream }),
+            GrantError::TimeOutOfRange { field: "startTime", value: 1 << 40 }
+        );
+        assert!(
+            base()
+                .policy(HOOK, Policy::new().token_stream(TOKEN, StreamCaps { start: Some((1 << 40) - 1), ..stream }))
+                .build()
+                .is_ok()
+        );
+        assert!(matches!(
+            with_policy(Policy::new().token_stream(policy::ERC20_ETH, stream)),
+            GrantError::InvalidToken { .. }
+        ));
+        assert_eq!(
+            with_policy(Policy::new().token_limit_from(TOKEN, SpendCaps::total(U256::from(1)), 0)),
+            GrantError::ZeroStartTime
+        );
+        assert_eq!(
+            with_policy(Policy::new().native_limit_from(NativeCaps::default(), start)),
+            GrantError::NoCap { cap: CapOf::Native }
+        );
+        assert_eq!(
+            with_policy(Policy::new().native_stream(Some(U256::ZERO), stream)),
+            GrantError::ZeroCap { cap: CapOf::Native, field: "per_call" }
+        );
+        // A stream counts as one of the 16 tokens, and a token is limited once, whatever its shape.
+        assert_eq!(
+            with_policy(Policy::new().token_limit(TOKEN, SpendCaps::total(U256::from(1))).token_stream(TOKEN, stream)),
+            GrantError::DuplicateToken { token: TOKEN }
+        );
     }
 
     #[test]

@@ -14,6 +14,9 @@ pub mod userop;
 pub mod grant;
 pub mod units;
 
+// Permissions in the ecosystem's language: ERC-7715 requests and responses, as grants and read back.
+pub mod erc7715;
+
 // Signing for every path (relayed batches, ERC-4337, ERC-1271 with ERC-7739).
 pub mod eip712;
 pub mod signer;

@@ -22,7 +22,7 @@ use alloy::{
 use crate::{
     bindings::{
         Call, GasBudget,
-        policy::{Condition, ConditionOp, IPolicyHook, Limits, RuleState, SignatureMode},
+        policy::{Condition, ConditionOp, IPolicyHook, Limits, RuleState, SignatureMode, Stream},
     },
     grant::{CapOf, GrantError},
 };
@@ -262,22 +262,20 @@ pub fn remove_token_limit(key_hash: B256, token: Address) -> Bytes {
 /// `setNativeLimits(keyHash, true, perCall, limits)`: native value the key may move, with caps by name, checked
 /// (at least one cap; [`native_unlimited`] says "no cap" explicitly).
 pub fn native_limits(key_hash: B256, caps: &NativeCaps) -> Result<Bytes, GrantError> {
+    let (per_call, limits) = native_caps(caps)?;
+    Ok(IPolicyHook::setNativeLimitsCall { keyHash: key_hash, enabled: true, perCall: per_call, limits }
+        .abi_encode()
+        .into())
+}
+
+fn native_caps(caps: &NativeCaps) -> Result<(u128, Limits), GrantError> {
     let cap = CapOf::Native;
-    let per_call = nonzero(cap, "per_call", caps.per_call)?.unwrap_or_default();
-    let per_call = u128::try_from(per_call).map_err(|_| GrantError::CapTooLarge {
-        cap,
-        field: "per_call",
-        value: per_call,
-        max: U256::from(u128::MAX),
-    })?;
+    let per_call = native_per_call(caps.per_call)?;
     let (per, period, life) = check_caps(cap, caps.per_period, caps.period, caps.lifetime)?;
     if per_call == 0 && per.is_zero() && life.is_zero() {
         return Err(GrantError::NoCap { cap });
     }
-    let limits = Limits { perPeriod: per, lifetime: life, period };
-    Ok(IPolicyHook::setNativeLimitsCall { keyHash: key_hash, enabled: true, perCall: per_call, limits }
-        .abi_encode()
-        .into())
+    Ok((per_call, Limits { perPeriod: per, lifetime: life, period }))
 }
 
 /// `setNativeLimits(keyHash, true, 0, 0)`: native value without any cap.
@@ -290,6 +288,106 @@ pub fn native_unlimited(key_hash: B256) -> Bytes {
 pub fn native_disabled(key_hash: B256) -> Bytes {
     let limits = Limits { perPeriod: U96::ZERO, lifetime: U96::ZERO, period: U40::ZERO };
     IPolicyHook::setNativeLimitsCall { keyHash: key_hash, enabled: false, perCall: 0, limits }.abi_encode().into()
+}
+
+/// A streaming allowance (ERC-7715 `*-stream`), by name: `initial_amount` is released at the start, then
+/// `amount_per_second` accrues every second, never more than `max_amount` in total (`None`: no maximum); spending
+/// draws it down, and nothing may be spent before the start. Base units; each amount fits the contract's `uint96`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct StreamCaps {
+    /// Released at the start (0: nothing until it accrues).
+    pub initial_amount: U256,
+    /// Released every second after the start.
+    pub amount_per_second: U256,
+    /// The most the stream ever releases (`None`: no maximum; `Some(0)` is refused, as 0 means "no maximum" on
+    /// chain). At least `initial_amount`.
+    pub max_amount: Option<U256>,
+    /// The first second (unix seconds; `None`: the time the configuration runs). `Some(0)` is refused (0 means
+    /// the configuration's time on chain; leave it `None` for that); a past time counts from then.
+    pub start: Option<u64>,
+}
+
+impl StreamCaps {
+    /// The ABI's `Stream`, checked.
+    pub fn stream(&self, cap: CapOf) -> Result<Stream, GrantError> {
+        let initial = u96(cap, "initial_amount", Some(self.initial_amount).filter(|v| !v.is_zero()))?;
+        let rate = u96(cap, "amount_per_second", Some(self.amount_per_second).filter(|v| !v.is_zero()))?;
+        let max = u96(cap, "max_amount", self.max_amount)?;
+        if initial.is_zero() && rate.is_zero() {
+            return Err(GrantError::EmptyStream { cap });
+        }
+        if !max.is_zero() && max < initial {
+            return Err(GrantError::StreamMaxBelowInitial {
+                cap,
+                initial: self.initial_amount,
+                max: self.max_amount.unwrap_or_default(),
+            });
+        }
+        let start = match self.start {
+            None => U40::ZERO,
+            Some(t) => start_time(t)?,
+        };
+        Ok(Stream { initialAmount: initial, amountPerSecond: rate, maxAmount: max, startTime: start })
+    }
+}
+
+/// A start time for anchored caps or a stream: not 0 (on chain, "the configuration's time"), within 40 bits.
+pub fn start_time(unix_seconds: u64) -> Result<U40, GrantError> {
+    if unix_seconds == 0 {
+        return Err(GrantError::ZeroStartTime);
+    }
+    U40::try_from(unix_seconds).map_err(|_| GrantError::TimeOutOfRange { field: "startTime", value: unix_seconds })
+}
+
+/// `setTokenLimitFrom(keyHash, token, limits, startTime)`: `token`'s caps for the key, checked, starting at
+/// `start` (unix seconds, not 0): periodic windows are whole periods from it, and nothing may be spent before it.
+pub fn token_limit_from(key_hash: B256, token: Address, caps: &SpendCaps, start: u64) -> Result<Bytes, GrantError> {
+    check_token(token)?;
+    let limits = caps.limits(CapOf::Token(token))?;
+    let start = start_time(start)?;
+    Ok(IPolicyHook::setTokenLimitFromCall { keyHash: key_hash, token, limits, startTime: start }.abi_encode().into())
+}
+
+/// `setTokenStream(keyHash, token, stream)`: `token` limited by a stream, checked (see [`StreamCaps`]).
+pub fn token_stream(key_hash: B256, token: Address, stream: &StreamCaps) -> Result<Bytes, GrantError> {
+    check_token(token)?;
+    let stream = stream.stream(CapOf::Token(token))?;
+    Ok(IPolicyHook::setTokenStreamCall { keyHash: key_hash, token, stream }.abi_encode().into())
+}
+
+fn native_per_call(per_call: Option<U256>) -> Result<u128, GrantError> {
+    let cap = CapOf::Native;
+    let per_call = nonzero(cap, "per_call", per_call)?.unwrap_or_default();
+    u128::try_from(per_call).map_err(|_| GrantError::CapTooLarge {
+        cap,
+        field: "per_call",
+        value: per_call,
+        max: U256::from(u128::MAX),
+    })
+}
+
+/// `setNativeLimitsFrom(keyHash, true, perCall, limits, startTime)`: [`native_limits`] starting at `start` (unix
+/// seconds, not 0): periodic windows are whole periods from it, and nothing may be spent before it.
+pub fn native_limits_from(key_hash: B256, caps: &NativeCaps, start: u64) -> Result<Bytes, GrantError> {
+    let (per_call, limits) = native_caps(caps)?;
+    let start = start_time(start)?;
+    Ok(IPolicyHook::setNativeLimitsFromCall {
+        keyHash: key_hash,
+        enabled: true,
+        perCall: per_call,
+        limits,
+        startTime: start,
+    }
+    .abi_encode()
+    .into())
+}
+
+/// `setNativeStream(keyHash, perCall, stream)`: native value under a stream, checked (see [`StreamCaps`]), with a
+/// per-call cap beside it (`None`: none).
+pub fn native_stream(key_hash: B256, per_call: Option<U256>, stream: &StreamCaps) -> Result<Bytes, GrantError> {
+    let per_call = native_per_call(per_call)?;
+    let stream = stream.stream(CapOf::Native)?;
+    Ok(IPolicyHook::setNativeStreamCall { keyHash: key_hash, perCall: per_call, stream }.abi_encode().into())
 }
 
 /// `setUsageLimits(keyHash, maxCalls, maxPerPeriod, period, maxPerBatch)`: call counts by name, checked (see

@@ -2,6 +2,7 @@
 //! library's types (human units through `keyward::units`), call the library, print text or JSON.
 
 pub(crate) mod agent;
+pub(crate) mod erc7715;
 pub(crate) mod exec;
 pub(crate) mod offline;
 pub(crate) mod owner;

@@ -128,6 +128,20 @@ pub(crate) struct GrantArgs {
     /// budget in the same transaction (a PolicyHook key needs this, or a paymaster, to use ERC-4337).
     #[arg(long, value_name = "AMOUNT")]
     gas_budget_per_day: Option<String>,
+    /// An ERC-7715 `wallet_requestExecutionPermissions` request (one, or the params array): granted exactly under
+    /// the PolicyHook, or refused with the reason and nothing sent; prints the responses (JSON).
+    #[arg(
+        long,
+        value_name = "FILE.json",
+        conflicts_with_all = [
+            "public_key", "expires_at", "expires_in", "never_expires", "valid_after", "admin", "flags", "hook",
+            "allow", "cap", "daily_limit", "total_cap", "max_calls", "gas_budget_per_day",
+        ]
+    )]
+    request: Option<std::path::PathBuf>,
+    /// The PolicyHook of an ERC-7715 grant (default: its CREATE2 address).
+    #[arg(long, value_name = "ADDRESS", requires = "request")]
+    policy_hook: Option<Address>,
 }
 
 /// Caps of one asset: per period (with its window) and over the lifetime.
@@ -240,6 +254,9 @@ impl GrantArgs {
 
 /// Grants a key with its settings and policy.
 pub(crate) async fn grant(a: GrantArgs, j: bool) -> Result<()> {
+    if let Some(file) = &a.request {
+        return super::erc7715::grant_request(&a.online, file, a.policy_hook, j).await;
+    }
     let (account, chain_id) = a.online.connect(true).await?;
     let tokens = a.tokens.table(chain_id)?;
     let grant = a.grant(&tokens)?;

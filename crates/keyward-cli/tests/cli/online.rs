@@ -570,3 +570,73 @@ async fn grant_refuses_bad_caps_and_sends_nothing() -> Result<()> {
     ensure!(net.provider().get_block_number().await? == block, "nothing was sent");
     Ok(())
 }
+
+/// ERC-7715: `grant --request FILE.json` grants a request exactly and prints its response; `permissions` reads it
+/// back from the chain as the same response; a request Keyward cannot enforce is one line naming it, nothing sent.
+#[tokio::test]
+async fn test_cli_erc7715_grant_request_and_permissions() -> Result<()> {
+    use alloy::primitives::U256;
+    use keyward::erc7715::{Allowance, PermissionResponse};
+
+    let net = Testnet::start().await?;
+    let (eoa, account) = net.new_account(&[]).await?;
+    let token = net.deploy_token().await?;
+    net.mint(token, account.address(), U256::from(1_000u64)).await?;
+    let url = net.url().to_string();
+    let acct = account.address().to_string();
+    let pk = alloy::primitives::hex::encode_prefixed(eoa.to_bytes());
+    let run = |args: &[&str]| keyward_env(&url, &pk, args);
+    let session = alloy::signers::local::PrivateKeySigner::random();
+    let expiry = net.now().await? + 3_600;
+    let dir = std::env::temp_dir().join(format!("keyward-erc7715-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    // MetaMask's shape, as the params array of wallet_requestExecutionPermissions.
+    let request = serde_json::json!([{
+        "chainId": "0x7a69",
+        "to": session.address(),
+        "permission": {
+            "type": "erc20-token-allowance",
+            "isAdjustmentAllowed": false,
+            "data": { "tokenAddress": token, "allowanceAmount": "0x64", "justification": "test" }
+        },
+        "rules": [{ "type": "expiry", "data": { "timestamp": expiry } }]
+    }]);
+    let file = dir.join("request.json");
+    std::fs::write(&file, request.to_string())?;
+    let o = run(&["--json", "grant", "--account", &acct, "--request", file.to_str().unwrap_or_default()]);
+    ensure!(o.status.success(), "{}", stderr(&o));
+    let responses: Vec<PermissionResponse> = serde_json::from_slice(&o.stdout)?;
+    ensure!(responses.len() == 1);
+    let response = &responses[0];
+    ensure!(response.delegation_manager == account.address() && response.request.from == Some(account.address()));
+    ensure!(
+        matches!(response.request.permission.allowance, Allowance::Total { allowance_amount, .. } if allowance_amount == U256::from(100))
+    );
+    let o = run(&["--json", "permissions", "--account", &acct]);
+    ensure!(o.status.success(), "{}", stderr(&o));
+    let granted: Vec<PermissionResponse> = serde_json::from_slice(&o.stdout)?;
+    ensure!(granted == [response.as_stored()], "{granted:?}");
+    // The key holds the allowance on chain: 100, not 101.
+    let as_key = net.as_key(account.address(), &session).await?;
+    as_key.execute_direct(&[Testnet::transfer_call(token, eoa.address(), U256::from(100u64))]).await?;
+    let e = as_key
+        .execute_direct(&[Testnet::transfer_call(token, eoa.address(), U256::from(1u64))])
+        .await
+        .expect_err("past the allowance");
+    ensure!(e.to_string().contains("SpendLimitExceeded"), "{e}");
+    // Refused: a type Keyward cannot enforce, named in one line; nothing is granted.
+    let refused = serde_json::json!({
+        "chainId": "0x7a69",
+        "to": session.address(),
+        "permission": { "type": "token-approval-revocation", "isAdjustmentAllowed": false, "data": {} }
+    });
+    let bad = dir.join("refused.json");
+    std::fs::write(&bad, refused.to_string())?;
+    let o = run(&["grant", "--account", &acct, "--request", bad.to_str().unwrap_or_default()]);
+    ensure!(o.status.code() == Some(1), "{}", stderr(&o));
+    ensure!(stderr(&o).lines().count() == 1 && stderr(&o).contains("\"token-approval-revocation\""), "{}", stderr(&o));
+    let o = run(&["--json", "permissions", "--account", &acct]);
+    ensure!(serde_json::from_slice::<Vec<PermissionResponse>>(&o.stdout)?.len() == 1);
+    std::fs::remove_dir_all(&dir)?;
+    Ok(())
+}

@@ -6,6 +6,7 @@
 //! | management | `management.rs` | the owner's side: [`Account::delegate`] (EIP-7702, any alloy signer, or unsigned for a wallet app, or an authorization for a user operation), [`Account::execute_as_root`], grants, revocations |
 //! | execution | `execution.rs` | a key's batches: direct, Calibur's batch, relayed ([`Lane`]) |
 //! | user operations | `user_ops.rs`, `prepare.rs` | ERC-4337: [`Account::prepare`] and [`Account::send`] over `handleOps` or a bundler ([`UserOpRoute`]), explicit [`Pricing`], [`Account::execute_user_op`] |
+//! | ERC-7715 | `permissions.rs` | [`Account::request_execution_permission`], [`Account::execution_permissions`] (read back from the PolicyHook), [`Account::revoke_execution_permission`] |
 //! | events | `events.rs` | [`Account::events`], a resumable [`KeyEventStream`] with a filter and a serializable [`Cursor`] |
 //! | errors | `revert.rs` | reverts turned into [`crate::Error`]'s typed variants |
 //!
@@ -33,6 +34,7 @@ mod events;
 mod execution;
 mod keys;
 mod management;
+mod permissions;
 mod prepare;
 mod revert;
 mod user_ops;

@@ -12,6 +12,8 @@ mod chain;
 mod decoders;
 mod differential;
 #[cfg(feature = "client")]
+mod erc7715;
+#[cfg(feature = "client")]
 mod events;
 #[cfg(feature = "client")]
 mod fixture;
