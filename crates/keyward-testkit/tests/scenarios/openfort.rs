@@ -473,3 +473,100 @@ mod seed {
         Ok(())
     }
 }
+
+/// The grant is "a single transaction containing two calls": when a later call of the grant's batch fails, the
+/// whole batch is undone and no key is left behind, whether the batch is the seed's `register` + `update` (with a
+/// settings word the account refuses), a grant with its PolicyHook configuration (one setting the hook refuses), or
+/// the first calls of the EIP-7702 delegation itself. Each is refused typed before anything is sent, and forced on
+/// chain anyway it reverts whole; the same grant without the bad call then works and carries only what it says.
+#[tokio::test]
+async fn failing_grant_batch_leaves_no_key_behind() -> Result<()> {
+    use alloy::{
+        network::TransactionBuilder,
+        primitives::{Address, U256},
+        providers::Provider,
+        rpc::types::TransactionRequest,
+        signers::local::PrivateKeySigner,
+        sol_types::SolCall,
+    };
+    use keyward::{
+        Error, Grant, Policy,
+        bindings::{IKeyward, IKeyward::IKeywardErrors, policy::IPolicyHook::IPolicyHookErrors},
+        client::KeyStatus,
+        encode, policy,
+    };
+
+    let net = Testnet::start().await?;
+    let agent = P256KeySigner::from_bytes(&[61; 32])?;
+    let kh = agent.key_hash();
+    let shop = Address::repeat_byte(0x5f);
+    let (_, account) = net.new_account(&[]).await?;
+    let relayer = net.relayed(account.address());
+    let gone = |e: &Error| matches!(e, Error::Keyward(IKeywardErrors::KeyDoesNotExist(_)));
+    let no_key = || async {
+        ensure!(account.keys().await?.is_empty(), "a key was left behind");
+        ensure!(account.status(kh).await? == KeyStatus::Revoked);
+        ensure!(account.settings(kh).await.as_ref().is_err_and(gone));
+        let e = relayer.execute_relayed(&agent, &crate::pay(shop, 0)).await.expect_err("no key");
+        ensure!(gone(&e), "{e}");
+        eyre::Ok(())
+    };
+    // Forced on chain: the EOA's own transaction with a fixed gas limit, no simulation first.
+    let force = |calls: Vec<keyward::bindings::Call>| {
+        let tx = TransactionRequest::default()
+            .with_to(account.address())
+            .with_input(encode::execute(&calls, true))
+            .with_gas_limit(2_000_000);
+        let account = &account;
+        async move { eyre::Ok(account.provider().send_transaction(tx).await?.get_receipt().await?.status()) }
+    };
+
+    // The seed's two calls, the second with a settings word whose reserved bits are set.
+    let bad_word = Settings::builder().expires_at(net.now().await? + 300).build()?.to_u256() | (U256::from(1) << 201);
+    let seed_batch = vec![
+        encode::self_call(encode::register(&agent.key())),
+        keyward::bindings::Call {
+            to: Address::ZERO,
+            value: U256::ZERO,
+            data: IKeyward::updateCall { keyHash: kh, settings: bad_word }.abi_encode().into(),
+        },
+    ];
+    let e = account.execute_as_root(&seed_batch).await.expect_err("non-canonical settings");
+    ensure!(matches!(e, Error::Keyward(IKeywardErrors::NonCanonicalSettings(_))), "{e}");
+    no_key().await?;
+    ensure!(!force(seed_batch).await?, "the batch reverts whole");
+    no_key().await?;
+
+    // A grant with its policy, plus one setting the hook refuses (more paymasters than it keeps).
+    let now = net.now().await?;
+    let grant = Grant::builder(agent.key())
+        .expires_at(now + 300)
+        .policy(net.policy_hook, Policy::new().allow_transfers_to(shop))
+        .build()?;
+    let too_many: Vec<Address> = (1..=5u8).map(Address::repeat_byte).collect();
+    ensure!(too_many.len() > policy::MAX_PAYMASTERS);
+    let mut bad = grant.calls.clone();
+    bad.push(crate::hook(policy::paymasters(kh, too_many.clone())));
+    let e = account.execute_as_root(&bad).await.expect_err("too many paymasters");
+    ensure!(matches!(e, Error::Policy(IPolicyHookErrors::TooManyEntries(_))), "{e}");
+    no_key().await?;
+    ensure!(!force(bad).await?, "the batch reverts whole");
+    no_key().await?;
+
+    // The same grant as the first calls of a delegation: the delegation happens, the grant does not.
+    let fresh = PrivateKeySigner::random();
+    let mut bad = grant.calls.clone();
+    bad.push(crate::hook(policy::paymasters(kh, too_many)));
+    ensure!(net.new_account_for(&fresh, &bad).await.is_err(), "the delegation's calls revert");
+    let delegated = net.relayed(fresh.address());
+    ensure!(!net.provider().get_code_at(fresh.address()).await?.is_empty(), "delegated all the same");
+    ensure!(delegated.keys().await?.is_empty() && delegated.status(kh).await? == KeyStatus::Revoked);
+
+    // Without the bad call the grant goes through, with exactly its own policy.
+    account.execute_as_root(&grant.calls).await?;
+    ensure!(account.status(kh).await? == KeyStatus::Active);
+    let p = account.policy(net.policy_hook, kh).await?;
+    ensure!(p.paymasters.is_empty() && p.rules.len() == 1, "{p:?}");
+    relayer.execute_relayed(&agent, &crate::pay(shop, 0)).await?;
+    Ok(())
+}
