@@ -107,7 +107,8 @@ async fn rotation_in_one_transaction() -> Result<()> {
     let as_new = net.as_key(account.address(), &new.0).await?;
     as_old.execute_direct(&pay(merchant, 1)).await?;
 
-    // One block: the rotation first (the highest tip), then a payment by each key.
+    // One block: the rotation first (sent first and with the highest tip, so first under either of anvil's orderings,
+    // arrival or fees; asserted below), then a payment by each key.
     let tx = |input: Bytes, tip: u128| {
         TransactionRequest::default()
             .with_to(account.address())
