@@ -214,8 +214,8 @@ async fn policy_keys_pay_gas_through_a_paymaster_or_a_budget() -> Result<()> {
 }
 
 /// "Consent can be revoked at any time by logging out": a hostile hook (one reverting in every callback, one burning
-/// all the gas it is given) refuses its own key's every batch, yet the root's revoke of that key goes through, and
-/// so does a revoke of every key at once.
+/// all the gas it is given) refuses its own key's every batch, yet the root's revoke of that key goes through on
+/// every root path, and so does a revoke of every key at once.
 #[tokio::test]
 async fn hostile_hook_cannot_stop_logout() -> Result<()> {
     use keyward::{bindings::IKeyward::IKeywardErrors, hooks};
@@ -225,32 +225,39 @@ async fn hostile_hook_cannot_stop_logout() -> Result<()> {
     let merchant = Address::repeat_byte(0x1c);
     let reverting = net.install_hook(&REVERTING_HOOK, hooks::ALL).await?;
     let burning = net.install_hook(&GAS_BURNING_HOOK, hooks::ALL).await?;
-    let a = P256KeySigner::from_bytes(&[21; 32])?;
-    let b = P256KeySigner::from_bytes(&[22; 32])?;
-    let c = P256KeySigner::from_bytes(&[23; 32])?;
-    let (_, account) = net
-        .new_account(&[
-            keyward_testkit::Testnet::grant_call(&a.key(), Settings::builder().hook(reverting).build()?),
-            keyward_testkit::Testnet::grant_call(&b.key(), Settings::builder().hook(burning).build()?),
-            keyward_testkit::Testnet::grant_call(&c.key(), Settings::builder().hook(burning).build()?),
-        ])
-        .await?;
+    let k1 = P256KeySigner::from_bytes(&[21; 32])?;
+    let k2 = P256KeySigner::from_bytes(&[22; 32])?;
+    let k3 = P256KeySigner::from_bytes(&[23; 32])?;
+    let k4 = P256KeySigner::from_bytes(&[26; 32])?;
+    let last = P256KeySigner::from_bytes(&[27; 32])?;
+    let hostile = [(&k1, reverting), (&k2, burning), (&k3, reverting), (&k4, burning), (&last, burning)];
+    let mut grants = Vec::new();
+    for (key, hook) in hostile {
+        grants.push(keyward_testkit::Testnet::grant_call(&key.key(), Settings::builder().hook(hook).build()?));
+    }
+    let (eoa, account) = net.new_account(&grants).await?;
+    let root = keyward::RootSigner(eoa);
     let app = net.relayed(account.address());
     // The hooks are hostile: their keys can do nothing.
-    for key in [&a, &b] {
+    for (key, _) in hostile {
         ensure!(app.execute_relayed(key, &pay(merchant, 0)).await.is_err(), "the hook refuses its key");
     }
-    // The root revokes each key; neither hook is asked, so neither can stop it.
-    for key in [&a, &b] {
-        account.revoke(key.key_hash()).await?;
+    // The root revokes each key on each of its paths (its own transaction, a batch it signs for a relayer, a user
+    // operation it signs); no hook is asked, so none can stop it.
+    let revoke = |key: &P256KeySigner| [keyward::encode::self_call(keyward::encode::revoke(key.key_hash()))];
+    account.revoke(k1.key_hash()).await?;
+    account.revoke(k2.key_hash()).await?;
+    app.execute_relayed(&root, &revoke(&k3)).await?;
+    app.execute_user_op(&root, &revoke(&k4), keyward::userop::ENTRY_POINT_V08).await?;
+    for key in [&k1, &k2, &k3, &k4] {
         ensure!(account.status(key.key_hash()).await? == KeyStatus::Revoked);
         let e = app.execute_relayed(key, &pay(merchant, 0)).await.expect_err("logged out");
         ensure!(matches!(e, Error::Keyward(IKeywardErrors::KeyDoesNotExist(_))), "{e}");
     }
     // Revoking every key at once is not stopped either.
-    ensure!(account.status(c.key_hash()).await? == KeyStatus::Active);
+    ensure!(account.status(last.key_hash()).await? == KeyStatus::Active);
     account.revoke_all().await?;
-    ensure!(account.status(c.key_hash()).await? == KeyStatus::Revoked && account.keys().await?.is_empty());
+    ensure!(account.status(last.key_hash()).await? == KeyStatus::Revoked && account.keys().await?.is_empty());
     Ok(())
 }
 
