@@ -7,7 +7,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 # name:field:crate:out  (creation bytecode; Keyward and the PolicyHook are the release build, the IR pipeline's
 # out-release/, the bytecode that ships; the test token and paymaster come from the default build)
-artifacts="Keyward:bytecode:keyward:out-release PolicyHook:bytecode:keyward:out-release MockERC20:bytecode:keyward-testkit:out SponsorPaymaster:bytecode:keyward-testkit:out"
+artifacts="Keyward:bytecode:keyward:out-release PolicyHook:bytecode:keyward:out-release MockERC20:bytecode:keyward-testkit:out SponsorPaymaster:bytecode:keyward-testkit:out MockHook:bytecode:keyward-testkit:out"
 fresh() { node -p "require('$root/$3/$1.sol/$1.json').$2.object"; }
 case "${1:-}" in
   write)

@@ -28,6 +28,24 @@ sol! {
 }
 
 const MOCK_ERC20: &str = include_str!("../artifacts/MockERC20.bytecode.hex");
+const MOCK_HOOK: &str = include_str!("../artifacts/MockHook.bytecode.hex");
+
+/// Runtime code of a hostile hook that reverts every callback (`PUSH0 PUSH0 REVERT`), for
+/// [`Testnet::install_hook`].
+pub const REVERTING_HOOK: [u8; 3] = [0x5f, 0x5f, 0xfd];
+/// Runtime code of a hostile hook that burns all the gas it is given in every callback (`JUMPDEST PUSH0 JUMP`), for
+/// [`Testnet::install_hook`].
+pub const GAS_BURNING_HOOK: [u8; 3] = [0x5b, 0x5f, 0x56];
+
+sol! {
+    /// The recording hook's counters ([`Testnet::deploy_recording_hook`], the contracts' `test/utils/MockHook.sol`):
+    /// `callCount(i)` is how many times callback `i` ran (3 `beforeExecute`, 4 `afterExecute`; the validation
+    /// callbacks are views and record nothing).
+    interface IRecordingHook {
+        function callCount(uint256 callback) external view returns (uint256);
+        function lastKeyHash() external view returns (bytes32);
+    }
+}
 const SPONSOR_PAYMASTER: &str = include_str!("../artifacts/SponsorPaymaster.bytecode.hex");
 
 sol! {
@@ -131,7 +149,17 @@ impl std::fmt::Debug for Testnet {
 impl Testnet {
     /// Starts anvil and deploys everything.
     pub async fn start() -> Result<Self, Error> {
-        let anvil = Anvil::at(anvil_path()?).try_spawn().map_err(rpc)?;
+        Self::spawn(Anvil::at(anvil_path()?)).await
+    }
+
+    /// [`Testnet::start`] with another chain id than anvil's 31337 (a second chain next to the first: same
+    /// Keyward and PolicyHook addresses, another EIP-712 domain).
+    pub async fn start_with_chain_id(chain_id: u64) -> Result<Self, Error> {
+        Self::spawn(Anvil::at(anvil_path()?).chain_id(chain_id)).await
+    }
+
+    async fn spawn(anvil: Anvil) -> Result<Self, Error> {
+        let anvil = anvil.try_spawn().map_err(rpc)?;
         let funder: PrivateKeySigner = anvil.keys()[0].clone().into();
         let provider =
             ProviderBuilder::new().wallet(EthereumWallet::from(funder)).connect_http(anvil.endpoint_url()).erased();
@@ -194,10 +222,47 @@ impl Testnet {
     /// transaction (e.g. a first grant). Returns the EOA's key and the account.
     pub async fn new_account(&self, first_calls: &[Call]) -> Result<(PrivateKeySigner, Account<DynProvider>), Error> {
         let eoa = PrivateKeySigner::random();
-        self.fund(eoa.address(), U256::from(10u128.pow(19))).await?;
-        let account = Account::at(eoa.address(), self.provider_for(&eoa));
-        account.delegate(&eoa, self.keyward, first_calls).await?;
+        let account = self.new_account_for(&eoa, first_calls).await?;
         Ok((eoa, account))
+    }
+
+    /// [`Testnet::new_account`] for a given EOA (the same account on two chains): funds it with 10 ETH, delegates it
+    /// to Keyward and runs `first_calls` as root in the same transaction.
+    pub async fn new_account_for(
+        &self,
+        eoa: &PrivateKeySigner,
+        first_calls: &[Call],
+    ) -> Result<Account<DynProvider>, Error> {
+        self.fund(eoa.address(), U256::from(10u128.pow(19))).await?;
+        let account = Account::at(eoa.address(), self.provider_for(eoa));
+        account.delegate(eoa, self.keyward, first_calls).await?;
+        Ok(account)
+    }
+
+    /// Places `runtime_code` at a fresh address whose low 5 bits are `flags` (the callbacks the account makes,
+    /// [`keyward::hooks`]), e.g. [`REVERTING_HOOK`] or [`GAS_BURNING_HOOK`]; returns the address.
+    pub async fn install_hook(&self, runtime_code: &[u8], flags: u8) -> Result<Address, Error> {
+        let mut hook = PrivateKeySigner::random().address();
+        hook.0[19] = (hook.0[19] & !keyward::hooks::ALL) | (flags & keyward::hooks::ALL);
+        self.provider.anvil_set_code(hook, Bytes::copy_from_slice(runtime_code)).await.map_err(rpc)?;
+        Ok(hook)
+    }
+
+    /// A hook that approves every callback and counts the execution callbacks ([`IRecordingHook`]), at an address
+    /// enabling all five callbacks.
+    pub async fn deploy_recording_hook(&self) -> Result<Address, Error> {
+        let code: Bytes = MOCK_HOOK.trim().parse().map_err(|e: hex::FromHexError| Error::Rpc(e.to_string()))?;
+        let deployed = self.deploy(code).await?;
+        let runtime = self.provider.get_code_at(deployed).await.map_err(rpc)?;
+        self.install_hook(&runtime, keyward::hooks::ALL).await
+    }
+
+    /// How many times the recording hook's callback `callback` ran (3 `beforeExecute`, 4 `afterExecute`).
+    pub async fn recorded_calls(&self, hook: Address, callback: u8) -> Result<u64, Error> {
+        let input = IRecordingHook::callCountCall { callback: U256::from(callback) }.abi_encode();
+        let out =
+            self.provider.call(TransactionRequest::default().with_to(hook).with_input(input)).await.map_err(rpc)?;
+        Ok(IRecordingHook::callCountCall::abi_decode_returns(&out).map_err(rpc)?.saturating_to())
     }
 
     /// The same account, driven by the funded relayer.

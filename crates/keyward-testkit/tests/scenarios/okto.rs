@@ -212,3 +212,175 @@ async fn policy_keys_pay_gas_through_a_paymaster_or_a_budget() -> Result<()> {
     ensure!(matches!(&e, Error::Keyward(IKeywardErrors::GasBudgetExceeded(x)) if x.kind == 1), "{e}");
     Ok(())
 }
+
+/// "Consent can be revoked at any time by logging out": a hostile hook (one reverting in every callback, one burning
+/// all the gas it is given) refuses its own key's every batch, yet the root's revoke of that key goes through on
+/// every root path, and so does a revoke of every key at once.
+#[tokio::test]
+async fn hostile_hook_cannot_stop_logout() -> Result<()> {
+    use keyward::{bindings::IKeyward::IKeywardErrors, hooks};
+    use keyward_testkit::{GAS_BURNING_HOOK, REVERTING_HOOK};
+
+    let net = Testnet::start().await?;
+    let merchant = Address::repeat_byte(0x1c);
+    let reverting = net.install_hook(&REVERTING_HOOK, hooks::ALL).await?;
+    let burning = net.install_hook(&GAS_BURNING_HOOK, hooks::ALL).await?;
+    let k1 = P256KeySigner::from_bytes(&[21; 32])?;
+    let k2 = P256KeySigner::from_bytes(&[22; 32])?;
+    let k3 = P256KeySigner::from_bytes(&[23; 32])?;
+    let k4 = P256KeySigner::from_bytes(&[26; 32])?;
+    let last = P256KeySigner::from_bytes(&[27; 32])?;
+    let hostile = [(&k1, reverting), (&k2, burning), (&k3, reverting), (&k4, burning), (&last, burning)];
+    let mut grants = Vec::new();
+    for (key, hook) in hostile {
+        grants.push(keyward_testkit::Testnet::grant_call(&key.key(), Settings::builder().hook(hook).build()?));
+    }
+    let (eoa, account) = net.new_account(&grants).await?;
+    let root = keyward::RootSigner(eoa);
+    let app = net.relayed(account.address());
+    // The hooks are hostile: their keys can do nothing.
+    for (key, _) in hostile {
+        ensure!(app.execute_relayed(key, &pay(merchant, 0)).await.is_err(), "the hook refuses its key");
+    }
+    // The root revokes each key on each of its paths (its own transaction, a batch it signs for a relayer, a user
+    // operation it signs); no hook is asked, so none can stop it.
+    let revoke = |key: &P256KeySigner| [keyward::encode::self_call(keyward::encode::revoke(key.key_hash()))];
+    account.revoke(k1.key_hash()).await?;
+    account.revoke(k2.key_hash()).await?;
+    app.execute_relayed(&root, &revoke(&k3)).await?;
+    app.execute_user_op(&root, &revoke(&k4), keyward::userop::ENTRY_POINT_V08).await?;
+    for key in [&k1, &k2, &k3, &k4] {
+        ensure!(account.status(key.key_hash()).await? == KeyStatus::Revoked);
+        let e = app.execute_relayed(key, &pay(merchant, 0)).await.expect_err("logged out");
+        ensure!(matches!(e, Error::Keyward(IKeywardErrors::KeyDoesNotExist(_))), "{e}");
+    }
+    // Revoking every key at once is not stopped either.
+    ensure!(account.status(last.key_hash()).await? == KeyStatus::Active);
+    account.revoke_all().await?;
+    ensure!(account.status(last.key_hash()).await? == KeyStatus::Revoked && account.keys().await?.is_empty());
+    Ok(())
+}
+
+/// Spend limits per asset: one key with a native cap (100 wei) and a token cap (1,000 units) spends each to the
+/// wei, in either order and in one batch; using up one leaves the other whole, and each refusal names its asset.
+#[tokio::test]
+async fn native_and_token_caps_count_independently() -> Result<()> {
+    use keyward::policy::SpendCaps;
+
+    const TRANSFER: [u8; 4] = [0xa9, 0x05, 0x9c, 0xbb];
+    let net = Testnet::start().await?;
+    let token = net.deploy_token().await?;
+    let merchant = Address::repeat_byte(0x2c);
+    let session = P256KeySigner::from_bytes(&[24; 32])?;
+    let kh = session.key_hash();
+    let (_, account) = net
+        .new_account(&[
+            keyward_testkit::Testnet::grant_call(&session.key(), net.policy_settings().build()?),
+            hook(policy::allow(kh, merchant, EMPTY_CALLDATA)),
+            hook(policy::allow(kh, token, TRANSFER)),
+            hook(policy::native_limits(kh, &NativeCaps { lifetime: Some(U256::from(100)), ..NativeCaps::default() })?),
+            hook(policy::token_limit(kh, token, &SpendCaps::total(U256::from(1_000)))?),
+        ])
+        .await?;
+    net.mint(token, account.address(), U256::from(10_000)).await?;
+    let app = net.relayed(account.address());
+    let spend = |e: &Error| match e {
+        Error::Policy(IPolicyHookErrors::SpendLimitExceeded(x)) => Some((x.asset, x.kind)),
+        _ => None,
+    };
+    let tokens = |n: u64| [keyward_testkit::Testnet::transfer_call(token, merchant, U256::from(n))];
+
+    // One batch spends in both assets: 40 wei and 400 units, each counted against its own cap only.
+    app.execute_relayed(&session, &[pay(merchant, 40)[0].clone(), tokens(400)[0].clone()]).await?;
+    let p = account.policy(net.policy_hook, kh).await?;
+    ensure!(p.native.spend.total.to::<u64>() == 40 && p.tokens.len() == 1, "{p:?}");
+    ensure!(p.tokens[0].spend.total.to::<u64>() == 400, "{:?}", p.tokens[0]);
+    // Native used up to the wei: the token still has its 600 units.
+    app.execute_relayed(&session, &pay(merchant, 60)).await?;
+    let e = app.execute_relayed(&session, &pay(merchant, 1)).await.expect_err("native cap reached");
+    ensure!(spend(&e) == Some((Address::ZERO, 2)), "{e}");
+    app.execute_relayed(&session, &tokens(600)).await?;
+    // Token used up: refused as the token, and the native cap's refusal is still the native one.
+    let e = app.execute_relayed(&session, &tokens(1)).await.expect_err("token cap reached");
+    ensure!(spend(&e) == Some((token, 2)), "{e}");
+    // A batch over one cap is refused whole: the other asset's part does not run either.
+    let e = app
+        .execute_relayed(&session, &[pay(merchant, 0)[0].clone(), tokens(1)[0].clone()])
+        .await
+        .expect_err("token part over its cap");
+    ensure!(spend(&e) == Some((token, 2)), "{e}");
+    let p = account.policy(net.policy_hook, kh).await?;
+    ensure!(p.native.spend.total.to::<u64>() == 100 && p.tokens[0].spend.total.to::<u64>() == 1_000, "{p:?}");
+    ensure!(net.provider().get_balance(merchant).await? == U256::from(100));
+    ensure!(net.balance_of(token, merchant).await? == U256::from(1_000));
+    Ok(())
+}
+
+/// Logging out and in again: after revocation `getKey` and `getKeySettings` answer `KeyDoesNotExist`; the same
+/// public key registered again starts from an empty settings word (Calibur's `register` alone), and under the
+/// PolicyHook from an empty policy: the old rules, caps and what was spent do not come back.
+#[tokio::test]
+async fn revoked_session_reads_gone_and_a_new_login_starts_empty() -> Result<()> {
+    use alloy::{rpc::types::TransactionRequest, sol_types::SolCall};
+    use keyward::{
+        bindings::IKeyward::{self, IKeywardErrors},
+        encode,
+    };
+
+    let net = Testnet::start().await?;
+    let merchant = Address::repeat_byte(0x3c);
+    let session = P256KeySigner::from_bytes(&[25; 32])?;
+    let kh = session.key_hash();
+    let now = net.now().await?;
+    let grant = Grant::builder(session.key())
+        .expires_in(now, Duration::from_hours(240))
+        .policy(
+            net.policy_hook,
+            Policy::new()
+                .allow_transfers_to(merchant)
+                .native_limit(NativeCaps { lifetime: Some(U256::from(50)), ..NativeCaps::default() }),
+        )
+        .build()?;
+    let (_, account) = net.new_account(&grant.calls).await?;
+    let app = net.relayed(account.address());
+    app.execute_relayed(&session, &pay(merchant, 30)).await?;
+    let first_id = account.key_id(kh).await?;
+    let read = |call: Vec<u8>| {
+        let account = &account;
+        async move {
+            let tx = TransactionRequest::default().to(account.address()).input(call.into());
+            account.provider().call(tx).await
+        }
+    };
+    let get_key = || IKeyward::getKeyCall { keyHash: kh }.abi_encode();
+    let got = IKeyward::getKeyCall::abi_decode_returns(&read(get_key()).await?)?;
+    ensure!(got == session.key(), "registered: getKey returns the key");
+
+    account.revoke(kh).await?;
+    // Every read says the key does not exist.
+    let gone = |e: Error| matches!(e, Error::Keyward(IKeywardErrors::KeyDoesNotExist(_)));
+    let e = read(get_key()).await.expect_err("getKey after revocation");
+    let decoded = match e.as_error_resp() {
+        Some(payload) => payload.as_decoded_interface_error::<IKeywardErrors>(),
+        None => None,
+    };
+    ensure!(matches!(decoded, Some(IKeywardErrors::KeyDoesNotExist(_))), "getKey reverts KeyDoesNotExist: {e}");
+    ensure!(account.settings(kh).await.is_err_and(gone), "getKeySettings after revocation");
+    ensure!(account.key_id(kh).await.is_err_and(gone), "keyIdOf after revocation");
+    ensure!(account.keys().await?.is_empty());
+
+    // Registered again with Calibur's `register` alone: the key is back with an all-zero settings word.
+    account.execute_as_root(&[encode::self_call(encode::register(&session.key()))]).await?;
+    ensure!(IKeyward::getKeyCall::abi_decode_returns(&read(get_key()).await?)? == session.key());
+    let s = account.settings(kh).await?;
+    ensure!(s.to_u256() == U256::ZERO, "empty settings: {s:?}");
+    ensure!(s.hook() == Address::ZERO && s.expiration() == 0 && !s.is_admin() && s.valid_after() == 0);
+    ensure!(account.key_id(kh).await? != first_id, "a new registration");
+    // Under the PolicyHook again: the old allow rule and the 30 wei spent are not there.
+    account.update(kh, net.policy_settings().build()?).await?;
+    let p = account.policy(net.policy_hook, kh).await?;
+    ensure!(p.rules.is_empty() && !p.native.enabled && p.native.spend.total.to::<u64>() == 0, "{p:?}");
+    let e = app.execute_relayed(&session, &pay(merchant, 1)).await.expect_err("no rule yet");
+    ensure!(matches!(e, Error::Policy(IPolicyHookErrors::CallNotAllowed(_))), "{e}");
+    Ok(())
+}
