@@ -13,7 +13,8 @@ use eyre::{Result, WrapErr, bail, eyre};
 use keyward::{
     Flags, KeyExt, Settings,
     bindings::{Key, KeyType},
-    client::{Account, EventFilter, KeyStatus, Lane},
+    bundler::BundlerClient,
+    client::{Account, EventFilter, KeyStatus, Lane, Pricing, UserOpRequest, UserOpRoute},
     encode,
 };
 use serde_json::json;
@@ -85,13 +86,22 @@ enum Command {
         #[command(flatten)]
         settings: SettingsArgs,
     },
-    /// Execute one call as a session key, through ERC-4337 (`handleOps`) or the relayed path; the sender relays.
+    /// Execute one call as a session key, through a bundler (`--bundler`), or `handleOps` or the relayed path with
+    /// the sender relaying.
     Exec {
         #[command(flatten)]
         online: Online,
         /// Path: `4337` (EntryPoint v0.8) or `relayed` (a signed batch).
         #[arg(long, value_enum, default_value = "4337")]
         via: Via,
+        /// Send a user operation through this ERC-4337 bundler (EntryPoint v0.8): estimated by the bundler, at its
+        /// fees, simulated first (a refused operation is never sent); no sender key is needed, the account pays the
+        /// bundler. Prints the userOpHash and the bundle's transaction.
+        #[arg(long, value_name = "URL")]
+        bundler: Option<alloy::transports::http::reqwest::Url>,
+        /// With `--bundler`: how long to wait for the operation to be mined, in seconds.
+        #[arg(long, value_name = "SECS", default_value_t = 60, requires = "bundler")]
+        receipt_timeout: u64,
         /// Session key type.
         #[arg(long = "key-type", value_enum, default_value = "secp256k1")]
         key_type: KeyKind,
@@ -649,7 +659,19 @@ async fn run(cli: Cli) -> Result<()> {
                 &format!("delegated to {implementation} in {tx}"),
             );
         }
-        Command::Exec { online, via, key_type, session_key_file, to, data, value, lane, reserved_lane } => {
+        Command::Exec {
+            online,
+            via,
+            bundler,
+            receipt_timeout,
+            key_type,
+            session_key_file,
+            to,
+            data,
+            value,
+            lane,
+            reserved_lane,
+        } => {
             let text = std::fs::read_to_string(&session_key_file)
                 .wrap_err_with(|| format!("reading {}", session_key_file.display()))?;
             let secret: B256 = text.trim().parse().map_err(|_| eyre!("the session key is not 32 bytes of hex"))?;
@@ -664,11 +686,31 @@ async fn run(cli: Cli) -> Result<()> {
                 )),
             };
             let calls = [keyward::bindings::Call { to, value, data }];
-            let account = online.account(true).await?;
             let lane = match lane {
                 Some(key) => Lane::Key(alloy::primitives::aliases::U192::from(key)),
                 None => Lane::Reserved(reserved_lane.unwrap_or(0)),
             };
+            if let Some(url) = bundler {
+                if matches!(via, Via::Relayed) {
+                    bail!("--bundler sends an ERC-4337 user operation: it cannot go --via relayed");
+                }
+                let route = UserOpRoute::bundler(BundlerClient::new(url), Duration::from_secs(receipt_timeout));
+                let account = online.account(false).await?;
+                let request = UserOpRequest::new(signer.as_ref(), calls, Pricing::Bundler).lane(lane);
+                let op = account.prepare(&route, request).await.map_err(|e| refusal(e, "nothing was sent"))?;
+                let r = account.send(&route, &op).await.map_err(|e| refusal(e, "sent"))?;
+                let v = json!({
+                    "userOpHash": r.user_op_hash, "tx": r.transaction_hash, "block": r.block_number,
+                    "keyHash": op.key_hash, "nonce": r.nonce, "actualGasCost": r.actual_gas_cost.to_string(),
+                });
+                let text = format!(
+                    "executed as {} in user operation {} (bundle {}, block {}), gas cost {} wei",
+                    op.key_hash, r.user_op_hash, r.transaction_hash, r.block_number, r.actual_gas_cost
+                );
+                out(j, &v, &text);
+                return Ok(());
+            }
+            let account = online.account(true).await?;
             let entry_point = keyward::userop::ENTRY_POINT_V08;
             let tx = match via {
                 Via::Erc4337 => account.execute_user_op_in_lane(signer.as_ref(), &calls, entry_point, lane).await?,
@@ -759,6 +801,21 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Demo => demo::run(j).await?,
     }
     Ok(())
+}
+
+/// A failed user operation as one line that starts with what it means for the caller (the error's class), then
+/// the decoded revert when there is one, then the error; `stage` says whether it was sent.
+fn refusal(e: keyward::Error, stage: &str) -> eyre::Report {
+    let class = match e.kind() {
+        keyward::ErrorKind::RefusedByPolicy => format!("refused by the key's policy or the account, {stage}"),
+        keyward::ErrorKind::KeyExpiredOrRevoked => format!("the key is expired or revoked, {stage}"),
+        keyward::ErrorKind::Transient => format!("a transient failure, {stage}; retry later"),
+        keyward::ErrorKind::Misuse => format!("an invalid request, {stage}"),
+    };
+    match e.revert() {
+        Some(revert) => eyre::Report::new(e).wrap_err(format!("{class}: {revert:?}")),
+        None => eyre::Report::new(e).wrap_err(class),
+    }
 }
 
 /// Deploys through the CREATE2 deployer unless the code is already there; returns the address.
