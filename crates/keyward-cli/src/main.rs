@@ -192,6 +192,11 @@ enum Command {
         /// Only this key's events (and the account-wide ones: revoke-all, EntryPoint changes).
         #[arg(long)]
         key_hash: Option<B256>,
+        /// Resume from and save to this file: the position after the last event printed (JSON, rewritten after each
+        /// event and at the end). When it exists, the watcher starts there instead of at `--from-block`, so a
+        /// restarted watcher neither skips nor repeats an event.
+        #[arg(long, value_name = "PATH")]
+        cursor_file: Option<PathBuf>,
     },
     /// Run the demo on a local anvil it starts itself (`--json`: one JSON line per step).
     Demo,
@@ -775,32 +780,62 @@ async fn run(cli: Cli) -> Result<()> {
             let tx = online.account(true).await?.update_salt(prefix).await?;
             out(j, &json!({ "prefix": prefix, "tx": tx }), &format!("new salt prefix {prefix} in {tx}"));
         }
-        Command::Watch { online, from_block, confirmations, once, max_blocks, key_hash } => {
-            let mut events = online
-                .account(false)
-                .await?
-                .events()
-                .from_block(from_block)
-                .confirmations(confirmations)
-                .page_size(max_blocks)
-                .filter(EventFilter::all().key(key_hash))
-                .follow(!once)
-                .poll_interval(Duration::from_secs(1));
+        Command::Watch { online, from_block, confirmations, once, max_blocks, key_hash, cursor_file } => {
+            let saved = cursor_file.as_deref().map(read_cursor).transpose()?.flatten();
+            let events = online.account(false).await?.events();
+            let mut events = match saved {
+                Some(cursor) => events.from_cursor(cursor),
+                None => events.from_block(from_block),
+            }
+            .confirmations(confirmations)
+            .page_size(max_blocks)
+            .filter(EventFilter::all().key(key_hash))
+            .follow(!once)
+            .poll_interval(Duration::from_secs(1));
             // The stream retries an RPC failure with backoff from its cursor: the watcher survives reconnects and
             // never skips or repeats an event. Each failure is reported on stderr.
             while let Some(event) = events.next().await {
                 match event {
-                    Ok(e) => println!("{}", event_json(&e)),
+                    Ok(e) => {
+                        println!("{}", event_json(&e));
+                        if let Some(path) = &cursor_file {
+                            write_cursor(path, events.cursor())?;
+                        }
+                    }
                     Err(e) if !once && e.kind() == keyward::ErrorKind::Transient => {
                         eprintln!("watch: {:#} (retrying)", eyre::Report::from(e));
                     }
                     Err(e) => return Err(e.into()),
                 }
             }
+            if let Some(path) = &cursor_file {
+                write_cursor(path, events.cursor())?;
+            }
         }
         Command::Demo => demo::run(j).await?,
     }
     Ok(())
+}
+
+/// The cursor saved in `path`, `None` when there is no such file.
+fn read_cursor(path: &std::path::Path) -> Result<Option<keyward::client::Cursor>> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => serde_json::from_str(&text).map(Some).wrap_err_with(|| {
+            format!("{} is not a watch cursor (delete it to start from --from-block)", path.display())
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).wrap_err_with(|| format!("reading {}", path.display())),
+    }
+}
+
+/// Saves `cursor` to `path` atomically (a temporary file renamed over it): a watcher stopped at any moment leaves
+/// either the old cursor or the new one.
+fn write_cursor(path: &std::path::Path, cursor: keyward::client::Cursor) -> Result<()> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let text = serde_json::to_string(&cursor)?;
+    std::fs::write(&tmp, text).wrap_err_with(|| format!("writing {}", path.display()))?;
+    std::fs::rename(&tmp, path).wrap_err_with(|| format!("writing {}", path.display()))
 }
 
 /// A failed user operation as one line that starts with what it means for the caller (the error's class), then
