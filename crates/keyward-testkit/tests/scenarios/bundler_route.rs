@@ -236,3 +236,81 @@ async fn test_bundler_route_expired_and_revoked_keys_are_typed_and_never_sent() 
     assert_never_sent(&watch, &stranger, before, Asked::Node).await?;
     Ok(())
 }
+
+/// Seconds since the Unix epoch by the wall clock (Alto's clock).
+fn wall_clock() -> Result<u64> {
+    Ok(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs())
+}
+
+/// Sleeps until the wall clock reads `t`, then mines a block at `t` so that the chain agrees with Alto's clock.
+async fn wait_until(net: &Testnet, t: u64) -> Result<()> {
+    while wall_clock()? < t {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    net.warp_to(t.max(net.now().await? + 1)).await?;
+    Ok(())
+}
+
+/// A key that expires by the clock, not by an update: paid well before its expiry; within Alto's 5-second margin the
+/// operation is refused as expiring too soon (at the send) or as expired, never mined; after it, the estimate
+/// refuses it with the account's `KeyExpired` carrying the key's expiry, and nothing is sent.
+#[tokio::test]
+async fn test_bundler_route_key_expiring_by_the_clock_is_refused_typed() -> Result<()> {
+    let chain = BundledTestnet::start().await?;
+    let net = &chain.net;
+    let token = net.deploy_token().await?;
+    let pool = Address::repeat_byte(0xd3);
+    let key = P256KeySigner::from_bytes(&[47; 32])?;
+    let kh = key.key_hash();
+    let expires_at = wall_clock()?.max(net.now().await?) + 20;
+    let settings = net.policy_settings().gas_budget(true).expires_at(expires_at).build()?;
+    let (_eoa, account) = net
+        .new_account(&[
+            Testnet::grant_call(&key.key(), settings),
+            encode::self_call(encode::set_gas_budget(kh, encode::gas_budget(0, 0, 10u128.pow(17))?)),
+            hook(policy::allow(kh, token, TRANSFER)),
+        ])
+        .await?;
+    net.mint(token, account.address(), U256::from(1_000)).await?;
+    let route = chain.route();
+    let lane = account.lane_key(kh, Lane::Reserved(0)).await?;
+    let watch = Watch { chain: &chain, account: &account, lane, token, pool };
+
+    // Well before the expiry: paid.
+    ensure!(wall_clock()? + 8 < expires_at, "the setup took too long for this test's clock");
+    let op = account.prepare(&route, buy(&key, token, pool, 1)).await?;
+    account.send(&route, &op).await?;
+    ensure!(net.balance_of(token, pool).await? == U256::from(1));
+
+    // Three seconds before it: Alto refuses an operation that expires within 5 seconds (or, on a slow machine, the
+    // key has expired by then): the same class either way, and nothing is mined.
+    wait_until(net, expires_at - 3).await?;
+    let before = watch.state().await?;
+    let refused = match account.prepare(&route, buy(&key, token, pool, 1)).await {
+        Ok(op) => account.send(&route, &op).await.expect_err("expires within Alto's margin"),
+        Err(e) => e,
+    };
+    eprintln!("bundler route: expiring in 3s: {refused}");
+    ensure!(refused.kind() == ErrorKind::KeyExpiredOrRevoked, "{refused:?}");
+    ensure!(
+        refused.code() == Some(keyward::bundler::code::EXPIRES_SHORTLY)
+            || matches!(refused.revert(), Some(Revert::Account(IKeywardErrors::KeyExpired(_)))),
+        "{refused:?}"
+    );
+    ensure!(watch.state().await?.1 == before.1 && net.balance_of(token, pool).await? == U256::from(1), "not mined");
+
+    // After it: the bundler's estimate refuses it, with the expiry; never sent.
+    wait_until(net, expires_at + 1).await?;
+    let before = watch.state().await?;
+    let e = account.prepare(&route, buy(&key, token, pool, 1)).await.expect_err("expired");
+    eprintln!("bundler route: expired by the clock: {e}");
+    ensure!(e.kind() == ErrorKind::KeyExpiredOrRevoked, "{e:?}");
+    match e.revert() {
+        Some(Revert::Account(IKeywardErrors::KeyExpired(x))) => {
+            ensure!(x.expiration.to::<u64>() == expires_at, "{x:?}");
+        }
+        other => eyre::bail!("expected the account's KeyExpired, got {other:?} from {e:?}"),
+    }
+    assert_never_sent(&watch, &key, before, Asked::Bundler).await?;
+    Ok(())
+}
