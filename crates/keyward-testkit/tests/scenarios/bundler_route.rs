@@ -314,3 +314,66 @@ async fn test_bundler_route_key_expiring_by_the_clock_is_refused_typed() -> Resu
     assert_never_sent(&watch, &key, before, Asked::Bundler).await?;
     Ok(())
 }
+
+/// Gasless onboarding through the bundler: an EOA with no ETH and no code signs an EIP-7702 authorization; one user
+/// operation, signed by its root key and paid by a paymaster, carries it (`eip7702Auth`), delegates the EOA and
+/// grants a session key; the session key's next operation, also sponsored, pays. The EOA never sends a transaction.
+#[tokio::test]
+async fn test_bundler_route_gasless_onboarding_delegates_and_grants_in_one_user_operation() -> Result<()> {
+    use alloy::{providers::Provider, signers::local::PrivateKeySigner};
+    use keyward::{RootSigner, Settings, client::Paymaster};
+
+    let chain = BundledTestnet::start().await?;
+    let net = &chain.net;
+    let sponsor = net.deploy_paymaster(U256::from(10u128.pow(18))).await?;
+    let paymaster = Paymaster {
+        address: sponsor,
+        data: alloy::primitives::Bytes::new(),
+        verification_gas_limit: None,
+        post_op_gas_limit: None,
+    };
+    let shop = Address::repeat_byte(0xd4);
+    let eoa = PrivateKeySigner::random();
+    let node = net.provider();
+    ensure!(node.get_balance(eoa.address()).await?.is_zero() && node.get_code_at(eoa.address()).await?.is_empty());
+    // The account has tokens to pay with, no ETH.
+    let token = net.deploy_token().await?;
+    net.mint(token, eoa.address(), U256::from(50)).await?;
+    let account = Account::at(eoa.address(), node.clone());
+    let route = chain.route();
+
+    let session = P256KeySigner::from_bytes(&[48; 32])?;
+    let authorization = account.sign_authorization(&eoa, net.keyward).await?;
+    let root = RootSigner(eoa.clone());
+    let onboarding =
+        UserOpRequest::new(&root, [Testnet::grant_call(&session.key(), Settings::default())], Pricing::Bundler)
+            .paymaster(paymaster.clone())
+            .eip7702_authorization(authorization);
+    let op = account.prepare(&route, onboarding).await?;
+    // The node cannot apply the authorization: the bundler's estimate was the simulation.
+    ensure!(!op.simulated && op.op.eip7702_auth.is_some() && op.op.paymaster == Some(sponsor), "{op:?}");
+    let receipt = account.send(&route, &op).await?;
+    ensure!(receipt.paymaster == Some(sponsor), "{receipt:?}");
+    let code = node.get_code_at(eoa.address()).await?;
+    ensure!(code[..3] == [0xef, 0x01, 0x00] && code[3..] == *net.keyward.as_slice(), "delegated by the bundle");
+    ensure!(account.keys().await?.iter().any(|k| k.key_hash == session.key_hash()), "the key was granted with it");
+    ensure!(node.get_transaction_count(eoa.address()).await? == 1, "only the authorization used the EOA's nonce");
+
+    // The session key pays (sponsored too); the EOA still has no ETH.
+    let pay = UserOpRequest::new(&session, [Testnet::transfer_call(token, shop, U256::from(20))], Pricing::Bundler)
+        .paymaster(paymaster);
+    let op = account.prepare(&route, pay).await?;
+    ensure!(op.simulated, "delegated now: simulated on the node first");
+    let receipt = account.send(&route, &op).await?;
+    ensure!(receipt.paymaster == Some(sponsor) && net.balance_of(token, shop).await? == U256::from(20));
+    ensure!(node.get_balance(eoa.address()).await?.is_zero(), "gasless: the account paid no ETH");
+
+    // The authorization is for the root key only: a session key cannot carry one.
+    let again = account.sign_authorization(&eoa, net.keyward).await?;
+    let e = account
+        .prepare(&route, UserOpRequest::new(&session, [], Pricing::Bundler).eip7702_authorization(again))
+        .await
+        .expect_err("a session key carrying an authorization");
+    ensure!(e.kind() == ErrorKind::Misuse, "{e:?}");
+    Ok(())
+}
