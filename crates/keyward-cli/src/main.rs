@@ -99,12 +99,23 @@ async fn run(cli: Cli) -> Result<()> {
 /// One line: a refusal by the account, its hook or the EntryPoint in words first, then the error and its causes.
 fn one_line(e: &eyre::Report) -> String {
     let raw = format!("{e:#}").replace('\n', " ");
-    match e.downcast_ref::<keyward::Error>() {
-        Some(k) if k.revert().is_some() || k.aa_code().is_some() => {
-            let words = keyward::explain::sentence(k, &keyward::explain::Context::default());
-            format!("{words} ({raw})")
-        }
-        _ => raw,
+    let words = |k: &keyward::Error| {
+        (k.revert().is_some() || k.aa_code().is_some())
+            .then(|| keyward::explain::sentence(k, &keyward::explain::Context::default()))
+    };
+    // A failed user operation: its class and stage first, then the refusal in words, the decoded revert and the error.
+    if let Some(f) = e.downcast_ref::<exec::Failed>() {
+        let detail = keyward::explain::with_sources(&f.error).replace('\n', " ");
+        let revert = f.error.revert().map(|r| format!("{r:?}")).filter(|r| !detail.contains(r.as_str()));
+        let detail = revert.map_or_else(|| detail.clone(), |r| format!("{r}; {detail}"));
+        return match words(&f.error) {
+            Some(words) => format!("{}: {words} ({detail})", f.class),
+            None => format!("{}: {detail}", f.class),
+        };
+    }
+    match e.downcast_ref::<keyward::Error>().and_then(words) {
+        Some(words) => format!("{words} ({raw})"),
+        None => raw,
     }
 }
 

@@ -1,11 +1,14 @@
 //! `keyward watch`: key and account events as JSON lines, following new blocks, built on the library's resumable
 //! stream (`Account::events`).
 
-use std::time::Duration;
+use std::{
+    path::{Path, PathBuf},
+    time::Duration,
+};
 
 use clap::Args;
-use eyre::Result;
-use keyward::client::EventFilter;
+use eyre::{Result, WrapErr};
+use keyward::client::{Cursor, EventFilter};
 use serde_json::json;
 
 use alloy::primitives::B256;
@@ -32,33 +35,67 @@ pub(crate) struct WatchArgs {
     /// Only this key's events (and the account-wide ones: revoke-all, EntryPoint changes).
     #[arg(long)]
     key_hash: Option<B256>,
+    /// Resume from and save to this file: the position after the last event printed (JSON, rewritten atomically
+    /// after each event and at the end). When it exists, the watcher starts there instead of at `--from-block`, so
+    /// a restarted watcher neither skips nor repeats an event.
+    #[arg(long, value_name = "PATH")]
+    cursor_file: Option<PathBuf>,
 }
 
 /// Runs the command.
 pub(crate) async fn run(a: WatchArgs) -> Result<()> {
-    let mut events = a
-        .online
-        .account(false)
-        .await?
-        .events()
-        .from_block(a.from_block)
-        .confirmations(a.confirmations)
-        .page_size(a.max_blocks)
-        .filter(EventFilter::all().key(a.key_hash))
-        .follow(!a.once)
-        .poll_interval(Duration::from_secs(1));
+    let saved = a.cursor_file.as_deref().map(read_cursor).transpose()?.flatten();
+    let events = a.online.account(false).await?.events();
+    let mut events = match saved {
+        Some(cursor) => events.from_cursor(cursor),
+        None => events.from_block(a.from_block),
+    }
+    .confirmations(a.confirmations)
+    .page_size(a.max_blocks)
+    .filter(EventFilter::all().key(a.key_hash))
+    .follow(!a.once)
+    .poll_interval(Duration::from_secs(1));
     // The stream retries an RPC failure with backoff from its cursor: the watcher survives reconnects and never
     // skips or repeats an event. Each failure is reported on stderr.
     while let Some(event) = events.next().await {
         match event {
-            Ok(e) => println!("{}", event_json(&e)),
+            Ok(e) => {
+                println!("{}", event_json(&e));
+                if let Some(path) = &a.cursor_file {
+                    write_cursor(path, events.cursor())?;
+                }
+            }
             Err(e) if !a.once && e.kind() == keyward::ErrorKind::Transient => {
                 eprintln!("watch: {:#} (retrying)", eyre::Report::from(e));
             }
             Err(e) => return Err(e.into()),
         }
     }
+    if let Some(path) = &a.cursor_file {
+        write_cursor(path, events.cursor())?;
+    }
     Ok(())
+}
+
+/// The cursor saved in `path`, `None` when there is no such file.
+pub(crate) fn read_cursor(path: &Path) -> Result<Option<Cursor>> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => serde_json::from_str(&text).map(Some).wrap_err_with(|| {
+            format!("{} is not a watch cursor (delete it to start from --from-block)", path.display())
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).wrap_err_with(|| format!("reading {}", path.display())),
+    }
+}
+
+/// Saves `cursor` to `path` atomically (a temporary file renamed over it): a watcher stopped at any moment leaves
+/// either the old cursor or the new one.
+pub(crate) fn write_cursor(path: &Path, cursor: Cursor) -> Result<()> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let text = serde_json::to_string(&cursor)?;
+    std::fs::write(&tmp, text).wrap_err_with(|| format!("writing {}", path.display()))?;
+    std::fs::rename(&tmp, path).wrap_err_with(|| format!("writing {}", path.display()))
 }
 
 fn event_json(e: &keyward::client::KeyEvent) -> serde_json::Value {
