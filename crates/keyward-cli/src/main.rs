@@ -57,6 +57,8 @@ enum Command {
     Revoke(owner::RevokeArgs),
     /// Revoke every non-root key ("log out everywhere").
     RevokeAll(Online),
+    /// Revoke every expired key in one transaction, so the key list shrinks to the live keys.
+    Prune(Online),
     /// Set a key's ERC-4337 gas budget (sent by the account's own EOA; spending restarts).
     SetGasBudget(owner::SetGasBudgetArgs),
     /// Show a key's ERC-4337 gas budget and what was charged against it.
@@ -87,6 +89,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Policy(a) => read::policy(a, j).await,
         Command::Revoke(a) => owner::revoke(a, j).await,
         Command::RevokeAll(o) => owner::revoke_all(o, j).await,
+        Command::Prune(o) => owner::prune(o, j).await,
         Command::SetGasBudget(a) => owner::set_gas_budget(a, j).await,
         Command::GasBudget(a) => read::gas_budget(a, j).await,
         Command::InvalidateNonce(a) => owner::invalidate_nonce(a, j).await,

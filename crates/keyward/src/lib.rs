@@ -16,6 +16,7 @@ pub mod units;
 
 // Signing for every path (relayed batches, ERC-4337, ERC-1271 with ERC-7739).
 pub mod eip712;
+pub mod pop;
 pub mod signer;
 
 // Deployment (CREATE2 salts and addresses, the embedded bytecode below).

@@ -8,6 +8,7 @@ mod offline;
 mod online;
 mod props;
 mod snapshots;
+mod tooling;
 mod watch;
 
 use std::process::{Command, Output};

@@ -22,7 +22,7 @@ use crate::{
     Error, Settings,
     bindings::{Call, GasBudget, Key},
     client::{
-        Account,
+        Account, KeyStatus,
         revert::{call_error, node},
     },
     encode,
@@ -33,6 +33,15 @@ use crate::{
 fn delegation_gas_limit(calls: usize) -> u64 {
     let calls = u64::try_from(calls).unwrap_or(u64::MAX);
     200_000u64.saturating_mul(calls).saturating_add(1_000_000)
+}
+
+/// What [`Account::prune`] did: the keys it revoked and the transaction, `None` when no key had expired.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Pruned {
+    /// The expired keys, revoked.
+    pub revoked: Vec<B256>,
+    /// The one transaction that revoked them.
+    pub tx: Option<TxHash>,
 }
 
 /// An EIP-7702 delegation for a wallet app to sign: the EOA signs the authorization's
@@ -164,6 +173,20 @@ impl<P: Provider> Account<P> {
     /// Revokes a key (root).
     pub async fn revoke(&self, key_hash: B256) -> Result<TxHash, Error> {
         self.execute_as_root(&[encode::self_call(encode::revoke(key_hash))]).await
+    }
+
+    /// Revokes every key that has expired at the latest block's time, in one transaction (root), so the key list
+    /// shrinks to the live keys (not-yet-valid and never-expiring keys stay). Sends nothing when no key has
+    /// expired. A key expired at the latest block is still expired when the transaction is mined.
+    pub async fn prune(&self) -> Result<Pruned, Error> {
+        let revoked: Vec<B256> =
+            self.keys().await?.into_iter().filter(|k| k.status == KeyStatus::Expired).map(|k| k.key_hash).collect();
+        if revoked.is_empty() {
+            return Ok(Pruned { revoked, tx: None });
+        }
+        let calls: Vec<Call> = revoked.iter().map(|kh| encode::self_call(encode::revoke(*kh))).collect();
+        let tx = self.execute_as_root(&calls).await?;
+        Ok(Pruned { revoked, tx: Some(tx) })
     }
 
     /// Revokes every non-root key (root).
