@@ -127,7 +127,7 @@ async fn survives_an_rpc_outage() -> Result<()> {
 
     // A grant while the RPC is up.
     let session = Secp256k1Signer(alloy::signers::local::PrivateKeySigner::random());
-    account.grant(&session.key(), Settings::default()).await?;
+    account.grant_unbounded(&session.key(), Settings::default()).await?;
     let mut events = Vec::new();
     wait_for(&out, &mut events, 1, Duration::from_secs(20)).await?;
 
@@ -170,7 +170,7 @@ async fn test_watch_cursor_file_resumes_without_skipping_or_repeating() -> Resul
     let events = |kinds: &[serde_json::Value]| kinds.iter().map(|e| e["event"].to_string()).collect::<Vec<_>>();
 
     let first = Secp256k1Signer(alloy::signers::local::PrivateKeySigner::random());
-    account.grant(&first.key(), Settings::default()).await?;
+    account.grant_unbounded(&first.key(), Settings::default()).await?;
     let seen = watch()?;
     ensure!(events(&seen) == [r#""granted""#], "{seen:?}");
     ensure!(cursor.exists(), "the cursor was saved");
@@ -178,7 +178,7 @@ async fn test_watch_cursor_file_resumes_without_skipping_or_repeating() -> Resul
     ensure!(watch()?.is_empty(), "a rerun repeats nothing");
     // Two things happen while no watcher runs: the next run prints exactly them, in order.
     let second = Secp256k1Signer(alloy::signers::local::PrivateKeySigner::random());
-    account.grant(&second.key(), Settings::default()).await?;
+    account.grant_unbounded(&second.key(), Settings::default()).await?;
     account.revoke(first.key_hash()).await?;
     let seen = watch()?;
     ensure!(events(&seen) == [r#""granted""#, r#""revoked""#], "{seen:?}");
