@@ -29,6 +29,8 @@ pub mod agent;
 pub mod bundler;
 #[cfg(feature = "client")]
 pub mod client;
+#[cfg(feature = "client")]
+pub mod webhook;
 
 // One error enum for the crate, and what a failure means (the same on every route).
 mod error;

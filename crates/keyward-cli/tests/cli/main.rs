@@ -10,6 +10,7 @@ mod props;
 mod snapshots;
 mod tooling;
 mod watch;
+mod webhook;
 
 use std::process::{Command, Output};
 
