@@ -4,21 +4,19 @@
 use std::{path::PathBuf, time::Duration};
 
 use alloy::{
-    primitives::{Address, B256, Bytes, aliases::U192},
-    signers::local::PrivateKeySigner,
+    primitives::{Address, Bytes, aliases::U192},
     transports::http::reqwest::Url,
 };
 use clap::{Args, ValueEnum};
-use eyre::{Result, WrapErr, bail, eyre};
+use eyre::{Result, bail};
 use keyward::{
-    KeySigner, P256KeySigner, Secp256k1Signer, WebAuthnSigner,
     bindings::Call,
     bundler::BundlerClient,
     client::{Lane, Pricing, UserOpRequest, UserOpRoute},
 };
 use serde_json::json;
 
-use crate::args::{KeyKind, Online, native_value, out};
+use crate::args::{KeyKind, Online, native_value, out, session_signer};
 
 /// Which signed path.
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -71,23 +69,6 @@ pub(crate) struct ExecArgs {
     reserved_lane: Option<u32>,
 }
 
-impl ExecArgs {
-    fn signer(&self) -> Result<Box<dyn KeySigner>> {
-        let file = &self.session_key_file;
-        let text = std::fs::read_to_string(file).wrap_err_with(|| format!("reading {}", file.display()))?;
-        let secret: B256 = text.trim().parse().map_err(|_| eyre!("the session key is not 32 bytes of hex"))?;
-        Ok(match self.key_type {
-            KeyKind::Secp256k1 => Box::new(Secp256k1Signer(
-                PrivateKeySigner::from_bytes(&secret).map_err(|_| eyre!("invalid secp256k1 session key"))?,
-            )),
-            KeyKind::P256 => Box::new(P256KeySigner::from_bytes(&secret.0)?),
-            KeyKind::Webauthn => {
-                Box::new(WebAuthnSigner::new(P256KeySigner::from_bytes(&secret.0)?.0, "keyward.local"))
-            }
-        })
-    }
-}
-
 /// A user operation that failed, with what it means for the caller: the error's class and whether anything was
 /// sent. `main` prints it as one line: the class, the refusal in words, then the decoded revert and the error.
 #[derive(Debug)]
@@ -128,7 +109,7 @@ pub(crate) async fn run(a: ExecArgs, j: bool) -> Result<()> {
     if a.bundler.is_some() && a.via == Via::Relayed {
         bail!("--bundler sends an ERC-4337 user operation: it cannot go --via relayed");
     }
-    let signer = a.signer()?;
+    let signer = session_signer(a.key_type, &a.session_key_file)?;
     let calls = [Call { to: a.to, value, data: a.data.clone() }];
     let lane = match a.lane {
         Some(key) => Lane::Key(U192::from(key)),

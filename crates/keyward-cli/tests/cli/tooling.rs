@@ -150,5 +150,31 @@ async fn test_grant_pop_refuses_a_wrong_proof_before_sending() -> Result<()> {
     let o = grant("p256", &xy.to_string(), &keyward::pop::sign(&p, account.address(), chain_id)?)?;
     ensure!(o.status.success(), "{}", stderr(&o));
     ensure!(count().await? == 2);
+
+    // The holder's side: `keyward key prove` (offline) makes the proof the owner passes to `grant --pop`.
+    let dir = std::env::temp_dir().join(format!("keyward-cli-pop-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let key_file = dir.join("session.key");
+    let holder = PrivateKeySigner::random();
+    std::fs::write(&key_file, alloy::primitives::hex::encode_prefixed(holder.to_bytes()))?;
+    let prove = |account: &str, chain: u64| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_keyward"))
+            .args(["key", "prove", "--account", account, "--chain-id", &chain.to_string()])
+            .arg("--session-key-file")
+            .arg(&key_file)
+            .output()
+    };
+    let holder_addr = holder.address().to_string();
+    let o = prove(&acct, chain_id + 1)?;
+    ensure!(o.status.success(), "{}", stderr(&o));
+    let o = grant("secp256k1", &holder_addr, &stdout(&o).trim().parse()?)?;
+    ensure!(refused(&o), "a proof made for another chain: {}", stderr(&o));
+    let o = prove(&acct, chain_id)?;
+    let proof = stdout(&o);
+    ensure!(!proof.contains(&alloy::primitives::hex::encode(holder.to_bytes())), "the secret is never printed");
+    let o = grant("secp256k1", &holder_addr, &proof.trim().parse()?)?;
+    ensure!(o.status.success(), "{}", stderr(&o));
+    ensure!(count().await? == 3);
+    std::fs::remove_dir_all(&dir)?;
     Ok(())
 }
