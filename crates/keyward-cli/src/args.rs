@@ -325,3 +325,17 @@ pub(crate) fn out(json_mode: bool, value: &serde_json::Value, text: &str) {
         println!("{text}");
     }
 }
+
+/// A session key's signer from a file holding its secret (32 bytes hex), of type `kind`; the secret is never printed.
+pub(crate) fn session_signer(kind: KeyKind, file: &std::path::Path) -> Result<Box<dyn keyward::KeySigner>> {
+    use keyward::{P256KeySigner, Secp256k1Signer, WebAuthnSigner};
+    let text = std::fs::read_to_string(file).wrap_err_with(|| format!("reading {}", file.display()))?;
+    let secret: B256 = text.trim().parse().map_err(|_| eyre!("the session key is not 32 bytes of hex"))?;
+    Ok(match kind {
+        KeyKind::Secp256k1 => Box::new(Secp256k1Signer(
+            PrivateKeySigner::from_bytes(&secret).map_err(|_| eyre!("invalid secp256k1 session key"))?,
+        )),
+        KeyKind::P256 => Box::new(P256KeySigner::from_bytes(&secret.0)?),
+        KeyKind::Webauthn => Box::new(WebAuthnSigner::new(P256KeySigner::from_bytes(&secret.0)?.0, "keyward.local")),
+    })
+}

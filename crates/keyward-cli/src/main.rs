@@ -61,6 +61,8 @@ enum Command {
     Revoke(owner::RevokeArgs),
     /// Revoke every non-root key ("log out everywhere").
     RevokeAll(Online),
+    /// Revoke every expired key in one transaction, so the key list shrinks to the live keys.
+    Prune(Online),
     /// Set a key's ERC-4337 gas budget (sent by the account's own EOA; spending restarts).
     SetGasBudget(owner::SetGasBudgetArgs),
     /// Show a key's ERC-4337 gas budget and what was charged against it.
@@ -102,6 +104,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Policy(a) => read::policy(a, j).await,
         Command::Revoke(a) => owner::revoke(a, j).await,
         Command::RevokeAll(o) => owner::revoke_all(o, j).await,
+        Command::Prune(o) => owner::prune(o, j).await,
         Command::SetGasBudget(a) => owner::set_gas_budget(a, j).await,
         Command::GasBudget(a) => read::gas_budget(a, j).await,
         Command::InvalidateNonce(a) => owner::invalidate_nonce(a, j).await,
@@ -116,12 +119,23 @@ async fn run(cli: Cli) -> Result<()> {
 /// One line: a refusal by the account, its hook or the EntryPoint in words first, then the error and its causes.
 fn one_line(e: &eyre::Report) -> String {
     let raw = format!("{e:#}").replace('\n', " ");
-    match e.downcast_ref::<keyward::Error>() {
-        Some(k) if k.revert().is_some() || k.aa_code().is_some() => {
-            let words = keyward::explain::sentence(k, &keyward::explain::Context::default());
-            format!("{words} ({raw})")
-        }
-        _ => raw,
+    let words = |k: &keyward::Error| {
+        (k.revert().is_some() || k.aa_code().is_some())
+            .then(|| keyward::explain::sentence(k, &keyward::explain::Context::default()))
+    };
+    // A failed user operation: its class and stage first, then the refusal in words, the decoded revert and the error.
+    if let Some(f) = e.downcast_ref::<exec::Failed>() {
+        let detail = keyward::explain::with_sources(&f.error).replace('\n', " ");
+        let revert = f.error.revert().map(|r| format!("{r:?}")).filter(|r| !detail.contains(r.as_str()));
+        let detail = revert.map_or_else(|| detail.clone(), |r| format!("{r}; {detail}"));
+        return match words(&f.error) {
+            Some(words) => format!("{}: {words} ({detail})", f.class),
+            None => format!("{}: {detail}", f.class),
+        };
+    }
+    match e.downcast_ref::<keyward::Error>().and_then(words) {
+        Some(words) => format!("{words} ({raw})"),
+        None => raw,
     }
 }
 

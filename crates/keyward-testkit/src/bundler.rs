@@ -15,7 +15,7 @@ use alloy::{
     signers::local::PrivateKeySigner,
     transports::http::reqwest::Url,
 };
-use keyward::{bundler::BundlerClient, userop::ENTRY_POINT_V08};
+use keyward::{bundler::BundlerClient, client::UserOpRoute, userop::ENTRY_POINT_V08};
 
 use crate::Testnet;
 
@@ -209,6 +209,38 @@ impl BundlerOptions {
     }
 }
 
+/// One JSON-RPC request Alto received ([`Bundler::requests`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct BundlerRequest {
+    /// The method, e.g. `eth_sendUserOperation`.
+    pub method: String,
+    /// Its parameters as sent (`Null` when there were none).
+    pub params: serde_json::Value,
+}
+
+/// The requests in one line of Alto's JSON log: its `incoming request` lines carry the raw body (a JSON string; a
+/// batch is an array).
+fn incoming(line: &serde_json::Value) -> Vec<BundlerRequest> {
+    if line.get("module").and_then(|m| m.as_str()) != Some("rpc")
+        || line.get("msg").and_then(|m| m.as_str()) != Some("incoming request")
+    {
+        return Vec::new();
+    }
+    let body = match line.get("data") {
+        Some(serde_json::Value::String(raw)) => serde_json::from_str(raw).unwrap_or_default(),
+        Some(other) => other.clone(),
+        None => serde_json::Value::Null,
+    };
+    let one = |v: &serde_json::Value| {
+        let method = v.get("method")?.as_str()?.to_owned();
+        Some(BundlerRequest { method, params: v.get("params").cloned().unwrap_or_default() })
+    };
+    match &body {
+        serde_json::Value::Array(batch) => batch.iter().filter_map(one).collect(),
+        single => one(single).into_iter().collect(),
+    }
+}
+
 /// Alto running against a [`Testnet`], for EntryPoint v0.8 at its canonical address. Dropping it stops Alto.
 ///
 /// ```rust,no_run
@@ -380,6 +412,24 @@ impl Bundler {
         BundlerClient::new(self.url.clone())
     }
 
+    /// The bundler route through it for [`keyward::client::Account::prepare`] and
+    /// [`keyward::client::Account::send`]; `send` waits up to `receipt_timeout` for the receipt.
+    pub fn route(&self, receipt_timeout: Duration) -> UserOpRoute {
+        UserOpRoute::bundler(self.client(), receipt_timeout)
+    }
+
+    /// Every JSON-RPC request Alto has received so far, oldest first, read from its log (it logs each one at
+    /// `--log-level info`, the default, or lower; at a higher level this is empty). A test asserts with it what
+    /// reached the bundler, e.g. that an operation refused while preparing was never sent:
+    /// `bundler.requests().iter().filter(|r| r.method == "eth_sendUserOperation")`.
+    pub fn requests(&self) -> Vec<BundlerRequest> {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        text.lines()
+            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+            .flat_map(|line| incoming(&line))
+            .collect()
+    }
+
     /// How long it took from spawning node to the first answer.
     pub fn startup_time(&self) -> Duration {
         self.startup
@@ -431,9 +481,80 @@ impl Drop for Bundler {
     }
 }
 
+/// A local chain and a real bundler on it, for a test suite's ERC-4337 tests: [`Testnet::start`] then
+/// [`Bundler::start`]. Dropping it stops Alto, then anvil.
+///
+/// ```rust,no_run
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// use std::time::Duration;
+/// use keyward::{Secp256k1Signer, KeySigner, bindings::Call, client::{Pricing, UserOpRequest}};
+/// use keyward_testkit::{BundledTestnet, Testnet};
+///
+/// let chain = BundledTestnet::start().await?;
+/// let session = Secp256k1Signer(alloy::signers::local::PrivateKeySigner::random());
+/// let settings = chain.net.policy_settings().gas_budget(true).build()?;
+/// let (_eoa, account) = chain.net.new_account(&[Testnet::grant_call(&session.key(), settings)]).await?;
+/// let route = chain.route();
+/// let pay = Call { to: alloy::primitives::Address::repeat_byte(1), value: alloy::primitives::U256::from(1), data: Default::default() };
+/// let op = account.prepare(&route, UserOpRequest::new(&session, [pay], Pricing::Bundler)).await?;
+/// let receipt = account.send(&route, &op).await?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct BundledTestnet {
+    /// Alto (declared first: dropped before the chain it watches).
+    pub bundler: Bundler,
+    /// The chain.
+    pub net: Testnet,
+}
+
+impl BundledTestnet {
+    /// How long [`BundledTestnet::route`]'s `send` waits for a receipt: Alto bundles on its next poll of the
+    /// chain, in a second or two; a busy machine takes longer.
+    pub const RECEIPT_TIMEOUT: Duration = Duration::from_mins(1);
+
+    /// Starts anvil with Keyward, then Alto on it with the default options.
+    pub async fn start() -> Result<Self, AltoError> {
+        Self::start_with(BundlerOptions::default()).await
+    }
+
+    /// Starts anvil with Keyward, then Alto on it with `options`.
+    pub async fn start_with(options: BundlerOptions) -> Result<Self, AltoError> {
+        let net = Testnet::start().await?;
+        let bundler = Bundler::start_with(&net, options).await?;
+        Ok(Self { bundler, net })
+    }
+
+    /// The bundler route, waiting up to [`Self::RECEIPT_TIMEOUT`] for receipts.
+    pub fn route(&self) -> UserOpRoute {
+        self.bundler.route(Self::RECEIPT_TIMEOUT)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn requests_are_read_from_alto_incoming_request_lines() {
+        let line = |data: &str| serde_json::json!({"level": "info", "module": "rpc", "data": data, "method": "x", "msg": "incoming request"});
+        let one =
+            incoming(&line(r#"{"jsonrpc":"2.0","id":1,"method":"eth_sendUserOperation","params":[{"a":1},"0x"]}"#));
+        assert_eq!(one.len(), 1);
+        assert_eq!(one[0].method, "eth_sendUserOperation");
+        assert_eq!(one[0].params, serde_json::json!([{"a": 1}, "0x"]));
+        let batch = incoming(&line(r#"[{"method":"eth_chainId"},{"method":"eth_supportedEntryPoints","params":[]}]"#));
+        assert_eq!(
+            batch.iter().map(|r| r.method.as_str()).collect::<Vec<_>>(),
+            ["eth_chainId", "eth_supportedEntryPoints"]
+        );
+        assert_eq!(batch[0].params, serde_json::Value::Null);
+        // Replies, node requests and other modules are not requests Alto received.
+        let reply = serde_json::json!({"module": "rpc", "data": {"result": 1}, "msg": "sent reply"});
+        assert!(incoming(&reply).is_empty());
+        let node = serde_json::json!({"module": "public_client", "body": {"method": "eth_chainId"}, "msg": "received response"});
+        assert!(incoming(&node).is_empty());
+    }
 
     #[test]
     fn missing_tools_say_how_to_install_them() {

@@ -16,7 +16,7 @@ use alloy::{
 use keyward::{bindings::Call, client::Account, deploy, encode, userop::ENTRY_POINT_V08};
 
 pub mod bundler;
-pub use bundler::{AltoError, Bundler, BundlerOptions};
+pub use bundler::{AltoError, BundledTestnet, Bundler, BundlerOptions, BundlerRequest};
 
 sol! {
     /// The test token's functions.

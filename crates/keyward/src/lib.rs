@@ -19,6 +19,7 @@ pub mod erc7715;
 
 // Signing for every path (relayed batches, ERC-4337, ERC-1271 with ERC-7739).
 pub mod eip712;
+pub mod pop;
 pub mod signer;
 
 // Deployment (CREATE2 salts and addresses, the embedded bytecode below).
@@ -31,6 +32,8 @@ pub mod agent;
 pub mod bundler;
 #[cfg(feature = "client")]
 pub mod client;
+#[cfg(feature = "client")]
+pub mod webhook;
 
 // One error enum for the crate, and what a failure means (the same on every route).
 mod error;

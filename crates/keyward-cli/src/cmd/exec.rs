@@ -1,11 +1,14 @@
 //! `keyward exec`: one call as a session key, through ERC-4337 (`handleOps` sent by the sender, or a bundler) or a
 //! relayed signed batch.
 
-use std::time::Duration;
+use std::{path::PathBuf, time::Duration};
 
-use alloy::primitives::{Address, Bytes, aliases::U192};
+use alloy::{
+    primitives::{Address, Bytes, aliases::U192},
+    transports::http::reqwest::Url,
+};
 use clap::{Args, ValueEnum};
-use eyre::{Result, WrapErr, bail};
+use eyre::{Result, bail};
 use keyward::{
     bindings::Call,
     bundler::BundlerClient,
@@ -13,7 +16,7 @@ use keyward::{
 };
 use serde_json::json;
 
-use crate::args::{Online, SessionKeyArgs, native_value, out};
+use crate::args::{KeyKind, Online, native_value, out, session_signer};
 
 /// Which signed path.
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -33,12 +36,21 @@ pub(crate) struct ExecArgs {
     /// Path: `4337` (EntryPoint v0.8) or `relayed` (a signed batch).
     #[arg(long, value_enum, default_value = "4337")]
     via: Via,
-    /// Send the user operation to this ERC-4337 bundler (at the bundler's fees) instead of `handleOps` from the
-    /// sender; no sender key is needed then.
+    /// Send a user operation through this ERC-4337 bundler (EntryPoint v0.8) instead of `handleOps` from the
+    /// sender: estimated by the bundler with a stub signature, at its fees, simulated first (a refused operation is
+    /// never sent); no sender key is needed, the account pays the bundler. Prints the userOpHash and the bundle's
+    /// transaction.
     #[arg(long, value_name = "URL")]
-    bundler: Option<String>,
-    #[command(flatten)]
-    session: SessionKeyArgs,
+    bundler: Option<Url>,
+    /// With `--bundler`: how long to wait for the operation to be mined, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 60, requires = "bundler")]
+    receipt_timeout: u64,
+    /// Session key type.
+    #[arg(long = "key-type", value_enum, default_value = "secp256k1")]
+    key_type: KeyKind,
+    /// File holding the session key's private key (32 bytes hex); never printed.
+    #[arg(long, env = "KEYWARD_SESSION_KEY_FILE")]
+    session_key_file: PathBuf,
     /// Target.
     to: Address,
     /// Call data (0x hex).
@@ -57,38 +69,79 @@ pub(crate) struct ExecArgs {
     reserved_lane: Option<u32>,
 }
 
+/// A user operation that failed, with what it means for the caller: the error's class and whether anything was
+/// sent. `main` prints it as one line: the class, the refusal in words, then the decoded revert and the error.
+#[derive(Debug)]
+pub(crate) struct Failed {
+    /// The class and the stage, e.g. "refused by the key's policy or the account, nothing was sent".
+    pub(crate) class: String,
+    /// The library's error.
+    pub(crate) error: keyward::Error,
+}
+
+impl Failed {
+    fn new(error: keyward::Error, stage: &str) -> Self {
+        let class = match error.kind() {
+            keyward::ErrorKind::RefusedByPolicy => format!("refused by the key's policy or the account, {stage}"),
+            keyward::ErrorKind::KeyExpiredOrRevoked => format!("the key is expired or revoked, {stage}"),
+            keyward::ErrorKind::Transient => format!("a transient failure, {stage}; retry later"),
+            keyward::ErrorKind::Misuse => format!("an invalid request, {stage}"),
+        };
+        Self { class, error }
+    }
+}
+
+impl std::fmt::Display for Failed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.class)
+    }
+}
+
+impl std::error::Error for Failed {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.error)
+    }
+}
+
 /// Runs the command.
 pub(crate) async fn run(a: ExecArgs, j: bool) -> Result<()> {
     let value = native_value("--value", &a.value)?;
-    let bundler = match &a.bundler {
-        Some(_) if a.via == Via::Relayed => bail!("--bundler takes user operations: use it with --via 4337"),
-        Some(url) => Some(BundlerClient::new(url.parse().wrap_err_with(|| format!("invalid bundler URL {url:?}"))?)),
-        None => None,
-    };
-    let signer = a.session.signer()?;
+    if a.bundler.is_some() && a.via == Via::Relayed {
+        bail!("--bundler sends an ERC-4337 user operation: it cannot go --via relayed");
+    }
+    let signer = session_signer(a.key_type, &a.session_key_file)?;
     let calls = [Call { to: a.to, value, data: a.data.clone() }];
     let lane = match a.lane {
         Some(key) => Lane::Key(U192::from(key)),
         None => Lane::Reserved(a.reserved_lane.unwrap_or(0)),
     };
-    let account = a.online.account(bundler.is_none()).await?;
+    // Through a bundler no sender key is needed: the account pays the bundler.
+    let account = a.online.account(a.bundler.is_none()).await?;
     let kh = signer.key_hash();
-    let (tx, user_op_hash) = match (a.via, bundler) {
-        (Via::Relayed, _) => {
-            let (batch, signature) = account.signed_batch(signer.as_ref(), &calls, lane).await?;
-            (account.relay(batch, signature).await?, None)
+    if a.via == Via::Relayed {
+        let (batch, signature) = account.signed_batch(signer.as_ref(), &calls, lane).await?;
+        let tx = account.relay(batch, signature).await?;
+        out(j, &json!({ "tx": tx, "userOpHash": null, "keyHash": kh }), &format!("executed as {kh} in {tx}"));
+        return Ok(());
+    }
+    let (route, pricing) = match a.bundler {
+        Some(url) => {
+            (UserOpRoute::bundler(BundlerClient::new(url), Duration::from_secs(a.receipt_timeout)), Pricing::Bundler)
         }
-        (Via::Erc4337, bundler) => {
-            let (route, pricing) = match bundler {
-                Some(client) => (UserOpRoute::bundler(client, Duration::from_mins(1)), Pricing::Bundler),
-                None => (UserOpRoute::handle_ops(keyward::userop::ENTRY_POINT_V08), Pricing::Node),
-            };
-            let prepared =
-                account.prepare(&route, UserOpRequest::new(signer.as_ref(), calls, pricing).lane(lane)).await?;
-            let receipt = account.send(&route, &prepared).await?;
-            (receipt.transaction_hash, Some(receipt.user_op_hash))
-        }
+        None => (UserOpRoute::handle_ops(keyward::userop::ENTRY_POINT_V08), Pricing::Node),
     };
-    out(j, &json!({ "tx": tx, "userOpHash": user_op_hash, "keyHash": kh }), &format!("executed as {kh} in {tx}"));
+    // Estimated with a stub signature and simulated before anything is signed or sent.
+    let request = UserOpRequest::new(signer.as_ref(), calls, pricing).lane(lane);
+    let prepared = account.prepare(&route, request).await.map_err(|e| Failed::new(e, "nothing was sent"))?;
+    let r = account.send(&route, &prepared).await.map_err(|e| Failed::new(e, "sent"))?;
+    let v = json!({
+        "tx": r.transaction_hash, "userOpHash": r.user_op_hash, "keyHash": kh, "block": r.block_number,
+        "nonce": r.nonce, "actualGasCost": r.actual_gas_cost.to_string(),
+    });
+    let text = format!(
+        "executed as {kh} in user operation {} (transaction {}, block {}), gas cost {} wei",
+        r.user_op_hash, r.transaction_hash, r.block_number, r.actual_gas_cost
+    );
+    out(j, &v, &text);
     Ok(())
 }

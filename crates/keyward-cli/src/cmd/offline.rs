@@ -50,14 +50,39 @@ impl SettingsCmd {
 pub(crate) enum KeyCmd {
     /// The key hash the account knows a key by.
     Hash(KeyArgs),
+    /// A proof of possession for `grant --pop`: the session key's signature of `keyward::pop::digest(account, chain
+    /// id, key hash)`, made by the key's holder and handed to the owner.
+    Prove {
+        /// Key type.
+        #[arg(long = "key-type", value_enum, default_value = "secp256k1")]
+        key_type: crate::args::KeyKind,
+        /// File holding the key's private key (32 bytes hex); never printed.
+        #[arg(long, env = "KEYWARD_SESSION_KEY_FILE")]
+        session_key_file: std::path::PathBuf,
+        /// The account the key is to be granted on.
+        #[arg(long)]
+        account: alloy::primitives::Address,
+        /// The chain id.
+        #[arg(long)]
+        chain_id: u64,
+    },
 }
 
 impl KeyCmd {
     /// Runs the command.
     pub(crate) fn run(self, j: bool) -> Result<()> {
-        let Self::Hash(a) = self;
-        let h = a.key()?.hash();
-        out(j, &json!({ "keyHash": h }), &h.to_string());
+        match self {
+            Self::Hash(a) => {
+                let h = a.key()?.hash();
+                out(j, &json!({ "keyHash": h }), &h.to_string());
+            }
+            Self::Prove { key_type, session_key_file, account, chain_id } => {
+                let signer = crate::args::session_signer(key_type, &session_key_file)?;
+                let proof = keyward::pop::sign(signer.as_ref(), account, chain_id)?;
+                let kh = signer.key_hash();
+                out(j, &json!({ "keyHash": kh, "pop": proof }), &proof.to_string());
+            }
+        }
         Ok(())
     }
 }

@@ -135,13 +135,17 @@ pub(crate) struct GrantArgs {
         value_name = "FILE.json",
         conflicts_with_all = [
             "public_key", "expires_at", "expires_in", "never_expires", "valid_after", "admin", "flags", "hook",
-            "allow", "cap", "daily_limit", "total_cap", "max_calls", "gas_budget_per_day",
+            "allow", "cap", "daily_limit", "total_cap", "max_calls", "gas_budget_per_day", "pop",
         ]
     )]
     request: Option<std::path::PathBuf>,
     /// The PolicyHook of an ERC-7715 grant (default: its CREATE2 address).
     #[arg(long, value_name = "ADDRESS", requires = "request")]
     policy_hook: Option<Address>,
+    /// Proof of possession: the key's signature (hex) of `keyward::pop::digest(account, chain id, key hash)`,
+    /// checked before anything is sent; a signature by another key, or for another account or chain, is refused.
+    #[arg(long, value_name = "SIGNATURE")]
+    pop: Option<alloy::primitives::Bytes>,
 }
 
 /// Caps of one asset: per period (with its window) and over the lifetime.
@@ -260,6 +264,10 @@ pub(crate) async fn grant(a: GrantArgs, j: bool) -> Result<()> {
     let (account, chain_id) = a.online.connect(true).await?;
     let tokens = a.tokens.table(chain_id)?;
     let grant = a.grant(&tokens)?;
+    if let Some(proof) = &a.pop {
+        keyward::pop::verify(&grant.key, account.address(), chain_id, proof)
+            .wrap_err("refused before sending: the key's holder did not prove possession")?;
+    }
     let tx = account.execute_as_root(&grant.calls).await?;
     let kh = grant.key_hash;
     out(
@@ -303,6 +311,17 @@ pub(crate) async fn revoke(a: RevokeArgs, j: bool) -> Result<()> {
     let kh = a.key_hash;
     let tx = a.online.account(true).await?.revoke(kh).await?;
     out(j, &json!({ "keyHash": kh, "tx": tx }), &format!("revoked {kh} in {tx}"));
+    Ok(())
+}
+
+/// Revokes every expired key in one transaction.
+pub(crate) async fn prune(online: Online, j: bool) -> Result<()> {
+    let pruned = online.account(true).await?.prune().await?;
+    let text = match pruned.tx {
+        Some(tx) => format!("revoked {} expired keys in {tx}", pruned.revoked.len()),
+        None => "no key has expired: nothing sent".to_owned(),
+    };
+    out(j, &json!({ "revoked": pruned.revoked, "tx": pruned.tx }), &text);
     Ok(())
 }
 

@@ -2,12 +2,15 @@
 //! non-zero exit for bad input (also under random input), the online commands against a local chain, the watcher
 //! across an RPC outage, and the demo.
 
+mod bundler;
 mod demo;
 mod offline;
 mod online;
 mod props;
 mod snapshots;
+mod tooling;
 mod watch;
+mod webhook;
 
 use std::process::{Command, Output};
 

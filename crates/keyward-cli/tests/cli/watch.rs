@@ -127,7 +127,7 @@ async fn survives_an_rpc_outage() -> Result<()> {
 
     // A grant while the RPC is up.
     let session = Secp256k1Signer(alloy::signers::local::PrivateKeySigner::random());
-    account.grant(&session.key(), Settings::default()).await?;
+    account.grant_unbounded(&session.key(), Settings::default()).await?;
     let mut events = Vec::new();
     wait_for(&out, &mut events, 1, Duration::from_secs(20)).await?;
 
@@ -147,5 +147,51 @@ async fn survives_an_rpc_outage() -> Result<()> {
     let kinds: Vec<&str> = events.iter().filter_map(|e| e["event"].as_str()).collect();
     ensure!(kinds == ["granted", "revoked"], "{kinds:?}");
     ensure!(events.iter().all(|e| e["keyHash"] == session.key_hash().to_string()));
+    Ok(())
+}
+
+/// `watch --once --cursor-file`: a second run starts where the first stopped (nothing repeated), a later run prints
+/// exactly what happened in between (nothing skipped), and a damaged cursor file is a one-line error.
+#[tokio::test]
+async fn test_watch_cursor_file_resumes_without_skipping_or_repeating() -> Result<()> {
+    let net = Testnet::start().await?;
+    let (_, account) = net.new_account(&[]).await?;
+    let dir = std::env::temp_dir().join(format!("keyward-cli-cursor-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let cursor = dir.join("cursor.json");
+    let (url, acct, path) = (net.url().to_string(), account.address().to_string(), cursor.display().to_string());
+    let watch = || -> Result<Vec<serde_json::Value>> {
+        let o = Command::new(env!("CARGO_BIN_EXE_keyward"))
+            .args(["watch", "--once", "--account", &acct, "--rpc-url", &url, "--cursor-file", &path])
+            .output()?;
+        ensure!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        Ok(String::from_utf8(o.stdout)?.lines().map(serde_json::from_str).collect::<Result<_, _>>()?)
+    };
+    let events = |kinds: &[serde_json::Value]| kinds.iter().map(|e| e["event"].to_string()).collect::<Vec<_>>();
+
+    let first = Secp256k1Signer(alloy::signers::local::PrivateKeySigner::random());
+    account.grant_unbounded(&first.key(), Settings::default()).await?;
+    let seen = watch()?;
+    ensure!(events(&seen) == [r#""granted""#], "{seen:?}");
+    ensure!(cursor.exists(), "the cursor was saved");
+    // Nothing new: nothing printed again.
+    ensure!(watch()?.is_empty(), "a rerun repeats nothing");
+    // Two things happen while no watcher runs: the next run prints exactly them, in order.
+    let second = Secp256k1Signer(alloy::signers::local::PrivateKeySigner::random());
+    account.grant_unbounded(&second.key(), Settings::default()).await?;
+    account.revoke(first.key_hash()).await?;
+    let seen = watch()?;
+    ensure!(events(&seen) == [r#""granted""#, r#""revoked""#], "{seen:?}");
+    ensure!(seen[0]["keyHash"] == second.key_hash().to_string() && seen[1]["keyHash"] == first.key_hash().to_string());
+    ensure!(watch()?.is_empty());
+
+    // A damaged cursor: one line, exit 1, the file left for the user.
+    std::fs::write(&cursor, "not json")?;
+    let o = Command::new(env!("CARGO_BIN_EXE_keyward"))
+        .args(["watch", "--once", "--account", &acct, "--rpc-url", &url, "--cursor-file", &path])
+        .output()?;
+    let err = String::from_utf8_lossy(&o.stderr);
+    ensure!(o.status.code() == Some(1) && err.lines().count() == 1 && err.contains("is not a watch cursor"), "{err}");
+    std::fs::remove_dir_all(&dir)?;
     Ok(())
 }

@@ -2,6 +2,7 @@
 //! boundary. One binary, a module per product.
 
 mod alto;
+mod bundler_route;
 mod calibur;
 mod dynamic;
 mod okto;

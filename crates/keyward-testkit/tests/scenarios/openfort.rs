@@ -117,7 +117,7 @@ async fn agent_runtime_persists_and_stops_cleanly() -> Result<()> {
 
     // Revocation stops a second agent.
     let key2 = P256KeySigner::from_bytes(&[12; 32])?;
-    account.grant(&key2.key(), Settings::builder().build()?).await?;
+    account.grant_unbounded(&key2.key(), Settings::builder().build()?).await?;
     let b = Agent::new(
         Account::at(account.address(), net.provider().clone()),
         Box::new(key2),

@@ -22,7 +22,7 @@ use crate::{
     Error, Settings,
     bindings::{Call, GasBudget, Key},
     client::{
-        Account,
+        Account, KeyStatus,
         revert::{call_error, node},
     },
     encode,
@@ -33,6 +33,20 @@ use crate::{
 fn delegation_gas_limit(calls: usize) -> u64 {
     let calls = u64::try_from(calls).unwrap_or(u64::MAX);
     200_000u64.saturating_mul(calls).saturating_add(1_000_000)
+}
+
+/// A key that never expires, has no hook and is not an admin: valid forever with nothing limiting it.
+fn is_unbounded(settings: Settings) -> bool {
+    settings.expiration() == 0 && settings.hook() == Address::ZERO && !settings.is_admin()
+}
+
+/// What [`Account::prune`] did: the keys it revoked and the transaction, `None` when no key had expired.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Pruned {
+    /// The expired keys, revoked.
+    pub revoked: Vec<B256>,
+    /// The one transaction that revoked them.
+    pub tx: Option<TxHash>,
 }
 
 /// An EIP-7702 delegation for a wallet app to sign: the EOA signs the authorization's
@@ -151,8 +165,21 @@ impl<P: Provider> Account<P> {
             .await
     }
 
-    /// Grants `key` with `settings` (root).
+    /// Grants `key` with `settings` (root). Settings that make a key valid forever with no hook and no admin
+    /// rights (an unbounded key, e.g. `Settings::default()`) are refused with [`Error::InvalidRequest`] before
+    /// anything is sent: give the key an expiry (`Settings::builder().expires_in(..)`, or the grant builder) or a
+    /// hook, or say it explicitly with [`Account::grant_unbounded`].
     pub async fn grant(&self, key: &Key, settings: Settings) -> Result<TxHash, Error> {
+        if is_unbounded(settings) {
+            return Err(Error::InvalidRequest(
+                "a never-expiring key with no hook: give it an expiry or a hook, or use grant_unbounded to mean it",
+            ));
+        }
+        self.grant_unbounded(key, settings).await
+    }
+
+    /// Grants `key` with `settings` as given (root), including a never-expiring key with no hook, said explicitly.
+    pub async fn grant_unbounded(&self, key: &Key, settings: Settings) -> Result<TxHash, Error> {
         self.execute_as_root(&[encode::self_call(encode::grant(key, settings))]).await
     }
 
@@ -164,6 +191,20 @@ impl<P: Provider> Account<P> {
     /// Revokes a key (root).
     pub async fn revoke(&self, key_hash: B256) -> Result<TxHash, Error> {
         self.execute_as_root(&[encode::self_call(encode::revoke(key_hash))]).await
+    }
+
+    /// Revokes every key that has expired at the latest block's time, in one transaction (root), so the key list
+    /// shrinks to the live keys (not-yet-valid and never-expiring keys stay). Sends nothing when no key has
+    /// expired. A key expired at the latest block is still expired when the transaction is mined.
+    pub async fn prune(&self) -> Result<Pruned, Error> {
+        let revoked: Vec<B256> =
+            self.keys().await?.into_iter().filter(|k| k.status == KeyStatus::Expired).map(|k| k.key_hash).collect();
+        if revoked.is_empty() {
+            return Ok(Pruned { revoked, tx: None });
+        }
+        let calls: Vec<Call> = revoked.iter().map(|kh| encode::self_call(encode::revoke(*kh))).collect();
+        let tx = self.execute_as_root(&calls).await?;
+        Ok(Pruned { revoked, tx: Some(tx) })
     }
 
     /// Revokes every non-root key (root).
@@ -197,6 +238,33 @@ mod tests {
     use alloy::signers::{SignerSync, local::PrivateKeySigner};
 
     use super::*;
+
+    /// The guard of [`Account::grant`]: only a never-expiring, hook-less, non-admin key is refused, before anything
+    /// is sent (the provider points at a closed port, so any other outcome is an RPC failure).
+    #[tokio::test]
+    async fn test_grant_refuses_an_unbounded_key_unless_said() {
+        use crate::KeyExt;
+        let provider =
+            alloy::providers::ProviderBuilder::new().connect_http("http://127.0.0.1:9".parse().unwrap()).erased();
+        let account = Account::at(Address::repeat_byte(0xac), provider);
+        let key = Key::secp256k1(Address::repeat_byte(0x11));
+        let refused =
+            |r: Result<TxHash, Error>| matches!(r, Err(Error::InvalidRequest(m)) if m.contains("grant_unbounded"));
+        assert!(refused(account.grant(&key, Settings::default()).await));
+        assert!(refused(account.grant(&key, Settings::builder().build().unwrap()).await));
+        // An expiry (even the farthest), a hook, or admin rights: not refused by the guard (it goes on to the node).
+        for bounded in [
+            Settings::builder().expires_at(1).build().unwrap(),
+            Settings::builder().expires_at((1 << 40) - 1).build().unwrap(),
+            Settings::builder().hook(Address::with_last_byte(0x1f)).build().unwrap(),
+            Settings::builder().admin(true).build().unwrap(),
+        ] {
+            assert!(!refused(account.grant(&key, bounded).await), "{bounded}");
+            assert!(!is_unbounded(bounded));
+        }
+        // Said explicitly: not refused by the guard.
+        assert!(!refused(account.grant_unbounded(&key, Settings::default()).await));
+    }
 
     #[test]
     fn test_unsigned_delegation_carries_the_signed_authorization() {

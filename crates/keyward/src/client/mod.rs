@@ -42,7 +42,7 @@ mod user_ops;
 pub use events::{Cursor, DEFAULT_PAGE_SIZE, EventFilter, EventKind, KeyEvent, KeyEventStream};
 pub use execution::Lane;
 pub use keys::{KeyInfo, KeyStatus, status_at};
-pub use management::UnsignedDelegation;
+pub use management::{Pruned, UnsignedDelegation};
 pub use prepare::{
     ENTRY_POINT_VALIDATION_OVERHEAD, Paymaster, PreparedUserOp, Pricing, UserOpReceipt, UserOpRequest, UserOpRoute,
 };

@@ -365,6 +365,13 @@ impl<P: Provider> Account<P> {
     /// signature (or as given), signed once, then simulated (unless [`UserOpRequest::skip_simulation`]). A refusal
     /// found on the way (the PolicyHook's, the account's, the EntryPoint's) is returned as a typed error and nothing
     /// is sent; [`Error::kind`] says whether it is the policy, the key, the network or the request.
+    ///
+    /// The simulation runs at the node's time. A bundler also checks the key's window against its own clock with a
+    /// margin (Alto refuses an operation whose key expires within 5 seconds): such an operation prepares, then
+    /// [`Self::send`] fails with the bundler's `-32503`, classified [`ErrorKind::KeyExpiredOrRevoked`], and it is
+    /// never mined.
+    ///
+    /// [`ErrorKind::KeyExpiredOrRevoked`]: crate::ErrorKind::KeyExpiredOrRevoked
     pub async fn prepare(&self, route: &UserOpRoute, request: UserOpRequest<'_>) -> Result<PreparedUserOp, Error> {
         let bundler = route.client();
         let entry_point = route.entry_point();

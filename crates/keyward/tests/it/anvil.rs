@@ -221,7 +221,7 @@ async fn policy_guarded_session_key() -> Result<()> {
     ensure!(matches!(e, keyward::Error::Policy(IPolicyHookErrors::PaymasterRequired(_))), "{e}");
     // A policy for a key whose settings do not name the hook is refused, not stored where it would not apply.
     let plain = P256KeySigner::from_bytes(&[9; 32])?;
-    user.grant(&plain.key(), Settings::builder().build()?).await?;
+    user.grant_unbounded(&plain.key(), Settings::builder().build()?).await?;
     let e = user
         .execute_as_root(&[policy::to_hook(hook, policy::allow(plain.key_hash(), shop, EMPTY_CALLDATA))])
         .await

@@ -188,7 +188,7 @@ async fn test_event_stream_follows_through_an_rpc_outage() -> Result<()> {
     });
     let session = Secp256k1Signer(PrivateKeySigner::random());
     let user = chain.user();
-    user.grant(&session.key(), Settings::default()).await?;
+    user.grant_unbounded(&session.key(), Settings::default()).await?;
     let (first, _) = next_item(&mut rx).await?;
     ensure!(matches!(first, Ok(KeyEvent::Granted { key_hash, .. }) if key_hash == session.key_hash()), "{first:?}");
 

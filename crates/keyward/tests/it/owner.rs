@@ -103,13 +103,14 @@ async fn test_root_calls_from_a_wallet_without_the_eoa_key_are_refused() -> Resu
     let relayer_wallet = Account::at(chain.eoa.address(), chain.relayer.clone());
     let session = Secp256k1Signer(PrivateKeySigner::random());
     let block = chain.relayer.get_block_number().await?;
-    let e = relayer_wallet.grant(&session.key(), Settings::default()).await.expect_err("not the EOA's wallet");
+    let e =
+        relayer_wallet.grant_unbounded(&session.key(), Settings::default()).await.expect_err("not the EOA's wallet");
     ensure!(matches!(e, Error::WalletCannotSign { account, .. } if account == chain.eoa.address()), "{e:?}");
     ensure!(e.kind() == ErrorKind::Misuse, "{e:?}");
     ensure!(std::error::Error::source(&e).is_some(), "the wallet's error is kept as the source");
     ensure!(chain.relayer.get_block_number().await? == block, "nothing was sent");
     // The EOA's own wallet: the same call works.
-    chain.user().grant(&session.key(), Settings::default()).await?;
+    chain.user().grant_unbounded(&session.key(), Settings::default()).await?;
     Ok(())
 }
 
