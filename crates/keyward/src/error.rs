@@ -14,7 +14,7 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// A settings word has reserved bits (201-207, 251-253 reserved for future flags, or 254-255) set.
+    /// A settings word has reserved bits (201-207, 252-253 reserved for future flags, or 254-255) set.
     #[error("non-canonical settings: reserved bits {reserved:#x} are set")]
     NonCanonicalSettings {
         /// The offending bits.

@@ -261,6 +261,24 @@ pub fn policy_error(e: &IPolicyHookErrors, ctx: &Context<'_>) -> String {
             a.startTime
         ),
         IPolicyHookErrors::FnSelectorNotRecognized(_) => "the PolicyHook has no such function".to_owned(),
+        IPolicyHookErrors::CoSignaturesRequired(c) => format!(
+            "the operation needs {} co-signature(s) by the key's designated co-signers, and carries {}",
+            c.required, c.counted
+        ),
+        IPolicyHookErrors::CoSignerNotDesignated(c) => {
+            format!("key {} is not a designated co-signer of this key", c.coSigner)
+        }
+        IPolicyHookErrors::InvalidCoSignature(c) => format!(
+            "the co-signature of key {} does not verify over this operation (wrong operation, paused, revoked or \
+             out of its window)",
+            c.coSigner
+        ),
+        IPolicyHookErrors::CoSignedBatchMismatch(_) => {
+            "the hook data does not carry the batch the key signed".to_owned()
+        }
+        IPolicyHookErrors::CoSignaturesUnavailable(_) => {
+            "co-signatures need a PolicyHook whose address also enables afterVerifySignature (0x1f)".to_owned()
+        }
     }
 }
 
@@ -394,6 +412,18 @@ pub fn account_error(e: &IKeywardErrors, ctx: &Context<'_>) -> String {
         E::IncorrectSender(_) => "the native transfer is not from this account".to_owned(),
         E::TransferNativeFailed(_) => "the native transfer failed".to_owned(),
         E::FnSelectorNotRecognized(_) => "the account has no such function".to_owned(),
+        E::KeyIsPaused(k) => format!("key {} is paused by the account's owner (it may be resumed)", k.keyHash),
+        E::OutsideSchedule(t) => format!("the key's weekly schedule does not cover unix time {}", t.timestamp),
+        E::InvalidOccurrence(o) => {
+            format!("the operation names {} as its schedule occurrence, which is not one", o.occurrence)
+        }
+        E::SelfRevocationNotLast(_) => "a key's revocation of itself must be the last call of its batch".to_owned(),
+        E::InvalidPermissionContext(c) => {
+            format!("permission context {} does not name this account and the calling key", c.index)
+        }
+        E::UnsupportedRedemptionMode(m) => format!("execution mode {} is not ERC-7579 single or batch", m.mode),
+        E::MalformedExecution(m) => format!("execution {} is malformed for its mode", m.index),
+        E::RedemptionLengthMismatch(_) => "contexts, modes and executions differ in number".to_owned(),
         #[allow(unreachable_patterns)] // errors added to the interface later read as their names
         other => format!("the account refused: {}", error_name(other)),
     }

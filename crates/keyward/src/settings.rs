@@ -1,15 +1,15 @@
 //! The packed per-key settings word.
 //!
 //! ```text
-//! bit 255     251 250  248 247            208 207    201 200 199          160 159                0
+//! bit 255     252 251  248 247            208 207    201 200 199          160 159                0
 //!     |   zero    | flags |   validAfter     |  zero   |adm|  expiration   |        hook         |
-//!     |           |(3 bit)|   uint40         |         |   |  uint40       |      address        |
+//!     |           |(4 bit)|   uint40         |         |   |  uint40       |      address        |
 //! ```
 //!
 //! Bits 0-200 match Uniswap's Calibur (a Calibur client's word is a Keyward word). Keyward adds `validAfter` in
 //! bits 208-247, which lines up with the `validAfter` field of an ERC-4337 `validationData`, and the [`Flags`] in
-//! bits 248-250: 248 AFTER_EXECUTE_ON_FAILURE, 249 SPONSORED_ONLY, 250 GAS_BUDGET. Bits 201-207 and 251-255 must be
-//! zero (251-253 are room for future flags), here as in the contract. A nonzero hook must enable at least one
+//! bits 248-251: 248 AFTER_EXECUTE_ON_FAILURE, 249 SPONSORED_ONLY, 250 GAS_BUDGET, 251 SCHEDULED. Bits 201-207 and
+//! 252-255 must be zero, here as in the contract. A nonzero hook must enable at least one
 //! callback in the low 5 bits of its address ([`crate::hooks`]): the account refuses any other with
 //! `HookWithoutCallbacks`.
 
@@ -26,10 +26,10 @@ const EXPIRATION_SHIFT: usize = 160;
 const ADMIN_BIT: usize = 200;
 const VALID_AFTER_SHIFT: usize = 208;
 const FLAGS_SHIFT: usize = 248;
-/// Bits 201-207 and 251-255: must be zero (the contract's `NonCanonicalSettings`).
-const RESERVED_MASK: U256 = U256::from_limbs([0, 0, 0, 0xf800_0000_0000_fe00]);
+/// Bits 201-207 and 252-255: must be zero (the contract's `NonCanonicalSettings`).
+const RESERVED_MASK: U256 = U256::from_limbs([0, 0, 0, 0xf000_0000_0000_fe00]);
 
-/// The flags of a settings word (bits 248-250 of it; bits 251-253 are reserved for future flags).
+/// The flags of a settings word (bits 248-251 of it; bits 252-253 are reserved for future flags).
 ///
 /// Combine with `|`; shown and parsed as names joined by `|` (`AFTER_EXECUTE_ON_FAILURE|GAS_BUDGET`, or `NONE`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -47,13 +47,17 @@ impl Flags {
     /// Bit 250: the account pays the key's ERC-4337 gas only within its gas budget (`setGasBudget`), and pays none
     /// without one. Operations name the gas window they are charged to (see [`crate::userop::gas_window`]).
     pub const GAS_BUDGET: Self = Self(1 << 2);
+    /// Bit 251: the key acts only inside its recurring weekly schedule in UTC (the account's `setSchedule`); its
+    /// ERC-4337 operations name the occurrence they run in (the signature envelope's fifth word).
+    pub const SCHEDULED: Self = Self(1 << 3);
     /// Every flag this crate knows.
-    pub const KNOWN: Self = Self(0x07);
+    pub const KNOWN: Self = Self(0x0f);
 
-    const NAMES: [(Self, &'static str); 3] = [
+    const NAMES: [(Self, &'static str); 4] = [
         (Self::AFTER_EXECUTE_ON_FAILURE, "AFTER_EXECUTE_ON_FAILURE"),
         (Self::SPONSORED_ONLY, "SPONSORED_ONLY"),
         (Self::GAS_BUDGET, "GAS_BUDGET"),
+        (Self::SCHEDULED, "SCHEDULED"),
     ];
 
     /// The six flag bits as the contract reads them (`settings >> 248 & 0x3f`).
@@ -61,7 +65,7 @@ impl Flags {
         self.0
     }
 
-    /// Flags from their bits; `None` when a bit this crate does not know (0x08 and up) is set.
+    /// Flags from their bits; `None` when a bit this crate does not know (0x10 and up) is set.
     pub const fn from_bits(bits: u8) -> Option<Self> {
         if bits & !Self::KNOWN.0 == 0 { Some(Self(bits)) } else { None }
     }
@@ -191,7 +195,7 @@ impl Settings {
 
     /// The flags (bits 248-250).
     pub fn flags(self) -> Flags {
-        // Canonical words have bits 251-255 clear, so the byte holds known flags only.
+        // Canonical words have bits 252-255 clear, so the byte holds known flags only.
         Flags((self.0 >> FLAGS_SHIFT).as_limbs()[0].to_le_bytes()[0] & Flags::KNOWN.0)
     }
 
@@ -435,12 +439,12 @@ mod tests {
 
     #[test]
     fn reserved_bits_are_rejected_each_one() {
-        for bit in (201..=207).chain(251..=255) {
+        for bit in (201..=207).chain(252..=255) {
             let word = U256::from(1) << bit;
             let err = Settings::try_from(word).unwrap_err();
             assert!(matches!(err, Error::NonCanonicalSettings { reserved } if reserved == word), "bit {bit}");
         }
-        for bit in (0..5).chain(160..=200).chain(208..=250) {
+        for bit in (0..5).chain(160..=200).chain(208..=251) {
             assert!(Settings::try_from(U256::from(1) << bit).is_ok(), "bit {bit}");
         }
         for bit in 5..160 {
@@ -494,7 +498,8 @@ mod tests {
         let json = serde_json::to_string(&s).unwrap();
         assert_eq!(serde_json::from_str::<Settings>(&json).unwrap(), s);
         assert!(serde_json::from_str::<Settings>(&format!("\"{:#x}\"", U256::from(1) << 255)).is_err());
-        assert!(serde_json::from_str::<Settings>(&format!("\"{:#x}\"", U256::from(1) << 251)).is_err());
+        assert!(serde_json::from_str::<Settings>(&format!("\"{:#x}\"", U256::from(1) << 252)).is_err());
+        assert!(serde_json::from_str::<Settings>(&format!("\"{:#x}\"", U256::from(1) << 251)).is_ok());
     }
 
     #[test]
@@ -507,8 +512,10 @@ mod tests {
         }
         assert_eq!("NONE".parse::<Flags>().unwrap(), Flags::NONE);
         assert!(matches!("FAST".parse::<Flags>(), Err(Error::InvalidFlags { .. })));
-        assert!(matches!("0x08".parse::<Flags>(), Err(Error::InvalidFlags { .. })), "bit 251 is reserved");
-        assert_eq!(Flags::from_bits(0x08), None);
+        assert!(matches!("0x10".parse::<Flags>(), Err(Error::InvalidFlags { .. })), "bit 252 is reserved");
+        assert_eq!(Flags::from_bits(0x10), None);
+        assert_eq!("SCHEDULED".parse::<Flags>().unwrap(), Flags::SCHEDULED);
+        assert_eq!(Flags::from_bits(0x08), Some(Flags::SCHEDULED));
         let json = serde_json::to_string(&f).unwrap();
         assert_eq!(json, "\"AFTER_EXECUTE_ON_FAILURE|GAS_BUDGET\"");
         assert_eq!(serde_json::from_str::<Flags>(&json).unwrap(), f);
