@@ -43,6 +43,11 @@ pub mod failure;
 pub mod explain;
 
 pub use error::{BoxError, Error};
+
+/// The repository README's Rust quick start, compiled as a doc test so it cannot drift from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+mod readme_quick_start {}
 pub use failure::{AaCode, ErrorKind, Revert};
 pub use grant::{Grant, GrantBuilder, GrantError, Policy};
 pub use key::{KeyExt, ROOT_KEY_HASH};
