@@ -15,7 +15,7 @@ export FOUNDRY_PROFILE ?= default
 
 STAMP := node_modules/.keyward-setup
 
-.PHONY: setup release build test verify artifacts demo invariants lint fmt snapshot clean versions
+.PHONY: setup release build test test-js verify artifacts demo invariants lint fmt snapshot clean versions
 
 ## setup: install the pinned toolchain and Solidity deps (npm ci); quick when already done
 setup: $(STAMP)
@@ -46,7 +46,13 @@ test: release
 	ERC7562_REQUIRE_TRACER=true $(FORGE) test --match-path test/ERC7562.t.sol -vvv
 	cargo test --workspace --all-features -- --include-ignored
 	$(FORGE) test --match-contract RustSignaturesTest
+	node test/js/metamask-7710.mjs
 	tools/halmos.sh
+
+## test-js: MetaMask's smart-accounts-kit encodes ERC-7710 redeemDelegations for a Keyward context; the delegate
+## sends it to the account on an anvil the script starts itself (needs the release build)
+test-js: release
+	node test/js/metamask-7710.mjs
 
 ## verify: the halmos symbolic checks of test/symbolic/ alone (about a minute; halmos is pinned, from PyPI)
 verify: setup
