@@ -44,6 +44,8 @@ async fn test_pause_key_refuses_typed_and_resume_restores() -> Result<()> {
     user.pause_key(kh).await?;
     let e = account.execute_relayed(&session, &pay(shop, 1)).await.expect_err("paused");
     ensure!(paused(&e) == Some(kh), "{e:?}");
+    // Refused by the owner's rule, not a misuse: an agent tries again at its next run.
+    ensure!(e.kind() == keyward::ErrorKind::RefusedByPolicy, "{:?}", e.kind());
     let e =
         account.prepare(&route, UserOpRequest::new(&session, pay(shop, 1), Pricing::Node)).await.expect_err("paused");
     ensure!(paused(&e) == Some(kh), "{e:?}");
