@@ -104,6 +104,41 @@ async fn test_step_up_needs_the_roots_co_signature_above_the_threshold() -> Resu
     ensure!(matches!(e, Error::Policy(IPolicyHookErrors::CoSignerNotDesignated(_))), "{e:?}");
     ensure!(chain.balance(shop).await? == U256::from(202));
     ensure!(account.policy(hook, kh).await?.active);
+
+    // Attack: the root's co-signature over another operation, carried as raw hook data, is refused; so is the one
+    // of the operation that just ran, replayed onto the next (same calls, next nonce).
+    let domain = account.domain().await?;
+    let other = cosign::sign(&root, &domain, B256::repeat_byte(0x66))?;
+    let e = account
+        .prepare(
+            &route(),
+            UserOpRequest::new(&session, pay(shop, 51), Pricing::Node).hook_data(cosign::user_op_hook_data(&[other])),
+        )
+        .await
+        .expect_err("a co-signature over another operation");
+    ensure!(matches!(e, Error::Policy(IPolicyHookErrors::InvalidCoSignature(_))), "{e:?}");
+    let replayed = cosign::sign(&root, &domain, co_signed.user_op_hash)?;
+    let e = account
+        .prepare(
+            &route(),
+            UserOpRequest::new(&session, pay(shop, 51), Pricing::Node)
+                .hook_data(cosign::user_op_hook_data(&[replayed])),
+        )
+        .await
+        .expect_err("a co-signature replayed onto the next operation");
+    ensure!(matches!(e, Error::Policy(IPolicyHookErrors::InvalidCoSignature(_))), "{e:?}");
+    // Hook data and co_signed_by together are a misuse, refused before anything is signed.
+    let e = account
+        .prepare(
+            &route(),
+            UserOpRequest::new(&session, pay(shop, 51), Pricing::Node)
+                .hook_data(Bytes::from(vec![1]))
+                .co_signed_by(&root),
+        )
+        .await
+        .expect_err("both");
+    ensure!(matches!(e, Error::InvalidRequest(_)), "{e:?}");
+    ensure!(chain.balance(shop).await? == U256::from(202), "nothing refused was paid");
     Ok(())
 }
 
