@@ -205,3 +205,59 @@ fn test_policy_co_signers_bounds_are_typed() {
         Err(GrantError::InvalidStepUp { .. })
     ));
 }
+
+/// Consensus: 2 of {a registered co-signing key, the root} on every operation; one co-signer given twice counts once.
+#[tokio::test]
+#[ignore = "spawns anvil from node_modules: `make test` runs it"]
+async fn test_consensus_needs_two_distinct_co_signers() -> Result<()> {
+    let chain = Chain::start(&[]).await?;
+    let hook = crate::chain::deploy_policy_hook_cosign(&chain.relayer).await?;
+    let session = P256KeySigner::from_bytes(&[44; 32])?;
+    let service = Secp256k1Signer(PrivateKeySigner::random());
+    let shop = Address::repeat_byte(0x5b);
+    let now = chain.now().await?;
+    let grant = Grant::builder(session.key())
+        .expires_in(now, Duration::from_hours(1))
+        .gas_budget(SpendCaps::total(U256::from(10u128.pow(18))))
+        .policy(
+            hook,
+            Policy::new().allow_transfers_to(shop).native_unlimited().co_signers(
+                [service.key_hash(), ROOT_KEY_HASH],
+                2,
+                0,
+            ),
+        )
+        .build()?;
+    // The policy service's key: registered, valid past the session key's window, no hook, not an admin.
+    let service_settings = keyward::Settings::builder().expires_at(now + 7_200).build()?;
+    let mut calls = vec![crate::fixture::grant(&service, service_settings)];
+    calls.extend(grant.calls.iter().cloned());
+    chain.user().execute_as_root(&calls).await?;
+    let account = chain.relayed();
+    let root = RootSigner(chain.eoa.clone());
+    // One co-signer, or the same one twice: one counted of two.
+    let e = co_signed_payment(&account, &session, shop, vec![&root]).await.expect_err("one of two");
+    ensure!(required(&e) == Some((U256::from(2), U256::from(1))), "{e:?}");
+    let e = co_signed_payment(&account, &session, shop, vec![&root, &root]).await.expect_err("the root twice");
+    ensure!(required(&e) == Some((U256::from(2), U256::from(1))), "{e:?}");
+    // Both: accepted (in either order).
+    co_signed_payment(&account, &session, shop, vec![&service, &root]).await?;
+    co_signed_payment(&account, &session, shop, vec![&root, &service]).await?;
+    ensure!(chain.balance(shop).await? == U256::from(2));
+    Ok(())
+}
+
+/// One payment of 1 wei to `to` by `session` over ERC-4337, co-signed by `co_signers`.
+async fn co_signed_payment(
+    account: &keyward::client::Account<alloy::providers::DynProvider>,
+    session: &dyn KeySigner,
+    to: Address,
+    co_signers: Vec<&dyn KeySigner>,
+) -> Result<keyward::client::UserOpReceipt, Error> {
+    let mut req = UserOpRequest::new(session, pay(to, 1), Pricing::Node);
+    for c in co_signers {
+        req = req.co_signed_by(c);
+    }
+    let prepared = account.prepare(&route(), req).await?;
+    account.send(&route(), &prepared).await
+}
