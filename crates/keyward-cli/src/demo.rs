@@ -1,5 +1,6 @@
 //! `keyward demo`: a 5-minute session key with a daily limit and a daily gas budget, used by an agent until the
-//! limit and then the expiry stop it. Each step is narrated with its transaction hash (`--json`: one JSON object per step), and each refusal
+//! limit and then the expiry stop it; then a second agent's key paused and resumed by the owner, and a payment
+//! above its step-up threshold refused without the owner's co-signature and accepted with it. Each step is narrated with its transaction hash (`--json`: one JSON object per step), and each refusal
 //! is checked to be the one the story expects, so the demo fails loudly instead of narrating something false.
 
 use std::time::Duration;
@@ -11,10 +12,11 @@ use alloy::{
 };
 use eyre::{Result, bail};
 use keyward::{
-    KeySigner, P256KeySigner,
+    KeySigner, P256KeySigner, ROOT_KEY_HASH, RootSigner,
     agent::{Agent, FileStore, Route, RunReport},
-    bindings::{Call, policy::IPolicyHook::IPolicyHookErrors},
-    client::{Account, KeyEvent, Pricing, UserOpRoute},
+    bindings::{Call, IKeyward::IKeywardErrors, policy::IPolicyHook::IPolicyHookErrors},
+    client::{Account, KeyEvent, Pricing, UserOpRequest, UserOpRoute},
+    deploy,
     explain::{self, Retry},
     grant::{Grant, NativeCaps, Policy, SpendCaps},
     units::format_eth,
@@ -29,6 +31,10 @@ const DAILY_LIMIT_WEI: u128 = 3_000_000_000_000_000;
 const PAYMENT_WEI: u64 = 1_000_000_000_000_000;
 /// What the account may pay in ERC-4337 gas for the key per day (charged at each operation's maximum cost).
 const GAS_BUDGET_PER_DAY_WEI: u128 = 10_000_000_000_000_000;
+/// The second agent's step-up threshold: a payment above 0.002 ETH needs the owner's co-signature.
+const STEP_UP_WEI: u128 = 2_000_000_000_000_000;
+/// The second agent's payment above the threshold.
+const BIG_PAYMENT_WEI: u128 = 3_000_000_000_000_000;
 
 /// Runs the demo; `j` selects JSON lines; with `bundler`, the agent's operations go through Pimlico's Alto, started
 /// on the demo's chain, instead of `handleOps` sent by the demo's funded account.
@@ -49,7 +55,7 @@ pub(crate) async fn run(j: bool, bundler: bool) -> Result<()> {
     let session = P256KeySigner::from_bytes(&[42; 32])?;
     let shop = Address::repeat_byte(0x5e);
     let granted_at = net.now().await?;
-    let account = delegate_and_grant(j, &net, &session, shop, granted_at).await?;
+    let (account, owner) = delegate_and_grant(j, &net, &session, shop, granted_at).await?;
     let pay = [Call { to: shop, value: U256::from(PAYMENT_WEI), data: Bytes::new() }];
     let route = match &alto {
         Some(alto) => Route::bundler(alto.client(), Duration::from_mins(1), Pricing::Bundler),
@@ -112,7 +118,157 @@ pub(crate) async fn run(j: bool, bundler: bool) -> Result<()> {
         json!({ "action": "revoked", "keyHash": kh, "tx": tx, "shopReceivedWei": received.to_string() }),
         &format!("revoked the key: {tx}; the shop received {}", format_eth(received)),
     );
-    watched(j, &account, kh).await
+    watched(j, &account, kh).await?;
+    // The second agent sends through handleOps on both routes: the chain is a day ahead of a bundler's clock now.
+    pause_and_step_up(j, &net, &account, &owner, shop, Route::handle_ops(ENTRY_POINT_V08, Pricing::Node)).await
+}
+
+/// Steps 8-10: the owner grants a second agent a key under the co-signing PolicyHook (at its 0x1f address) with a
+/// step-up threshold; pauses it (the agent's next run is refused, with the reason in words) and resumes it (it pays
+/// again); a payment above the threshold is refused without the owner's co-signature and accepted with it.
+async fn pause_and_step_up(
+    j: bool,
+    net: &Testnet,
+    account: &Account<DynProvider>,
+    owner: &PrivateKeySigner,
+    shop: Address,
+    route: Route,
+) -> Result<()> {
+    let hook = net.create2(deploy::policy_hook_salt_cosign(), keyward::policy_hook_bytecode()).await?;
+    let second = P256KeySigner::from_bytes(&[43; 32])?;
+    let kh = second.key_hash();
+    let day = Duration::from_hours(24);
+    let now = net.now().await?;
+    let grant = Grant::builder(second.key())
+        .expires_in(now, Duration::from_hours(1))
+        .gas_budget(SpendCaps::periodic(U256::from(GAS_BUDGET_PER_DAY_WEI), day))
+        .policy(
+            hook,
+            Policy::new()
+                .allow_transfers_to(shop)
+                .native_limit(NativeCaps {
+                    per_period: Some(U256::from(DAILY_LIMIT_WEI * 10)),
+                    period: Some(day),
+                    ..NativeCaps::default()
+                })
+                .co_signers([ROOT_KEY_HASH], 0, 1)
+                .step_up(Address::ZERO, U256::from(STEP_UP_WEI)),
+        )
+        .build()?;
+    let tx = account.execute_as_root(&grant.calls).await?;
+    step(
+        j,
+        "8",
+        json!({ "action": "grantedStepUp", "keyHash": kh, "policyHook": hook, "stepUpWei": STEP_UP_WEI.to_string(), "tx": tx }),
+        &format!(
+            "the owner granted a second agent a 1-hour P256 key {kh} under the co-signing PolicyHook {hook} (0x1f): payments above {} need the owner's co-signature: {tx}",
+            format_eth(U256::from(STEP_UP_WEI))
+        ),
+    );
+
+    // The pause: the owner's circuit breaker, reversible.
+    let via = route_name(&route).to_owned();
+    let store = std::env::temp_dir().join(format!("keyward-demo-second-{}.json", std::process::id()));
+    let _ = std::fs::remove_file(&store);
+    let pay = vec![Call { to: shop, value: U256::from(PAYMENT_WEI), data: Bytes::new() }];
+    let agent = Agent::new(
+        net.relayed(account.address()),
+        Box::new(second.clone()),
+        pay,
+        Duration::from_mins(1),
+        route,
+        FileStore::new(&store),
+    );
+    let result = paused_agent(j, net, account, &agent, kh, &via).await;
+    let _ = std::fs::remove_file(&store);
+    result?;
+
+    // The step-up: above the threshold the owner co-signs the operation (its userOpHash, under the account's domain).
+    let relayed = net.relayed(account.address());
+    let big = [Call { to: shop, value: U256::from(BIG_PAYMENT_WEI), data: Bytes::new() }];
+    let ops = UserOpRoute::handle_ops(ENTRY_POINT_V08);
+    match relayed.prepare(&ops, UserOpRequest::new(&second, big.clone(), Pricing::Node)).await {
+        Err(e @ keyward::Error::Policy(IPolicyHookErrors::CoSignaturesRequired(_))) => step(
+            j,
+            "10.1",
+            json!({ "action": "stepUpRefused", "reason": "co-signature required", "words": explain::sentence(&e, &explain::Context::default()), "error": e.to_string() }),
+            &format!(
+                "the agent's payment of {} is above the step-up threshold and refused without the owner's co-signature (found in simulation, nothing sent): {}",
+                format_eth(U256::from(BIG_PAYMENT_WEI)),
+                explain::sentence(&e, &explain::Context::default())
+            ),
+        ),
+        Ok(_) => bail!("a payment above the step-up threshold passed without a co-signature"),
+        Err(e) => bail!("the step-up payment was refused for another reason: {e}"),
+    }
+    let owner = RootSigner(owner.clone());
+    let prepared = relayed.prepare(&ops, UserOpRequest::new(&second, big, Pricing::Node).co_signed_by(&owner)).await?;
+    let receipt = relayed.send(&ops, &prepared).await?;
+    let tx = receipt.transaction_hash;
+    step(
+        j,
+        "10.2",
+        json!({ "action": "coSigned", "coSigner": "root", "userOpHash": prepared.user_op_hash, "valueWei": (BIG_PAYMENT_WEI).to_string(), "tx": tx }),
+        &format!(
+            "with the owner's co-signature over the operation ({}) the same payment is accepted: {tx}",
+            prepared.user_op_hash
+        ),
+    );
+    Ok(())
+}
+
+/// Step 9: the second agent pays; the owner pauses its key and the next run is refused; resumed, it pays again.
+async fn paused_agent(
+    j: bool,
+    net: &Testnet,
+    account: &Account<DynProvider>,
+    agent: &Agent<DynProvider, Vec<Call>, FileStore>,
+    kh: B256,
+    via: &str,
+) -> Result<()> {
+    let paid = |n: &str, report: RunReport| match report {
+        RunReport::Executed { run, tx } => {
+            step(
+                j,
+                n,
+                json!({ "action": "paid", "run": run, "via": "erc4337", "route": via, "valueWei": PAYMENT_WEI.to_string(), "tx": tx }),
+                &format!("the second agent paid 0.001 ETH through ERC-4337, {via} (run {run}): {tx}"),
+            );
+            Ok(())
+        }
+        other => bail!("the second agent did not pay: {other:?}"),
+    };
+    paid("9.1", agent.tick().await?)?;
+    let tx = account.pause_key(kh).await?;
+    step(
+        j,
+        "9.2",
+        json!({ "action": "paused", "keyHash": kh, "tx": tx }),
+        &format!("the owner paused the second agent's key (pauseKey, its policy and books kept): {tx}"),
+    );
+    net.warp(60).await?;
+    match agent.tick().await? {
+        RunReport::Refused { refusal, error }
+            if matches!(error.revert(), Some(keyward::Revert::Account(IKeywardErrors::KeyIsPaused(_)))) =>
+        {
+            step(
+                j,
+                "9.3",
+                json!({ "action": "refused", "reason": "key paused", "words": refusal.words, "retry": refusal.retry, "error": error.to_string() }),
+                &format!("the agent's next run is refused (found in simulation, nothing sent): {}", refusal.words),
+            );
+        }
+        other => bail!("the paused key was not refused as paused: {other:?}"),
+    }
+    let tx = account.resume_key(kh).await?;
+    step(
+        j,
+        "9.4",
+        json!({ "action": "resumed", "keyHash": kh, "tx": tx }),
+        &format!("the owner resumed the key (resumeKey): {tx}"),
+    );
+    net.warp(60).await?;
+    paid("9.5", agent.tick().await?)
 }
 
 /// Step 2: a fresh EOA delegates to Keyward and grants the session key under the PolicyHook (only the shop, a
@@ -124,7 +280,7 @@ async fn delegate_and_grant(
     session: &P256KeySigner,
     shop: Address,
     granted_at: u64,
-) -> Result<Account<DynProvider>> {
+) -> Result<(Account<DynProvider>, PrivateKeySigner)> {
     let kh = session.key_hash();
     let expires_at = granted_at + LIFETIME;
     let day = Duration::from_hours(24);
@@ -160,7 +316,7 @@ async fn delegate_and_grant(
             settings.flags()
         ),
     );
-    Ok(account)
+    Ok((account, eoa))
 }
 
 /// Step 3: the agent runtime pays every minute of chain time: three payments fit the daily limit, the next ones are
@@ -174,11 +330,7 @@ async fn run_agent(
     granted_at: u64,
     route: Route,
 ) -> Result<()> {
-    let via = if matches!(&route, Route::UserOp { route, .. } if matches!(**route, UserOpRoute::Bundler { .. })) {
-        "the Alto bundler"
-    } else {
-        "handleOps"
-    };
+    let via = route_name(&route);
     let store = std::env::temp_dir().join(format!("keyward-demo-{}.json", std::process::id()));
     let _ = std::fs::remove_file(&store);
     let agent = Agent::new(
@@ -256,6 +408,15 @@ async fn run_agent(
         bail!("the agent's store disagrees with what it reported: {state:?}");
     }
     Ok(())
+}
+
+/// How the narration names the agent's route.
+fn route_name(route: &Route) -> &'static str {
+    if matches!(route, Route::UserOp { route, .. } if matches!(**route, UserOpRoute::Bundler { .. })) {
+        "the Alto bundler"
+    } else {
+        "handleOps"
+    }
 }
 
 /// Step 6: what the account's log (which `keyward watch` follows) says about the key.

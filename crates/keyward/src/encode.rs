@@ -56,6 +56,26 @@ pub fn revoke_all() -> Bytes {
     IKeyward::revokeAllCall {}.abi_encode().into()
 }
 
+/// `pauseKey(bytes32)`: the key is refused on every path until [`resume_key`]; its settings and state are kept.
+pub fn pause_key(key_hash: B256) -> Bytes {
+    IKeyward::pauseKeyCall { keyHash: key_hash }.abi_encode().into()
+}
+
+/// `resumeKey(bytes32)`: resumes a key paused by [`pause_key`] (it stays refused while [`pause_all`] holds).
+pub fn resume_key(key_hash: B256) -> Bytes {
+    IKeyward::resumeKeyCall { keyHash: key_hash }.abi_encode().into()
+}
+
+/// `pauseAll()`: every non-root key (admin keys and keys granted later included) is refused until [`resume_all`].
+pub fn pause_all() -> Bytes {
+    IKeyward::pauseAllCall {}.abi_encode().into()
+}
+
+/// `resumeAll()`: ends [`pause_all`]; keys paused one by one stay paused.
+pub fn resume_all() -> Bytes {
+    IKeyward::resumeAllCall {}.abi_encode().into()
+}
+
 /// `updateEntryPoint(entryPoint)`; `Address::ZERO` disables ERC-4337.
 pub fn update_entry_point(entry_point: Address) -> Bytes {
     IKeyward::updateEntryPointCall { entryPoint: entry_point }.abi_encode().into()

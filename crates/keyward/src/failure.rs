@@ -157,7 +157,9 @@ pub fn account_error_kind(e: &IKeywardErrors) -> ErrorKind {
         | E::PaymasterRequired(_)
         | E::GasBudgetExceeded(_)
         | E::AllowanceExceeded(_)
-        | E::InvalidHookResponse(_) => ErrorKind::RefusedByPolicy,
+        | E::InvalidHookResponse(_)
+        // The owner paused the key: refused until resumed (its agent tries again later, it is not a misuse).
+        | E::KeyIsPaused(_) => ErrorKind::RefusedByPolicy,
         // The key used a later gas window since: prepare again (the client names the current one).
         E::StaleGasWindow(_) => ErrorKind::Transient,
         _ => ErrorKind::Misuse,

@@ -54,7 +54,7 @@ use std::{fmt, time::Duration};
 
 use alloy::{
     dyn_abi::DynSolType,
-    primitives::{Address, B256, Bytes, FixedBytes, U256},
+    primitives::{Address, B256, Bytes, FixedBytes, U256, aliases::U96},
     sol_types::SolCall,
 };
 use serde::{Deserialize, Serialize};
@@ -86,6 +86,10 @@ pub mod limits {
     pub const MAX_DOMAINS: usize = 8;
     /// Paymasters per key.
     pub const MAX_PAYMASTERS: usize = 4;
+    /// Designated co-signers per key.
+    pub const MAX_CO_SIGNERS: usize = 8;
+    /// Tokens with a step-up threshold per key.
+    pub const MAX_STEP_UP_TOKENS: usize = 4;
 }
 
 /// Which cap a [`GrantError`] is about.
@@ -154,8 +158,10 @@ pub enum GrantError {
         /// The hook.
         hook: Address,
     },
-    /// A policy for a hook whose address does not carry the PolicyHook's flags (0x1e): not a PolicyHook.
-    #[error("{hook} is not a PolicyHook: its address's callback flags are {flags:#04x}, a PolicyHook's are 0x1e")]
+    /// A policy for a hook whose address does not carry the PolicyHook's flags (0x1e, or 0x1f co-signing): not a PolicyHook.
+    #[error(
+        "{hook} is not a PolicyHook: its address's callback flags are {flags:#04x}, a PolicyHook's are 0x1e or 0x1f"
+    )]
     NotPolicyHook {
         /// The address given.
         hook: Address,
@@ -246,6 +252,28 @@ pub enum GrantError {
     /// The zero address as a paymaster.
     #[error("the zero address is not a paymaster")]
     ZeroPaymaster,
+    /// Co-signers or a step-up threshold for a PolicyHook at a 0x1e address: co-signatures need the hook at a 0x1f
+    /// address (`afterVerifySignature` too; [`crate::deploy::policy_hook_address_cosign`]), else the hook refuses
+    /// them (`CoSignaturesUnavailable`).
+    #[error("co-signatures need the PolicyHook at a 0x1f address; {hook} has flags 0x1e")]
+    CoSignaturesUnavailable {
+        /// The hook given.
+        hook: Address,
+    },
+    /// A co-signer configuration the hook refuses (`InvalidConfiguration`).
+    #[error("co-signers: {reason}")]
+    InvalidCoSigners {
+        /// Why.
+        reason: &'static str,
+    },
+    /// A step-up threshold the hook refuses.
+    #[error("step-up for {asset}: {reason}")]
+    InvalidStepUp {
+        /// The asset (zero: native value).
+        asset: Address,
+        /// Why.
+        reason: &'static str,
+    },
     /// More entries than the hook holds.
     #[error("{got} {what}: the PolicyHook holds at most {max}")]
     TooMany {
@@ -563,6 +591,8 @@ pub struct Policy {
     usage: Option<UsageLimits>,
     signatures: Option<SignatureScope>,
     paymasters: Option<Vec<Address>>,
+    co_signers: Option<(Vec<B256>, u8, u8)>,
+    step_ups: Vec<(Address, U256)>,
 }
 
 impl Policy {
@@ -723,6 +753,25 @@ impl Policy {
         self.paymasters([ANY_TARGET])
     }
 
+    /// Consensus and step-up co-signers (`setCoSigners`): up to 8 designated co-signers (key hashes:
+    /// [`crate::ROOT_KEY_HASH`] for the root, or registered keys such as a passkey or a policy service's key),
+    /// `quorum` distinct ones needed by every operation (0: none), and `step_up_signers` distinct ones needed by an
+    /// operation with a call above a [`Policy::step_up`] threshold (0 reads as one). Needs the PolicyHook at a 0x1f
+    /// address ([`crate::deploy::policy_hook_address_cosign`]). Co-signatures travel in the hook data
+    /// ([`crate::cosign`]); the direct path carries none.
+    pub fn co_signers(mut self, signers: impl IntoIterator<Item = B256>, quorum: u8, step_up_signers: u8) -> Self {
+        self.co_signers = Some((signers.into_iter().collect(), quorum, step_up_signers));
+        self
+    }
+
+    /// A step-up threshold (`setStepUp`): a call moving more than `threshold` of `asset` (`Address::ZERO`: native
+    /// value, in wei; else a token, in its smallest unit, at most 4 tokens) needs the [`Policy::co_signers`]'
+    /// `step_up_signers` co-signatures. Needs co-signers.
+    pub fn step_up(mut self, asset: Address, threshold: U256) -> Self {
+        self.step_ups.push((asset, threshold));
+        self
+    }
+
     /// The calls from the account to `hook` that configure this policy for `key_hash`, checked. In a grant, use
     /// [`GrantBuilder::policy`] instead: it puts the grant first and names the hook in the settings. Use this to
     /// reconfigure a key whose settings already name `hook`.
@@ -807,7 +856,61 @@ impl Policy {
             }
             out.push(policy::to_hook(hook, policy::paymasters(key_hash, list.clone())));
         }
+        self.co_sign_calls(key_hash, hook, &mut out)?;
         Ok(out)
+    }
+
+    /// `setCoSigners` and `setStepUp`, checked as the hook checks them.
+    fn co_sign_calls(&self, key_hash: B256, hook: Address, out: &mut Vec<Call>) -> Result<(), GrantError> {
+        if self.co_signers.is_none() && self.step_ups.is_empty() {
+            return Ok(());
+        }
+        if hooks::flags(hook) != hooks::POLICY_HOOK_COSIGN_FLAGS {
+            return Err(GrantError::CoSignaturesUnavailable { hook });
+        }
+        let Some((signers, quorum, step_up_signers)) = &self.co_signers else {
+            return Err(GrantError::InvalidCoSigners { reason: "a step-up threshold needs co-signers" });
+        };
+        if signers.len() > limits::MAX_CO_SIGNERS {
+            return Err(GrantError::TooMany { what: "co-signers", max: limits::MAX_CO_SIGNERS, got: signers.len() });
+        }
+        if usize::from(*quorum) > signers.len() {
+            return Err(GrantError::InvalidCoSigners { reason: "the quorum is more than the co-signers" });
+        }
+        if usize::from(*step_up_signers) > signers.len() {
+            return Err(GrantError::InvalidCoSigners { reason: "the step-up signers are more than the co-signers" });
+        }
+        for (i, s) in signers.iter().enumerate() {
+            if *s == key_hash {
+                return Err(GrantError::InvalidCoSigners { reason: "a key cannot co-sign its own operations" });
+            }
+            if signers[..i].contains(s) {
+                return Err(GrantError::InvalidCoSigners { reason: "a co-signer is named twice" });
+            }
+        }
+        if !self.step_ups.is_empty() && signers.is_empty() {
+            return Err(GrantError::InvalidCoSigners { reason: "a step-up threshold needs co-signers" });
+        }
+        let tokens = self.step_ups.iter().filter(|(a, _)| *a != Address::ZERO).count();
+        if tokens > limits::MAX_STEP_UP_TOKENS {
+            return Err(GrantError::TooMany { what: "step-up tokens", max: limits::MAX_STEP_UP_TOKENS, got: tokens });
+        }
+        out.push(policy::to_hook(hook, policy::co_signers(key_hash, signers.clone(), *quorum, *step_up_signers)));
+        for (i, (asset, threshold)) in self.step_ups.iter().enumerate() {
+            let asset = *asset;
+            if asset == ANY_TARGET || asset == policy::ERC20_ETH || asset == policy::PERMIT2 {
+                return Err(GrantError::InvalidStepUp { asset, reason: "not a token (use Address::ZERO for native)" });
+            }
+            if self.step_ups[..i].iter().any(|(a, _)| *a == asset) {
+                return Err(GrantError::InvalidStepUp { asset, reason: "given twice" });
+            }
+            if *threshold > U256::from(U96::MAX) {
+                return Err(GrantError::InvalidStepUp { asset, reason: "the threshold does not fit in 96 bits" });
+            }
+            let threshold = U96::saturating_from(*threshold);
+            out.push(policy::to_hook(hook, policy::step_up(key_hash, asset, true, threshold)));
+        }
+        Ok(())
     }
 }
 
@@ -816,7 +919,7 @@ fn check_policy_hook(hook: Address) -> Result<(), GrantError> {
     if flags == 0 {
         return Err(GrantError::HookWithoutCallbacks { hook });
     }
-    if flags != hooks::POLICY_HOOK_FLAGS {
+    if flags != hooks::POLICY_HOOK_FLAGS && flags != hooks::POLICY_HOOK_COSIGN_FLAGS {
         return Err(GrantError::NotPolicyHook { hook, flags });
     }
     Ok(())
@@ -1533,8 +1636,8 @@ mod tests {
         let none = Address::with_last_byte(0x20);
         assert_eq!(err(base().hook(none)), GrantError::HookWithoutCallbacks { hook: none });
         assert_eq!(err(base().policy(none, Policy::new())), GrantError::HookWithoutCallbacks { hook: none });
-        let wrong = Address::with_last_byte(0x1f);
-        assert_eq!(err(base().policy(wrong, Policy::new())), GrantError::NotPolicyHook { hook: wrong, flags: 0x1f });
+        let wrong = Address::with_last_byte(0x1d);
+        assert_eq!(err(base().policy(wrong, Policy::new())), GrantError::NotPolicyHook { hook: wrong, flags: 0x1d });
         assert_eq!(err(base().flags(Flags::GAS_BUDGET)), GrantError::GasBudgetFlagWithoutBudget);
     }
 

@@ -30,6 +30,9 @@ pub const ALL: u8 = 0x1f;
 /// The PolicyHook's flags: AFTER_VALIDATE_USER_OP | AFTER_IS_VALID_SIGNATURE | BEFORE_EXECUTE | AFTER_EXECUTE. Its
 /// constructor reverts `WrongHookAddress()` at an address whose low 5 bits are anything else.
 pub const POLICY_HOOK_FLAGS: u8 = AFTER_VALIDATE_USER_OP | AFTER_IS_VALID_SIGNATURE | BEFORE_EXECUTE | AFTER_EXECUTE;
+/// The co-signing PolicyHook's flags (0x1f): [`POLICY_HOOK_FLAGS`] plus [`AFTER_VERIFY_SIGNATURE`], which the
+/// PolicyHook needs to accept co-signers and step-up thresholds (`setCoSigners`, `setStepUp`).
+pub const POLICY_HOOK_COSIGN_FLAGS: u8 = POLICY_HOOK_FLAGS | AFTER_VERIFY_SIGNATURE;
 
 /// The callback flags `hook`'s address enables (its low 5 bits).
 pub fn flags(hook: Address) -> u8 {

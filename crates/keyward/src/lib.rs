@@ -18,6 +18,7 @@ pub mod units;
 pub mod erc7715;
 
 // Signing for every path (relayed batches, ERC-4337, ERC-1271 with ERC-7739).
+pub mod cosign;
 pub mod eip712;
 pub mod pop;
 pub mod signer;

@@ -419,6 +419,22 @@ pub fn paymasters(key_hash: B256, paymasters: Vec<Address>) -> Bytes {
     IPolicyHook::setPaymastersCall { keyHash: key_hash, paymasters }.abi_encode().into()
 }
 
+/// `setCoSigners(keyHash, signers, quorum, stepUpSigners)`: the key's designated co-signers (at most 8; 0 is the
+/// root), how many distinct ones every operation needs (`quorum`) and how many one above a step-up threshold needs
+/// (`step_up_signers`). The hook must be at a 0x1f address. Prefer [`crate::grant::Policy::co_signers`], which
+/// checks the bounds.
+pub fn co_signers(key_hash: B256, signers: Vec<B256>, quorum: u8, step_up_signers: u8) -> Bytes {
+    IPolicyHook::setCoSignersCall { keyHash: key_hash, signers, quorum, stepUpSigners: step_up_signers }
+        .abi_encode()
+        .into()
+}
+
+/// `setStepUp(keyHash, asset, enabled, threshold)`: a call moving more than `threshold` of `asset` (zero: native)
+/// needs the step-up co-signatures; `enabled` false removes it.
+pub fn step_up(key_hash: B256, asset: Address, enabled: bool, threshold: U96) -> Bytes {
+    IPolicyHook::setStepUpCall { keyHash: key_hash, asset, enabled, threshold }.abi_encode().into()
+}
+
 /// `setSignaturePolicy(keyHash, mode, domains)`.
 pub fn signature_policy(key_hash: B256, mode: SignatureMode, domains: Vec<B256>) -> Bytes {
     IPolicyHook::setSignaturePolicyCall { keyHash: key_hash, mode, domains }.abi_encode().into()

@@ -59,6 +59,37 @@ impl<P: Provider> Account<P> {
         self.relay(batch, signature).await
     }
 
+    /// The relayed path with co-signatures (the PolicyHook's step-up and consensus): `signer` signs the batch in
+    /// its reserved nonce lane 0, each of `co_signers` (the root's [`crate::RootSigner`] or registered keys)
+    /// co-signs the batch's EIP-712 digest ([`crate::cosign::digest`]), and the hook data carries the batch and the
+    /// co-signatures (`abi.encode(SignedBatchedCall, CoSignature[])`); the provider's wallet relays it. A key with
+    /// co-signers relays through this even when a batch needs none (`co_signers` empty): the hook reads the batch
+    /// from the hook data (without it, `CoSignedBatchMismatch`).
+    pub async fn execute_relayed_co_signed(
+        &self,
+        signer: &dyn KeySigner,
+        calls: &[Call],
+        co_signers: &[&dyn KeySigner],
+    ) -> Result<TxHash, Error> {
+        let key_hash = signer.key_hash();
+        let lane = self.lane_key(key_hash, Lane::default()).await?;
+        let seq: U256 = self.view(self.address, IKeyward::getSeqCall { key: U256::from(lane) }).await?;
+        let batch = SignedBatchedCall {
+            batchedCall: BatchedCall { calls: calls.to_vec(), revertOnFailure: true },
+            nonce: (U256::from(lane) << 64) | seq,
+            keyHash: key_hash,
+            executor: Address::ZERO,
+            deadline: U256::ZERO,
+        };
+        let domain = self.domain().await?;
+        let operation = crate::eip712::signed_batch_digest(&batch, &domain);
+        let signatures =
+            co_signers.iter().map(|c| crate::cosign::sign(*c, &domain, operation)).collect::<Result<Vec<_>, _>>()?;
+        let hook_data = crate::cosign::relayed_hook_data(&batch, &signatures);
+        let signature = signer.sign_batch(&batch, &domain, hook_data)?;
+        self.relay(batch, signature).await
+    }
+
     /// A batch of `calls` signed by `signer` in nonce lane `lane` (any relayer, no deadline), to hand to a relayer
     /// or to [`Self::relay`]. Each lane has its own sequence, so batches in different lanes are independent: an
     /// agent can keep several in flight and they land in any order. `lane` is [`Lane::Reserved`] (the key's own) or

@@ -207,6 +207,28 @@ impl<P: Provider> Account<P> {
         Ok(Pruned { revoked, tx: Some(tx) })
     }
 
+    /// Pauses a key (root): refused on every path (`KeyIsPaused`) until [`Account::resume_key`], keeping its
+    /// settings, hook state, gas books and nonce lanes.
+    pub async fn pause_key(&self, key_hash: B256) -> Result<TxHash, Error> {
+        self.execute_as_root(&[encode::self_call(encode::pause_key(key_hash))]).await
+    }
+
+    /// Resumes a key paused by [`Account::pause_key`] (root); it stays refused while [`Account::pause_all`] holds.
+    pub async fn resume_key(&self, key_hash: B256) -> Result<TxHash, Error> {
+        self.execute_as_root(&[encode::self_call(encode::resume_key(key_hash))]).await
+    }
+
+    /// Pauses every non-root key, admin keys and keys granted later included, until [`Account::resume_all`]
+    /// (root). The root is never paused.
+    pub async fn pause_all(&self) -> Result<TxHash, Error> {
+        self.execute_as_root(&[encode::self_call(encode::pause_all())]).await
+    }
+
+    /// Ends [`Account::pause_all`] (root); keys paused one by one stay paused.
+    pub async fn resume_all(&self) -> Result<TxHash, Error> {
+        self.execute_as_root(&[encode::self_call(encode::resume_all())]).await
+    }
+
     /// Revokes every non-root key (root).
     pub async fn revoke_all(&self) -> Result<TxHash, Error> {
         self.execute_as_root(&[encode::self_call(encode::revoke_all())]).await

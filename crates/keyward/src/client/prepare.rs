@@ -14,6 +14,7 @@
 use std::time::Duration;
 
 use alloy::{
+    dyn_abi::Eip712Domain,
     eips::eip7702::SignedAuthorization,
     network::TransactionBuilder,
     primitives::{Address, B256, Bytes, TxHash, U256},
@@ -24,7 +25,7 @@ use alloy::{
 
 use crate::{
     Error, KeySigner, ROOT_KEY_HASH,
-    bindings::{Call, IKeyward, PackedUserOperation},
+    bindings::{Call, IKeyward, PackedUserOperation, policy::CoSignature},
     bundler::{
         self, BundlerClient, Eip7702Auth, Factory, FeeSource, Fees, GasEstimate, UserOperation, UserOperationReceipt,
     },
@@ -33,7 +34,7 @@ use crate::{
         revert::call_error,
         user_ops::{IEntryPoint, handle_ops_call_data, user_op_outcomes},
     },
-    encode, userop,
+    cosign, encode, userop,
 };
 
 /// What the EntryPoint itself spends in an operation's validation on top of the account's `validateUserOp`
@@ -143,6 +144,7 @@ pub struct UserOpRequest<'a> {
     gas: Option<GasEstimate>,
     paymaster: Option<Paymaster>,
     hook_data: Bytes,
+    co_signers: Vec<&'a dyn KeySigner>,
     authorization: Option<SignedAuthorization>,
     simulate: bool,
 }
@@ -157,6 +159,7 @@ impl std::fmt::Debug for UserOpRequest<'_> {
             .field("nonce", &self.nonce)
             .field("gas", &self.gas)
             .field("paymaster", &self.paymaster)
+            .field("co_signers", &self.co_signers.iter().map(|s| s.key_hash()).collect::<Vec<_>>())
             .field("authorization", &self.authorization)
             .field("simulate", &self.simulate)
             .finish_non_exhaustive()
@@ -177,6 +180,7 @@ impl<'a> UserOpRequest<'a> {
             gas: None,
             paymaster: None,
             hook_data: Bytes::new(),
+            co_signers: Vec::new(),
             authorization: None,
             simulate: true,
         }
@@ -209,6 +213,15 @@ impl<'a> UserOpRequest<'a> {
     /// Data for the key's hook (the signature envelope's `hookData`).
     pub fn hook_data(mut self, hook_data: Bytes) -> Self {
         self.hook_data = hook_data;
+        self
+    }
+
+    /// A co-signature by `co_signer` (the root's [`crate::RootSigner`], or a registered key of the account) for
+    /// the PolicyHook's step-up and consensus: it signs the operation's `userOpHash` under the account's domain
+    /// ([`crate::cosign::digest`]) once the operation is final, and the co-signatures become the hook data
+    /// (`abi.encode(CoSignature[])`). Call once per co-signer; not with [`Self::hook_data`].
+    pub fn co_signed_by(mut self, co_signer: &'a dyn KeySigner) -> Self {
+        self.co_signers.push(co_signer);
         self
     }
 
@@ -340,6 +353,22 @@ fn envelope(key_hash: B256, signature: Bytes, hook_data: Bytes, window: Option<u
     }
 }
 
+/// Hook data with the co-signers' stub signatures, for gas estimation (the hook counts none of them then).
+fn stub_co_signatures(co_signers: &[&dyn KeySigner]) -> Result<Bytes, Error> {
+    let stubs = co_signers
+        .iter()
+        .map(|c| Ok(CoSignature { keyHash: c.key_hash(), signature: c.stub_signature()? }))
+        .collect::<Result<Vec<_>, Error>>()?;
+    Ok(cosign::user_op_hook_data(&stubs))
+}
+
+/// Hook data with the co-signers' signatures of `user_op_hash` under the account's `domain`.
+fn co_signatures(co_signers: &[&dyn KeySigner], domain: &Eip712Domain, user_op_hash: B256) -> Result<Bytes, Error> {
+    let signatures =
+        co_signers.iter().map(|c| cosign::sign(*c, domain, user_op_hash)).collect::<Result<Vec<_>, Error>>()?;
+    Ok(cosign::user_op_hook_data(&signatures))
+}
+
 /// Refuses an operation whose gas limits were not all set (explicit gas without a limit, an estimate without the
 /// paymaster's).
 fn check_gas(op: &UserOperation) -> Result<(), Error> {
@@ -361,6 +390,36 @@ fn check_gas(op: &UserOperation) -> Result<(), Error> {
 }
 
 impl<P: Provider> Account<P> {
+    /// Refuses an EIP-7702 authorization that cannot work: not on the bundler route, not signed by the root, or
+    /// not by this account's EOA.
+    fn check_authorization(
+        &self,
+        authorization: Option<&SignedAuthorization>,
+        bundler: bool,
+        key_hash: B256,
+    ) -> Result<(), Error> {
+        if let Some(auth) = authorization {
+            if !bundler {
+                return Err(Error::InvalidRequest(
+                    "an EIP-7702 authorization in a user operation needs the bundler route (its transaction carries it)",
+                ));
+            }
+            if key_hash != ROOT_KEY_HASH {
+                return Err(Error::InvalidRequest(
+                    "the operation that delegates the account must be signed by its root key",
+                ));
+            }
+            let authority = auth
+                .signature()
+                .and_then(|s| s.recover_address_from_prehash(&auth.inner().signature_hash()))
+                .map_err(Error::signing)?;
+            if authority != self.address {
+                return Err(Error::WrongWallet { account: self.address, wallet: authority });
+            }
+        }
+        Ok(())
+    }
+
     /// Prepares `request` for `route`: nonce, gas window, fees from its [`Pricing`], gas estimated with a stub
     /// signature (or as given), signed once, then simulated (unless [`UserOpRequest::skip_simulation`]). A refusal
     /// found on the way (the PolicyHook's, the account's, the EntryPoint's) is returned as a typed error and nothing
@@ -380,25 +439,7 @@ impl<P: Provider> Account<P> {
         }
         let signer = request.signer;
         let key_hash = signer.key_hash();
-        if let Some(auth) = &request.authorization {
-            if bundler.is_none() {
-                return Err(Error::InvalidRequest(
-                    "an EIP-7702 authorization in a user operation needs the bundler route (its transaction carries it)",
-                ));
-            }
-            if key_hash != ROOT_KEY_HASH {
-                return Err(Error::InvalidRequest(
-                    "the operation that delegates the account must be signed by its root key",
-                ));
-            }
-            let authority = auth
-                .signature()
-                .and_then(|s| s.recover_address_from_prehash(&auth.inner().signature_hash()))
-                .map_err(Error::signing)?;
-            if authority != self.address {
-                return Err(Error::WrongWallet { account: self.address, wallet: authority });
-            }
-        }
+        self.check_authorization(request.authorization.as_ref(), bundler.is_some(), key_hash)?;
         let (fees, fee_source) = match request.pricing {
             Pricing::Bundler => {
                 let client = bundler.ok_or(Error::InvalidRequest("Pricing::Bundler needs the bundler route"))?;
@@ -420,6 +461,14 @@ impl<P: Provider> Account<P> {
             self.entry_point_nonce_in_lane(entry_point, lane).await?
         };
         let window = self.gas_window(key_hash).await?;
+        let co_signing = !request.co_signers.is_empty();
+        if co_signing && !request.hook_data.is_empty() {
+            return Err(Error::InvalidRequest(
+                "co-signatures are the hook data: give co_signed_by or hook_data, not both",
+            ));
+        }
+        let stub_hook_data =
+            if co_signing { stub_co_signatures(&request.co_signers)? } else { request.hook_data.clone() };
         let paymaster = request.paymaster.clone();
         let mut op = UserOperation {
             sender: self.address,
@@ -437,7 +486,7 @@ impl<P: Provider> Account<P> {
             paymaster_post_op_gas_limit: paymaster.as_ref().and_then(|p| p.post_op_gas_limit),
             paymaster_data: paymaster.as_ref().map(|p| p.data.clone()),
             paymaster_signature: None,
-            signature: envelope(key_hash, signer.stub_signature()?, request.hook_data.clone(), window),
+            signature: envelope(key_hash, signer.stub_signature()?, stub_hook_data, window),
             eip7702_auth: request.authorization.as_ref().map(Eip7702Auth::from),
         };
         let delegate = request.authorization.as_ref().map(|a| a.address);
@@ -455,8 +504,17 @@ impl<P: Provider> Account<P> {
         op = op.with_gas(&gas);
         check_gas(&op)?;
         let user_op_hash = op.hash(entry_point, chain_id, delegate);
-        op.signature = envelope(key_hash, signer.sign_digest(user_op_hash)?, request.hook_data, window);
-        let simulated = if request.simulate { self.simulate_signed(&op, entry_point, key_hash).await? } else { false };
+        let hook_data = if co_signing {
+            co_signatures(&request.co_signers, &self.domain().await?, user_op_hash)?
+        } else {
+            request.hook_data
+        };
+        op.signature = envelope(key_hash, signer.sign_digest(user_op_hash)?, hook_data, window);
+        let simulated = if request.simulate {
+            self.simulate_signed(&op, entry_point, key_hash, user_op_hash).await?
+        } else {
+            false
+        };
         Ok(PreparedUserOp {
             op,
             user_op_hash,
@@ -579,7 +637,13 @@ impl<P: Provider> Account<P> {
     /// `handleOps`: the signature, the key's window, the nonce, the prefund, the gas policy, the hook), then its
     /// execution ([`Self::simulate_user_op`]; `handleOps` does not revert when execution does). Returns `false`
     /// when it could not: an EOA not delegated yet, whose authorization only the bundler's transaction applies.
-    async fn simulate_signed(&self, op: &UserOperation, entry_point: Address, key_hash: B256) -> Result<bool, Error> {
+    async fn simulate_signed(
+        &self,
+        op: &UserOperation,
+        entry_point: Address,
+        key_hash: B256,
+        user_op_hash: B256,
+    ) -> Result<bool, Error> {
         if op.eip7702_auth.is_some()
             && self.provider.get_code_at(self.address).await.map_err(|e| call_error("eth_getCode", e))?.is_empty()
         {
@@ -591,7 +655,7 @@ impl<P: Provider> Account<P> {
             .with_to(entry_point)
             .with_input(handle_ops_call_data(vec![packed.clone()], self.address));
         let result = match self.check(&tx).await {
-            Ok(()) => self.simulate_user_op(&packed, entry_point).await,
+            Ok(()) => self.simulate_user_op_as(&packed, entry_point, user_op_hash).await,
             Err(e) => Err(e),
         };
         match result {

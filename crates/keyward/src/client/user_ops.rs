@@ -147,7 +147,18 @@ impl<P: Provider> Account<P> {
     /// on the latest state) and returns the typed error the account or its hook would revert with. The signature is
     /// not checked here: that is the validation phase, which the EntryPoint runs in `handleOps`.
     pub async fn simulate_user_op(&self, op: &PackedUserOperation, entry_point: Address) -> Result<(), Error> {
-        let input = IKeyward::executeUserOpCall { userOp: op.clone(), userOpHash: B256::ZERO }.abi_encode();
+        self.simulate_user_op_as(op, entry_point, B256::ZERO).await
+    }
+
+    /// [`Self::simulate_user_op`] with the operation's `userOpHash`, which the key's execution hooks see as the
+    /// operation (a PolicyHook key whose calls need co-signatures is refused with operation 0, the direct path's).
+    pub async fn simulate_user_op_as(
+        &self,
+        op: &PackedUserOperation,
+        entry_point: Address,
+        user_op_hash: B256,
+    ) -> Result<(), Error> {
+        let input = IKeyward::executeUserOpCall { userOp: op.clone(), userOpHash: user_op_hash }.abi_encode();
         let tx = TransactionRequest::default().with_from(entry_point).with_to(self.address).with_input(input);
         self.provider.call(tx).await.map(drop).map_err(|e| call_error("eth_call", e))
     }

@@ -9,6 +9,8 @@ mod anvil;
 #[cfg(feature = "client")]
 #[path = "../support/chain.rs"]
 mod chain;
+#[cfg(feature = "client")]
+mod cosign;
 mod decoders;
 mod differential;
 #[cfg(feature = "client")]
@@ -21,5 +23,7 @@ mod fixture;
 mod grant;
 #[cfg(feature = "client")]
 mod owner;
+#[cfg(feature = "client")]
+mod pause;
 #[cfg(feature = "client")]
 mod user_ops;

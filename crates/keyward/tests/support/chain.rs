@@ -51,6 +51,20 @@ pub(crate) async fn deploy_policy_hook(provider: &impl Provider) -> Result<Addre
     Ok(hook)
 }
 
+/// Deploys the PolicyHook at its co-signing CREATE2 address (flags 0x1f: step-up and consensus); returns it.
+#[allow(dead_code)] // used by the tests, not by the example
+pub(crate) async fn deploy_policy_hook_cosign(provider: &impl Provider) -> Result<Address> {
+    let code = keyward::policy_hook_bytecode();
+    let salt = keyward::deploy::policy_hook_salt_cosign();
+    let tx = TransactionRequest::default()
+        .with_to(keyward::deploy::CREATE2_DEPLOYER)
+        .with_input(keyward::deploy::create2_call_data(salt, &code));
+    provider.send_transaction(tx).await?.get_receipt().await?;
+    let hook = keyward::deploy::create2_address(salt, &code);
+    ensure!(!provider.get_code_at(hook).await?.is_empty(), "the PolicyHook was not deployed at {hook}");
+    Ok(hook)
+}
+
 /// Places the EntryPoint v0.8 from its official artifact (npm `@account-abstraction/contracts`) at its canonical
 /// address.
 pub(crate) async fn place_entry_point(provider: &impl Provider) -> Result<()> {
