@@ -103,8 +103,8 @@ pub(crate) struct KeyArgs {
     #[arg(long = "type", value_enum, default_value = "secp256k1")]
     pub(crate) kind: KeyKind,
     /// secp256k1: the signer address; P256/WebAuthn: x ++ y (64 bytes hex).
-    #[arg(long, required_unless_present = "request")]
-    pub(crate) public_key: Option<String>,
+    #[arg(long)]
+    pub(crate) public_key: String,
 }
 
 /// Key types.
@@ -131,8 +131,7 @@ impl KeyKind {
 impl KeyArgs {
     /// The key.
     pub(crate) fn key(&self) -> Result<Key> {
-        let text = self.public_key.as_deref().ok_or_else(|| eyre!("--public-key is required"))?;
-        let raw: Bytes = text.parse().map_err(|_| eyre!("public key {text:?} is not hex"))?;
+        let raw: Bytes = self.public_key.parse().map_err(|_| eyre!("public key {:?} is not hex", self.public_key))?;
         Ok(match self.kind {
             KeyKind::Secp256k1 => {
                 if raw.len() != 20 {

@@ -61,6 +61,11 @@ enum Command {
     Revoke(owner::RevokeArgs),
     /// Revoke every non-root key ("log out everywhere").
     RevokeAll(Online),
+    /// Pause a key, or every non-root key with `--all` (reversible: `resume`; settings and policy state are kept,
+    /// the root is never paused).
+    Pause(owner::PauseArgs),
+    /// Resume a paused key, or every key paused by `pause --all` with `--all`.
+    Resume(owner::PauseArgs),
     /// Revoke every expired key in one transaction, so the key list shrinks to the live keys.
     Prune(Online),
     /// Set a key's ERC-4337 gas budget (sent by the account's own EOA; spending restarts).
@@ -104,6 +109,8 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Policy(a) => read::policy(a, j).await,
         Command::Revoke(a) => owner::revoke(a, j).await,
         Command::RevokeAll(o) => owner::revoke_all(o, j).await,
+        Command::Pause(a) => owner::pause(a, true, j).await,
+        Command::Resume(a) => owner::pause(a, false, j).await,
         Command::Prune(o) => owner::prune(o, j).await,
         Command::SetGasBudget(a) => owner::set_gas_budget(a, j).await,
         Command::GasBudget(a) => read::gas_budget(a, j).await,

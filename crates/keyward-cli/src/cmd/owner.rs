@@ -18,7 +18,7 @@ use keyward::{
 use serde_json::json;
 
 use crate::args::{
-    GasBudgetArgs, KeyArgs, NonceArgs, Online, SettingsArgs, TokenArgs, duration, native_value, now, out,
+    GasBudgetArgs, KeyArgs, KeyKind, NonceArgs, Online, SettingsArgs, TokenArgs, duration, native_value, now, out,
     parse_private_key,
 };
 
@@ -73,6 +73,24 @@ pub(crate) async fn delegate(a: DelegateArgs, j: bool) -> Result<()> {
     Ok(())
 }
 
+/// The key of `grant` (not given with `--request`, whose `to` is the key).
+#[derive(Args)]
+pub(crate) struct GrantKeyArgs {
+    /// Key type.
+    #[arg(long = "type", value_enum, default_value = "secp256k1")]
+    kind: KeyKind,
+    /// secp256k1: the signer address; P256/WebAuthn: x ++ y (64 bytes hex).
+    #[arg(long, required_unless_present = "request")]
+    public_key: Option<String>,
+}
+
+impl GrantKeyArgs {
+    fn key(&self) -> Result<keyward::bindings::Key> {
+        let public_key = self.public_key.clone().ok_or_else(|| eyre!("--public-key is required"))?;
+        KeyArgs { kind: self.kind, public_key }.key()
+    }
+}
+
 /// `keyward grant`: a key, its window and its policy, in one transaction, written with the library's grant builder
 /// (a policy always comes with the PolicyHook in the key's settings; values out of range are errors).
 #[derive(Args)]
@@ -80,7 +98,7 @@ pub(crate) struct GrantArgs {
     #[command(flatten)]
     online: Online,
     #[command(flatten)]
-    key: KeyArgs,
+    key: GrantKeyArgs,
     #[command(flatten)]
     tokens: TokenArgs,
     /// Last valid second (unix).
@@ -311,6 +329,37 @@ pub(crate) async fn revoke(a: RevokeArgs, j: bool) -> Result<()> {
     let kh = a.key_hash;
     let tx = a.online.account(true).await?.revoke(kh).await?;
     out(j, &json!({ "keyHash": kh, "tx": tx }), &format!("revoked {kh} in {tx}"));
+    Ok(())
+}
+
+/// `keyward pause` / `keyward resume`: one key, or every non-root key with `--all`.
+#[derive(Args)]
+pub(crate) struct PauseArgs {
+    #[command(flatten)]
+    online: Online,
+    /// The key hash.
+    #[arg(required_unless_present = "all", conflicts_with = "all")]
+    key_hash: Option<B256>,
+    /// Every non-root key (keys granted later included, until `resume --all`); the root is never paused.
+    #[arg(long)]
+    all: bool,
+}
+
+/// Pauses (`pause` true) or resumes a key, or every non-root key; the keys keep their settings and policy state.
+pub(crate) async fn pause(a: PauseArgs, pause: bool, j: bool) -> Result<()> {
+    let account = a.online.account(true).await?;
+    let verb = if pause { "paused" } else { "resumed" };
+    let (tx, what) = match (a.key_hash, pause) {
+        (Some(kh), true) => (account.pause_key(kh).await?, kh.to_string()),
+        (Some(kh), false) => (account.resume_key(kh).await?, kh.to_string()),
+        (None, true) => (account.pause_all().await?, "every non-root key".to_owned()),
+        (None, false) => (account.resume_all().await?, "every non-root key".to_owned()),
+    };
+    out(
+        j,
+        &json!({ "keyHash": a.key_hash, "all": a.key_hash.is_none(), verb: true, "tx": tx }),
+        &format!("{verb} {what} in {tx}"),
+    );
     Ok(())
 }
 

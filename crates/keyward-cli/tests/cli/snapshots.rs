@@ -56,7 +56,7 @@ fn errors() -> Result<()> {
         &["key", "hash", "--public-key", "hello"],
         &["encode", "execute", "0x12", "0x"],
         &["encode", "revoke", "0x12"],
-        &["settings", "decode", "0x0800000000000000000000000000000000000000000000000000000000000000"],
+        &["settings", "decode", "0x1000000000000000000000000000000000000000000000000000000000000000"],
         &["settings", "decode", "0x0000000000000000000000000000000000000000000000000000000000000020"],
         &["settings", "encode", "--flags", "FAST"],
         &["encode", "execute-batch", "0xaa:0x"],

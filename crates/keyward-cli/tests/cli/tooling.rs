@@ -178,3 +178,64 @@ async fn test_grant_pop_refuses_a_wrong_proof_before_sending() -> Result<()> {
     std::fs::remove_dir_all(&dir)?;
     Ok(())
 }
+
+/// `keyward pause` / `resume`: a paused key is refused (KeyIsPaused) and keeps its registration; `resume` restores
+/// it; `--all` pauses every non-root key (the root still acts) until `resume --all`; a bad key hash or both forms at
+/// once is a usage error and sends nothing.
+#[tokio::test]
+async fn test_pause_and_resume_from_the_command_line() -> Result<()> {
+    use alloy::primitives::U256;
+    use keyward::bindings::IKeyward;
+
+    let net = Testnet::start().await?;
+    let (eoa, account) = net.new_account(&[]).await?;
+    let token = net.deploy_token().await?;
+    net.mint(token, account.address(), U256::from(1_000u64)).await?;
+    let (url, acct) = (net.url().to_string(), account.address().to_string());
+    let pk = alloy::primitives::hex::encode_prefixed(eoa.to_bytes());
+    let run = |args: &[&str]| keyward_env(&url, &pk, args);
+    let session = PrivateKeySigner::random();
+    let kh = Secp256k1Signer(session.clone()).key_hash().to_string();
+    let addr = session.address().to_string();
+    let o = run(&["grant", "--account", &acct, "--public-key", &addr, "--expiry", "1h"]);
+    ensure!(o.status.success(), "{}", stderr(&o));
+    let is_paused = || async {
+        let call = IKeyward::isPausedCall { keyHash: kh.parse()? };
+        let tx = alloy::rpc::types::TransactionRequest::default()
+            .to(account.address())
+            .input(alloy::sol_types::SolCall::abi_encode(&call).into());
+        let out = net.provider().call(tx).await?;
+        Ok::<_, eyre::Report>(out.last() == Some(&1))
+    };
+    let as_key = net.as_key(account.address(), &session).await?;
+    let one = [Testnet::transfer_call(token, eoa.address(), U256::from(1u64))];
+    let pay = || as_key.execute_direct(&one);
+    let paused = |e: keyward::Error| e.to_string().contains("KeyIsPaused");
+
+    let o = run(&["--json", "pause", "--account", &acct, &kh]);
+    ensure!(o.status.success(), "{}", stderr(&o));
+    ensure!(is_paused().await?, "paused on chain");
+    ensure!(pay().await.is_err_and(paused), "a paused key is refused");
+    ensure!(account.status(kh.parse()?).await? != KeyStatus::Revoked, "still registered");
+    let o = run(&["resume", "--account", &acct, &kh]);
+    ensure!(o.status.success() && stdout(&o).starts_with("resumed "), "{}", stderr(&o));
+    ensure!(!is_paused().await?, "resumed on chain");
+    pay().await?;
+
+    let o = run(&["pause", "--account", &acct, "--all"]);
+    ensure!(o.status.success(), "{}", stderr(&o));
+    ensure!(pay().await.is_err_and(paused), "pause --all covers the key");
+    account.execute_as_root(&one).await?;
+    let o = run(&["resume", "--account", &acct, "--all"]);
+    ensure!(o.status.success(), "{}", stderr(&o));
+    pay().await?;
+
+    // Usage errors: no key and no --all, or both; nothing sent.
+    let block = net.provider().get_block_number().await?;
+    for args in [&["pause", "--account", &acct][..], &["pause", "--account", &acct, &kh, "--all"][..]] {
+        let o = run(args);
+        ensure!(o.status.code() == Some(2), "{args:?}: {}", stderr(&o));
+    }
+    ensure!(net.provider().get_block_number().await? == block);
+    Ok(())
+}

@@ -10,8 +10,8 @@ use keyward::{
 };
 use proptest::prelude::*;
 
-/// Bits 201-207 and 251-255 (248-250 are the flags).
-const RESERVED: U256 = U256::from_limbs([0, 0, 0, 0xf800_0000_0000_fe00]);
+/// Bits 201-207 and 252-255 (248-251 are the flags).
+const RESERVED: U256 = U256::from_limbs([0, 0, 0, 0xf000_0000_0000_fe00]);
 
 proptest! {
     #[test]
