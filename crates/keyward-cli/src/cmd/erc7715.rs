@@ -5,7 +5,7 @@ use std::path::Path;
 
 use alloy::primitives::Address;
 use clap::Args;
-use eyre::{Result, WrapErr, eyre};
+use eyre::{Result, WrapErr};
 use keyward::erc7715::PermissionRequest;
 
 use crate::args::{Online, out};
@@ -20,31 +20,19 @@ pub(crate) struct PermissionsArgs {
     hook: Option<Address>,
 }
 
-/// An error and its sources, on one line.
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut line = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        line.push_str(": ");
-        line.push_str(&s.to_string());
-        source = s.source();
-    }
-    line
-}
-
 /// Grants every request of `file` in one transaction (all or none: each is mapped before anything is sent) and
 /// prints their responses.
 pub(crate) async fn grant_request(online: &Online, file: &Path, hook: Option<Address>, j: bool) -> Result<()> {
     let text = std::fs::read_to_string(file).wrap_err_with(|| format!("reading {}", file.display()))?;
-    let requests =
-        PermissionRequest::list_from_json(&text).map_err(|e| eyre!("{}: {}", file.display(), error_chain(&e)))?;
+    // `main` prints the error with its sources on one line.
+    let requests = PermissionRequest::list_from_json(&text).wrap_err_with(|| file.display().to_string())?;
     let hook = hook.unwrap_or_else(keyward::deploy::policy_hook_address);
     let (account, _) = online.connect(true).await?;
     let target = account.grant_target(hook).await?;
     let mut calls = Vec::new();
     let mut responses = Vec::new();
     for r in &requests {
-        let granted = r.to_grant(&target).map_err(|e| eyre!("{r}: {}", error_chain(&e)))?;
+        let granted = r.to_grant(&target).wrap_err_with(|| r.to_string())?;
         calls.extend(granted.grant.calls);
         responses.push(granted.response);
     }
